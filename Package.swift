@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "permdrift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "permdrift", targets: ["permdrift"]),
+        .library(name: "PermDriftCore", targets: ["PermDriftCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CACL",
+            pkgConfig: "libacl",
+            providers: [.apt(["libacl1-dev"])]
+        ),
+        .target(name: "CPermDrift"),
+        .target(
+            name: "PermDriftCore",
+            dependencies: [
+                "CACL",
+                "CPermDrift",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "permdrift",
+            dependencies: [
+                "PermDriftCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "PermDriftCoreTests",
+            dependencies: ["PermDriftCore", "CACL"]
+        ),
+        .testTarget(
+            name: "PermDriftEndToEndTests",
+            dependencies: ["PermDriftCore", "permdrift"]
+        ),
+    ]
+)

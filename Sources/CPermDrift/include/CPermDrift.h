@@ -1,0 +1,59 @@
+#ifndef PERMDRIFT_CPERMDRIFT_H
+#define PERMDRIFT_CPERMDRIFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/// The metadata permdrift keeps of one entry, filled from statx(2).
+typedef struct {
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t nlink;
+    uint64_t size;
+    uint64_t mnt_id;
+    int64_t ctime_sec;
+    uint32_t ctime_nsec;
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
+    int is_mount_root;
+} pd_stat;
+
+/// statx of `name` relative to `dirfd` without following a final symlink.
+/// Returns 0, or -1 with errno set.
+int pd_stat_at(int dirfd, const char *name, pd_stat *out);
+
+/// statx of the open descriptor itself (AT_EMPTY_PATH). Returns 0, or -1 with errno set.
+int pd_stat_fd(int fd, pd_stat *out);
+
+/// openat(2) without the variadic mode argument. Returns the descriptor, or -1 with errno set.
+int pd_openat(int dirfd, const char *name, int flags);
+
+/// Flags for opening a directory of a scanned tree: O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC.
+int pd_directory_open_flags(void);
+
+/// O_PATH|O_CLOEXEC (Swift's Glibc module does not export O_PATH).
+int pd_path_open_flags(void);
+
+/// getxattrat(2) (Linux 6.13+) of `name` under `dirfd`, never following a final symlink.
+/// Returns the size of the value, or -1 with errno set (ENOSYS on kernels without it).
+ssize_t pd_getxattrat(int dirfd, const char *name, const char *attribute, void *value, size_t size);
+
+/// fgetxattr(2) of an open descriptor. Returns the size, or -1 with errno set.
+ssize_t pd_fgetxattr(int fd, const char *attribute, void *value, size_t size);
+
+/// lgetxattr(2) of a path, not following a final symlink. Returns the size, or -1 with errno set.
+ssize_t pd_lgetxattr(const char *path, const char *attribute, void *value, size_t size);
+
+/// getdents64(2): fills `buffer` with linux_dirent64 records. Returns the number of bytes, 0 at the end,
+/// or -1 with errno set.
+ssize_t pd_getdents(int fd, void *buffer, size_t size);
+
+/// The symbolic name of an errno value ("EACCES"), or NULL when unknown.
+const char *pd_errno_name(int errnum);
+
+/// Sets the process umask and returns the previous one.
+unsigned pd_umask(unsigned mask);
+
+#endif

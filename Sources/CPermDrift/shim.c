@@ -1,0 +1,129 @@
+#define _GNU_SOURCE
+#include "CPermDrift.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#ifndef SYS_getxattrat
+#define PD_SYS_getxattrat 464 /* the same number on every architecture since Linux 6.13 */
+#else
+#define PD_SYS_getxattrat SYS_getxattrat
+#endif
+
+#ifndef STATX_MNT_ID
+#define STATX_MNT_ID 0x00001000U
+#endif
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x00002000
+#endif
+
+struct pd_xattr_args {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+};
+
+static void pd_fill(const struct statx *sx, pd_stat *out) {
+    out->dev = makedev(sx->stx_dev_major, sx->stx_dev_minor);
+    out->ino = sx->stx_ino;
+    out->nlink = sx->stx_nlink;
+    out->size = sx->stx_size;
+    out->mnt_id = (sx->stx_mask & STATX_MNT_ID) ? sx->stx_mnt_id : 0;
+    out->ctime_sec = sx->stx_ctime.tv_sec;
+    out->ctime_nsec = sx->stx_ctime.tv_nsec;
+    out->mode = sx->stx_mode;
+    out->uid = sx->stx_uid;
+    out->gid = sx->stx_gid;
+    out->is_mount_root = (sx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+        ? ((sx->stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0) : -1;
+}
+
+static const unsigned pd_statx_mask =
+    STATX_TYPE | STATX_MODE | STATX_NLINK | STATX_UID | STATX_GID | STATX_INO | STATX_CTIME | STATX_SIZE;
+
+int pd_stat_at(int dirfd, const char *name, pd_stat *out) {
+    struct statx sx;
+    int r;
+    do {
+        r = statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_AS_STAT,
+                  pd_statx_mask, &sx);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    pd_fill(&sx, out);
+    return 0;
+}
+
+int pd_stat_fd(int fd, pd_stat *out) {
+    struct statx sx;
+    int r;
+    do {
+        r = statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+                  pd_statx_mask | STATX_MNT_ID, &sx);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    pd_fill(&sx, out);
+    return 0;
+}
+
+int pd_openat(int dirfd, const char *name, int flags) {
+    int fd;
+    do {
+        fd = openat(dirfd, name, flags);
+    } while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+int pd_directory_open_flags(void) {
+    return O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+}
+
+int pd_path_open_flags(void) {
+    return O_PATH | O_CLOEXEC;
+}
+
+ssize_t pd_getxattrat(int dirfd, const char *name, const char *attribute, void *value, size_t size) {
+    struct pd_xattr_args args = { (uint64_t)(uintptr_t)value, (uint32_t)size, 0 };
+    long r;
+    do {
+        r = syscall(PD_SYS_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, attribute, &args, sizeof args);
+    } while (r < 0 && errno == EINTR);
+    return (ssize_t)r;
+}
+
+ssize_t pd_getdents(int fd, void *buffer, size_t size) {
+    long r;
+    do {
+        r = syscall(SYS_getdents64, fd, buffer, size);
+    } while (r < 0 && errno == EINTR);
+    return (ssize_t)r;
+}
+
+const char *pd_errno_name(int errnum) {
+    return strerrorname_np(errnum);
+}
+
+unsigned pd_umask(unsigned mask) {
+    return (unsigned)umask((mode_t)mask);
+}
+
+ssize_t pd_fgetxattr(int fd, const char *attribute, void *value, size_t size) {
+    ssize_t r;
+    do {
+        r = fgetxattr(fd, attribute, value, size);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+ssize_t pd_lgetxattr(const char *path, const char *attribute, void *value, size_t size) {
+    ssize_t r;
+    do {
+        r = lgetxattr(path, attribute, value, size);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}

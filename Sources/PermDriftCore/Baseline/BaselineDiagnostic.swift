@@ -1,0 +1,24 @@
+/// One problem in a baseline, pointing at the offending key or value like a compiler does:
+/// `baseline.yaml:12:7: error: ...`.
+public struct BaselineDiagnostic: Error, Equatable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+    public let message: String
+
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
+    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+}
+
+/// A baseline that did not load. It is never enforced and never yields "no drift".
+public struct BaselineLoadError: Error, Sendable, CustomStringConvertible {
+    public let diagnostics: [BaselineDiagnostic]
+
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}

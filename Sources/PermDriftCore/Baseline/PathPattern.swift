@@ -1,0 +1,239 @@
+/// A baseline path pattern: `*` any characters within one segment, `?` one character, `**` any number of
+/// whole segments (including none), `{name}` a capture of one or more characters within one segment, `\`
+/// escaping a literal `*`, `?`, `{` or `\`. Matching works on bytes; dot-names are matched like any other.
+public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
+    enum Token: Hashable, Sendable {
+        case literal([UInt8])
+        case star
+        case question
+        case capture(Int)
+    }
+
+    enum Segment: Hashable, Sendable {
+        case anySegments
+        case literal([UInt8])
+        case glob([Token])
+    }
+
+    public let source: String
+    let segments: [Segment]
+    /// Capture names in order of first appearance; `Token.capture` indexes into it.
+    public let captureNames: [String]
+
+    public var description: String { source }
+
+    public struct SyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(_ source: String) throws(SyntaxError) {
+        self.source = source
+        guard source.hasPrefix("/") else {
+            throw SyntaxError(description: "pattern '\(source)' is not absolute (paths start with /)")
+        }
+        var names = [String]()
+        var segments = [Segment]()
+        let bytes = Array(source.utf8)
+        var parts: [[UInt8]] = [[]]
+        // Split on unescaped slashes.
+        var i = 1
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\\"), i + 1 < bytes.count {
+                parts[parts.count - 1].append(b); parts[parts.count - 1].append(bytes[i + 1]); i += 2; continue
+            }
+            if b == UInt8(ascii: "/") { parts.append([]) } else { parts[parts.count - 1].append(b) }
+            i += 1
+        }
+        if parts == [[]] { parts = [] }  // the pattern "/"
+        if parts.count > 1, parts.last == [] { parts.removeLast() }  // a trailing slash
+        for part in parts {
+            if part.isEmpty { throw SyntaxError(description: "pattern '\(source)' has an empty segment (//)") }
+            if part == Array("**".utf8) { segments.append(.anySegments); continue }
+            if part == [UInt8(ascii: ".")] || part == Array("..".utf8) {
+                throw SyntaxError(description: "pattern '\(source)' has a '\(String(decoding: part, as: UTF8.self))' segment; write the path it means")
+            }
+            let tokens = try Self.tokens(part, source: source, names: &names)
+            if tokens.count == 1, case .literal(let lit) = tokens[0] {
+                segments.append(.literal(lit))
+            } else {
+                segments.append(.glob(tokens))
+            }
+        }
+        self.segments = segments
+        captureNames = names
+    }
+
+    private static func tokens(_ part: [UInt8], source: String, names: inout [String]) throws(SyntaxError) -> [Token] {
+        var tokens = [Token]()
+        var literal = [UInt8]()
+        func flush() { if !literal.isEmpty { tokens.append(.literal(literal)); literal = [] } }
+        var i = 0
+        while i < part.count {
+            let b = part[i]
+            switch b {
+            case UInt8(ascii: "\\"):
+                guard i + 1 < part.count else { throw SyntaxError(description: "pattern '\(source)' ends with a lone backslash") }
+                literal.append(part[i + 1]); i += 2; continue
+            case UInt8(ascii: "*"):
+                if i + 1 < part.count, part[i + 1] == UInt8(ascii: "*") {
+                    throw SyntaxError(description: "pattern '\(source)': '**' must be a whole segment (/**/)")
+                }
+                flush(); tokens.append(.star)
+            case UInt8(ascii: "?"):
+                flush(); tokens.append(.question)
+            case UInt8(ascii: "{"):
+                guard let close = part[(i + 1)...].firstIndex(of: UInt8(ascii: "}")) else {
+                    throw SyntaxError(description: "pattern '\(source)' has '{' without a closing '}'")
+                }
+                let name = String(decoding: part[(i + 1)..<close], as: UTF8.self)
+                guard Self.isCaptureName(name) else {
+                    throw SyntaxError(description: "pattern '\(source)': capture name '\(name)' must be letters, digits, '_' or '-', starting with a letter")
+                }
+                flush()
+                if let index = names.firstIndex(of: name) {
+                    tokens.append(.capture(index))
+                } else {
+                    names.append(name); tokens.append(.capture(names.count - 1))
+                }
+                i = close + 1; continue
+            case UInt8(ascii: "}"):
+                throw SyntaxError(description: "pattern '\(source)' has '}' without an opening '{' (escape braces as \\{)")
+            default:
+                literal.append(b)
+            }
+            i += 1
+        }
+        flush()
+        return tokens
+    }
+
+    static func isCaptureName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
+    }
+
+    /// True when the pattern has no wildcard or capture: it names exactly one path.
+    public var isLiteral: Bool {
+        segments.allSatisfy { if case .literal = $0 { true } else { false } }
+    }
+}
+
+/// What a match bound: byte ranges of the path, one per capture name (in `captureNames` order).
+public struct Captures: Sendable {
+    var ranges: [Range<Int>?]
+
+    init(count: Int) { ranges = Array(repeating: nil, count: count) }
+
+    /// The text a capture bound in `path`.
+    public func value(_ index: Int, in path: UnsafeBufferPointer<UInt8>) -> ArraySlice<UInt8>? {
+        guard index < ranges.count, let r = ranges[index] else { return nil }
+        return ArraySlice(path[r])
+    }
+}
+
+extension PathPattern {
+    /// Matches a host path (bytes, starting with `/`). On success `captures` holds what each capture bound.
+    public func match(_ path: UnsafeBufferPointer<UInt8>, captures: inout Captures) -> Bool {
+        // Segment boundaries of the path.
+        var starts = [Int]()
+        var ends = [Int]()
+        var i = 0
+        let n = path.count
+        while i < n {
+            while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
+            if i >= n { break }
+            let s = i
+            while i < n && path[i] != UInt8(ascii: "/") { i += 1 }
+            starts.append(s); ends.append(i)
+        }
+        if captures.ranges.count != captureNames.count { captures = Captures(count: captureNames.count) }
+        for k in captures.ranges.indices { captures.ranges[k] = nil }
+        return matchSegments(0, 0, path, starts, ends, &captures)
+    }
+
+    public func matches(_ path: HostPath) -> Bool {
+        var captures = Captures(count: captureNames.count)
+        return path.bytes.withUnsafeBufferPointer { match($0, captures: &captures) }
+    }
+
+    private func matchSegments(_ si: Int, _ pi: Int, _ path: UnsafeBufferPointer<UInt8>,
+                               _ starts: [Int], _ ends: [Int], _ captures: inout Captures) -> Bool {
+        if si == segments.count { return pi == starts.count }
+        switch segments[si] {
+        case .anySegments:
+            if si == segments.count - 1 { return true }
+            var p = pi
+            while p <= starts.count {
+                let saved = captures
+                if matchSegments(si + 1, p, path, starts, ends, &captures) { return true }
+                captures = saved
+                p += 1
+            }
+            return false
+        case .literal(let lit):
+            guard pi < starts.count, ends[pi] - starts[pi] == lit.count else { return false }
+            var k = 0
+            while k < lit.count {
+                if path[starts[pi] + k] != lit[k] { return false }
+                k += 1
+            }
+            return matchSegments(si + 1, pi + 1, path, starts, ends, &captures)
+        case .glob(let tokens):
+            guard pi < starts.count else { return false }
+            let saved = captures
+            if matchTokens(tokens, 0, starts[pi], ends[pi], path, &captures),
+               matchSegments(si + 1, pi + 1, path, starts, ends, &captures) {
+                return true
+            }
+            captures = saved
+            return false
+        }
+    }
+
+    private func matchTokens(_ tokens: [Token], _ ti: Int, _ pos: Int, _ end: Int,
+                             _ path: UnsafeBufferPointer<UInt8>, _ captures: inout Captures) -> Bool {
+        if ti == tokens.count { return pos == end }
+        switch tokens[ti] {
+        case .literal(let lit):
+            guard end - pos >= lit.count else { return false }
+            for k in 0..<lit.count where path[pos + k] != lit[k] { return false }
+            return matchTokens(tokens, ti + 1, pos + lit.count, end, path, &captures)
+        case .question:
+            guard pos < end else { return false }
+            // One character: a whole UTF-8 sequence when the name is valid there, else one byte.
+            let length = Self.characterLength(path, pos, end)
+            return matchTokens(tokens, ti + 1, pos + length, end, path, &captures)
+        case .star:
+            var p = end
+            while p >= pos {
+                if matchTokens(tokens, ti + 1, p, end, path, &captures) { return true }
+                p -= 1
+            }
+            return false
+        case .capture(let index):
+            if let bound = captures.ranges[index] {
+                let length = bound.count
+                guard end - pos >= length else { return false }
+                for k in 0..<length where path[pos + k] != path[bound.lowerBound + k] { return false }
+                return matchTokens(tokens, ti + 1, pos + length, end, path, &captures)
+            }
+            var p = end
+            while p > pos {
+                captures.ranges[index] = pos..<p
+                if matchTokens(tokens, ti + 1, p, end, path, &captures) { return true }
+                p -= 1
+            }
+            captures.ranges[index] = nil
+            return false
+        }
+    }
+
+    private static func characterLength(_ path: UnsafeBufferPointer<UInt8>, _ pos: Int, _ end: Int) -> Int {
+        let b = path[pos]
+        let expected = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
+        guard pos + expected <= end else { return 1 }
+        for k in 1..<max(expected, 1) where path[pos + k] & 0xC0 != 0x80 { return 1 }
+        return expected
+    }
+}

@@ -1,0 +1,64 @@
+import Crypto
+
+/// What kind of drift a finding reports (DESIGN.md, "Findings and reports").
+public enum FindingKind: String, CaseIterable, Sendable, Comparable {
+    case owner, group, mode, acl
+    case defaultACL = "default-acl"
+    case links, capabilities, type, access
+    case inheritedAccess = "inherited-access"
+    case pin
+    case pinMissing = "pin-missing"
+
+    public static func < (a: FindingKind, b: FindingKind) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// One broken assertion on one path.
+public struct Finding: Sendable, Equatable {
+    public var rule: String
+    public var severity: Severity
+    public var kind: FindingKind
+    public var path: HostPath
+    public var expected: String
+    public var actual: String
+    /// For access findings: who has the access (`user:NAME` or `uid:N`), which right, and through which entries.
+    public var principal: String?
+    public var right: String?
+    public var via: [String]?
+
+    public init(rule: String, severity: Severity, kind: FindingKind, path: HostPath, expected: String, actual: String,
+                principal: String? = nil, right: String? = nil, via: [String]? = nil) {
+        self.rule = rule
+        self.severity = severity
+        self.kind = kind
+        self.path = path
+        self.expected = expected
+        self.actual = actual
+        self.principal = principal
+        self.right = right
+        self.via = via
+    }
+
+    /// Stable across runs: the rule, the path bytes, the kind and, for access findings, principal and right.
+    public var fingerprint: String {
+        var bytes = Array("permdrift-finding-v1\u{0}\(rule)\u{0}\(kind.rawValue)\u{0}".utf8)
+        bytes.append(contentsOf: path.bytes)
+        bytes.append(0)
+        bytes.append(contentsOf: (principal ?? "").utf8)
+        bytes.append(0)
+        bytes.append(contentsOf: (right ?? "").utf8)
+        let digest = SHA256.hash(data: bytes)
+        return digest.prefix(16).map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// The report order: path bytes, rule, kind, principal, right.
+    public static func reportOrder(_ a: Finding, _ b: Finding) -> Bool {
+        if a.path != b.path { return a.path < b.path }
+        if a.rule != b.rule { return a.rule < b.rule }
+        if a.kind != b.kind { return a.kind < b.kind }
+        if a.principal != b.principal { return (a.principal ?? "") < (b.principal ?? "") }
+        return (a.right ?? "") < (b.right ?? "")
+    }
+}

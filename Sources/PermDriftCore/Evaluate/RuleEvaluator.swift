@@ -1,0 +1,184 @@
+/// Checks one entry against the baseline's rules and pins, producing findings. It holds per-rule capture
+/// buffers so that matching an entry allocates nothing unless something drifts.
+struct RuleEvaluator {
+    let baseline: Baseline
+    let accounts: AccountDatabase
+    private var captureBuffers: [[Captures]]
+    private let pinByPath: [[UInt8]: Int]
+    private let pinLengths: Set<Int>
+
+    init(baseline: Baseline, accounts: AccountDatabase) {
+        self.baseline = baseline
+        self.accounts = accounts
+        captureBuffers = baseline.rules.map { rule in rule.patterns.map { Captures(count: $0.captureNames.count) } }
+        var pins = [[UInt8]: Int]()
+        for (i, pin) in baseline.pins.enumerated() { pins[pin.path.bytes] = i }
+        pinByPath = pins
+        pinLengths = Set(baseline.pins.map(\.path.bytes.count))
+    }
+
+    /// The index of the pin for this path, if any.
+    func pinIndex(for path: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard pinLengths.contains(path.count) else { return nil }
+        return pinByPath[Array(path)]
+    }
+
+    /// Every broken `expect` assertion of every rule that matches the entry. Capability reads that fail are
+    /// returned as errors.
+    mutating func evaluate(_ entry: WalkEntry, findings: inout [Finding], errors: inout [WalkError]) {
+        let record = entry.record
+        for (r, rule) in baseline.rules.enumerated() {
+            if let types = rule.types, !types.contains(record.type) { continue }
+            guard let p = matchingPattern(rule: r, path: entry.path) else { continue }
+            let captures = captureBuffers[r][p]
+            let names = rule.patterns[p].captureNames
+            func capture(_ name: String) -> String? {
+                guard let i = names.firstIndex(of: name), let bytes = captures.value(i, in: entry.path) else { return nil }
+                return String(validating: bytes, as: UTF8.self)
+            }
+            check(rule, entry, capture: capture, findings: &findings, errors: &errors)
+        }
+    }
+
+    private mutating func matchingPattern(rule r: Int, path: UnsafeBufferPointer<UInt8>) -> Int? {
+        let rule = baseline.rules[r]
+        for (p, pattern) in rule.patterns.enumerated() {
+            guard pattern.match(path, captures: &captureBuffers[r][p]) else { continue }
+            if rule.conditions.isEmpty { return p }
+            let captures = captureBuffers[r][p]
+            let holds = rule.conditions.allSatisfy { condition in
+                guard let i = pattern.captureNames.firstIndex(of: condition.capture),
+                      let bytes = captures.value(i, in: path),
+                      let name = String(validating: bytes, as: UTF8.self) else {
+                    if case .notMemberOf = condition.kind { return true }
+                    return false
+                }
+                let uid = accounts.uid(named: name)
+                switch condition.kind {
+                case .isUser: return uid != nil
+                case .memberOf(let gids): return uid.map { u in gids.contains { accounts.isMember(uid: u, ofGroup: $0) } } ?? false
+                case .notMemberOf(let gids): return uid.map { u in !gids.contains { accounts.isMember(uid: u, ofGroup: $0) } } ?? true
+                }
+            }
+            if holds { return p }
+        }
+        return nil
+    }
+
+    private func check(_ rule: Rule, _ entry: WalkEntry, capture: (String) -> String?,
+                       findings: inout [Finding], errors: inout [WalkError]) {
+        let record = entry.record
+        let e = rule.expect
+        var path: HostPath?
+        func report(_ kind: FindingKind, expected: String, actual: String) {
+            if path == nil { path = HostPath(entry.path) }
+            findings.append(Finding(rule: rule.id, severity: rule.severity, kind: kind, path: path!,
+                                    expected: expected, actual: actual))
+        }
+        if let owner = e.owner {
+            switch owner {
+            case .id(let uid):
+                if record.uid != uid { report(.owner, expected: accounts.userDisplay(uid), actual: accounts.userDisplay(record.uid)) }
+            case .capture(let name):
+                let value = capture(name)
+                if let value, let uid = accounts.uid(named: value) {
+                    if record.uid != uid { report(.owner, expected: value, actual: accounts.userDisplay(record.uid)) }
+                } else {
+                    report(.owner, expected: "the user named by {\(name)} ('\(TerminalText.escape(value ?? "?"))'), which does not exist",
+                           actual: accounts.userDisplay(record.uid))
+                }
+            }
+        }
+        if let group = e.group {
+            switch group {
+            case .id(let gid):
+                if record.gid != gid { report(.group, expected: accounts.groupDisplay(gid), actual: accounts.groupDisplay(record.gid)) }
+            case .capture(let name):
+                let value = capture(name)
+                if let value, let gid = accounts.gid(named: value) {
+                    if record.gid != gid { report(.group, expected: value, actual: accounts.groupDisplay(record.gid)) }
+                } else {
+                    report(.group, expected: "the group named by {\(name)} ('\(TerminalText.escape(value ?? "?"))'), which does not exist",
+                           actual: accounts.groupDisplay(record.gid))
+                }
+            }
+        }
+        guard record.type != .symlink else { return }
+        if let mode = e.mode, !mode.allows(record.mode) {
+            report(.mode, expected: mode.description, actual: ModeSpec.octal(record.mode))
+        }
+        if let acl = e.acl, !Self.accessACL(record, satisfies: acl) {
+            report(.acl, expected: aclText(acl), actual: record.acl.map(aclText) ?? "none (\(aclText(record.effectiveACL)))")
+        }
+        if record.type == .directory, let defaultACL = e.defaultACL, !Self.defaultACL(record, satisfies: defaultACL) {
+            report(.defaultACL, expected: aclText(defaultACL), actual: record.defaultACL.map(aclText) ?? "none")
+        }
+        if record.type != .directory, let links = e.links, record.links != links {
+            report(.links, expected: String(links), actual: String(record.links))
+        }
+        if e.noCapabilities {
+            switch entry.hasCapabilities() {
+            case .success(true): report(.capabilities, expected: "none", actual: "file capabilities set (security.capability)")
+            case .success(false): break
+            case .failure(.system(_, let errno)) where errno == .noEntry: break
+            case .failure(.system(let call, let errno)):
+                errors.append(WalkError(path: HostPath(entry.path), syscall: call, errno: errno))
+            case .failure(.decoding(let d)):
+                errors.append(WalkError(path: HostPath(entry.path), message: d.description))
+            }
+        }
+    }
+
+    static func accessACL(_ record: FileRecord, satisfies spec: ACLSpec) -> Bool {
+        switch spec {
+        case .none: record.acl == nil
+        case .exact(let acl): record.effectiveACL == acl
+        }
+    }
+
+    static func defaultACL(_ record: FileRecord, satisfies spec: ACLSpec) -> Bool {
+        switch spec {
+        case .none: record.defaultACL == nil
+        case .exact(let acl): record.defaultACL == acl
+        }
+    }
+
+    func aclText(_ spec: ACLSpec) -> String {
+        switch spec {
+        case .none: "none"
+        case .exact(let acl): aclText(acl)
+        }
+    }
+
+    func aclText(_ acl: PosixACL) -> String {
+        acl.text(userName: { accounts.userName($0) }, groupName: { accounts.groupName($0) })
+    }
+
+    // MARK: - Pins
+
+    /// The pin finding for a pinned path, or nil when it holds.
+    func checkPin(_ pin: Pin, record: FileRecord) -> Finding? {
+        var expected = [String](), actual = [String]()
+        func differ(_ name: String, _ e: String, _ a: String) { expected.append("\(name) \(e)"); actual.append("\(name) \(a)") }
+        if let type = pin.type, type != record.type { differ("type", type.rawValue, record.type.rawValue) }
+        if let owner = pin.owner, owner != record.uid { differ("owner", accounts.userDisplay(owner), accounts.userDisplay(record.uid)) }
+        if let group = pin.group, group != record.gid { differ("group", accounts.groupDisplay(group), accounts.groupDisplay(record.gid)) }
+        if record.type != .symlink {
+            if let mode = pin.mode, mode != record.mode { differ("mode", ModeSpec.octal(mode), ModeSpec.octal(record.mode)) }
+            if let acl = pin.acl, !Self.accessACL(record, satisfies: acl) {
+                differ("acl", aclText(acl), record.acl.map(aclText) ?? "none")
+            }
+            if let d = pin.defaultACL, !Self.defaultACL(record, satisfies: d) {
+                differ("default-acl", aclText(d), record.defaultACL.map(aclText) ?? "none")
+            }
+        }
+        guard !expected.isEmpty else { return nil }
+        return Finding(rule: "pin", severity: .high, kind: .pin, path: pin.path,
+                       expected: expected.joined(separator: "; "), actual: actual.joined(separator: "; "))
+    }
+
+    func missingPin(_ pin: Pin, why: String) -> Finding {
+        Finding(rule: "pin", severity: .high, kind: .pinMissing, path: pin.path,
+                expected: "exists" + (pin.type.map { " (\($0.rawValue))" } ?? ""), actual: why)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+
+/// Runs one scan: walks the baseline's roots under the root directory, evaluates rules and pins, applies
+/// exceptions, and returns a sorted, complete-or-not result.
+public struct Scanner {
+    public let baseline: Baseline
+    public let accounts: AccountDatabase
+    /// The directory that stands for `/` (`--root DIR`, or `/`).
+    public let rootDirectory: String
+    public var options: Walker.Options
+    public var now: () -> Date = Date.init
+
+    public init(baseline: Baseline, accounts: AccountDatabase, rootDirectory: String = "/") {
+        self.baseline = baseline
+        self.accounts = accounts
+        self.rootDirectory = rootDirectory
+        options = Walker.Options(oneFilesystem: baseline.oneFilesystem)
+    }
+
+    public enum ScanError: Error, CustomStringConvertible, Sendable {
+        case cannotStart(String)
+
+        public var description: String {
+            switch self {
+            case .cannotStart(let why): why
+            }
+        }
+    }
+
+    public func run() throws(ScanError) -> ScanResult {
+        let started = now()
+        var visitor = ScanVisitor(baseline: baseline, accounts: accounts)
+        var walker = Walker(rootDirectory: rootDirectory, options: options)
+        do {
+            try walker.walk(roots: baseline.roots, visitor: &visitor)
+        } catch {
+            throw .cannotStart(error.description)
+        }
+        // Pins the walk did not meet (outside the roots, excluded, or missing) are looked up directly.
+        for (i, pin) in baseline.pins.enumerated() where !visitor.pinsSeen.contains(i) {
+            switch walker.lookUp(pin.path) {
+            case .found(let record):
+                if let f = visitor.rules.checkPin(pin, record: record) { visitor.findings.append(f) }
+            case .missing(let why):
+                visitor.findings.append(visitor.rules.missingPin(pin, why: why))
+            case .failed(let error):
+                visitor.errors.append(error)
+            }
+        }
+        let today = Self.utcDay(started)
+        var findings = [Finding]()
+        var notices = accounts.notices
+        var used = Array(repeating: 0, count: baseline.exceptions.count)
+        for finding in visitor.findings {
+            var silenced = false
+            for (i, exception) in baseline.exceptions.enumerated()
+            where exception.rule == finding.rule && !exception.isExpired(today: today) && exception.pattern.matches(finding.path) {
+                used[i] += 1
+                silenced = true
+            }
+            if !silenced { findings.append(finding) }
+        }
+        for (i, exception) in baseline.exceptions.enumerated() {
+            let what = "exception for rule '\(exception.rule)' on \(exception.pattern.source) (line \(exception.line), approved by \(exception.approvedBy))"
+            if exception.isExpired(today: today) {
+                notices.append("\(what) expired on \(exception.expires!); its findings are reported again")
+            } else if used[i] == 0 {
+                notices.append("\(what) silenced nothing; remove it if the drift it approved is gone")
+            }
+        }
+        findings.sort(by: Finding.reportOrder)
+        let errors = visitor.errors.sorted { ($0.path, $0.message) < ($1.path, $1.message) }
+        let skipped = visitor.skipped.sorted { $0.path < $1.path }
+        return ScanResult(
+            host: Self.hostName(), rootDirectory: rootDirectory, startedAt: started, finishedAt: now(),
+            baselineName: baseline.name, baselineOrigin: baseline.origin, entries: walker.entriesVisited,
+            findings: findings, errors: errors, skipped: skipped, notices: notices, rules: baseline.rules)
+    }
+
+    static func utcDay(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
+    static func hostName() -> String {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let ok = buffer.withUnsafeMutableBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { gethostname($0, b.count - 1) == 0 }
+        }
+        guard ok else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,206 @@
+import Glibc
+
+/// Users and groups of the scanned host: from `ROOT/etc/passwd` and `ROOT/etc/group` under `--root`, or
+/// from the system's account database (NSS, so LDAP and SSSD accounts resolve) on the live host.
+public struct AccountDatabase: Sendable {
+    public enum Source: Sendable, Equatable {
+        case files(root: String)
+        case system
+    }
+
+    public let source: Source
+    private(set) var uidByName: [String: UInt32] = [:]
+    private(set) var nameByUID: [UInt32: String] = [:]
+    private(set) var primaryGID: [UInt32: UInt32] = [:]
+    private(set) var gidByName: [String: UInt32] = [:]
+    private(set) var nameByGID: [UInt32: String] = [:]
+    /// Supplementary members of each group, by user name, as `etc/group` lists them.
+    private(set) var membersByGID: [UInt32: Set<String>] = [:]
+    /// Lines that were ignored and files that were missing, for the report.
+    public private(set) var notices: [String] = []
+
+    /// An empty database (tests, and roots with no account files).
+    public init(source: Source) { self.source = source }
+
+    /// Loads `etc/passwd` and `etc/group` under `root`, following no symlink inside it.
+    public static func load(root: String) -> Result<AccountDatabase, TrustedFile.ReadError> {
+        var db = AccountDatabase(source: .files(root: root))
+        switch TrustedFile.read(relative: "etc/passwd", under: root) {
+        case .success(let bytes): db.parsePasswd(bytes, file: "etc/passwd")
+        case .failure(.missing(let p)): db.notices.append("\(p) does not exist: no user names resolve in this root")
+        case .failure(let e): return .failure(e)
+        }
+        switch TrustedFile.read(relative: "etc/group", under: root) {
+        case .success(let bytes): db.parseGroup(bytes, file: "etc/group")
+        case .failure(.missing(let p)): db.notices.append("\(p) does not exist: no group names resolve in this root")
+        case .failure(let e): return .failure(e)
+        }
+        return .success(db)
+    }
+
+    /// Enumerates the live host's accounts through NSS. Names not enumerated (LDAP with enumeration off)
+    /// are still found by direct lookups.
+    public static func loadSystem() -> AccountDatabase {
+        var db = AccountDatabase(source: .system)
+        setpwent()
+        while let pw = getpwent() {
+            let name = String(cString: pw.pointee.pw_name)
+            db.addUser(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+        }
+        endpwent()
+        setgrent()
+        while let gr = getgrent() {
+            let name = String(cString: gr.pointee.gr_name)
+            var members = [String]()
+            if var p = gr.pointee.gr_mem {
+                while let m = p.pointee { members.append(String(cString: m)); p += 1 }
+            }
+            db.addGroup(name: name, gid: gr.pointee.gr_gid, members: members)
+        }
+        endgrent()
+        return db
+    }
+
+    mutating func addUser(name: String, uid: UInt32, gid: UInt32) {
+        if uidByName[name] == nil { uidByName[name] = uid }
+        if nameByUID[uid] == nil { nameByUID[uid] = name; primaryGID[uid] = gid }
+    }
+
+    mutating func addGroup(name: String, gid: UInt32, members: [String]) {
+        if gidByName[name] == nil { gidByName[name] = gid }
+        if nameByGID[gid] == nil { nameByGID[gid] = name }
+        membersByGID[gid, default: []].formUnion(members.filter { !$0.isEmpty })
+    }
+
+    mutating func parsePasswd(_ bytes: [UInt8], file: String) {
+        for (number, line) in Self.lines(bytes) {
+            let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard f.count == 7, !f[0].isEmpty, let uid = UInt32(f[2]), let gid = UInt32(f[3]) else {
+                notices.append("\(file):\(number): malformed entry ignored")
+                continue
+            }
+            addUser(name: String(f[0]), uid: uid, gid: gid)
+        }
+    }
+
+    mutating func parseGroup(_ bytes: [UInt8], file: String) {
+        for (number, line) in Self.lines(bytes) {
+            let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard f.count == 4, !f[0].isEmpty, let gid = UInt32(f[2]) else {
+                notices.append("\(file):\(number): malformed entry ignored")
+                continue
+            }
+            addGroup(name: String(f[0]), gid: gid, members: f[3].split(separator: ",").map(String.init))
+        }
+    }
+
+    /// Non-empty, non-comment lines (NIS compat `+`/`-` lines are skipped), with 1-based numbers.
+    private static func lines(_ bytes: [UInt8]) -> [(Int, Substring)] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        var out = [(Int, Substring)]()
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix("+") || trimmed.hasPrefix("-") { continue }
+            out.append((i + 1, trimmed))
+        }
+        return out
+    }
+
+    // MARK: - Lookups
+
+    public func uid(named name: String) -> UInt32? {
+        if let uid = uidByName[name] { return uid }
+        guard source == .system else { return nil }
+        return Self.withPasswd(named: name) { $0.pw_uid }
+    }
+
+    public func gid(named name: String) -> UInt32? {
+        if let gid = gidByName[name] { return gid }
+        guard source == .system else { return nil }
+        var group = Glibc.group()
+        var result: UnsafeMutablePointer<Glibc.group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getgrnam_r(name, &group, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return group.gr_gid
+    }
+
+    public func userName(_ uid: UInt32) -> String? {
+        if let name = nameByUID[uid] { return name }
+        guard source == .system else { return nil }
+        var pw = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getpwuid_r(uid, &pw, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return String(cString: pw.pw_name)
+    }
+
+    public func groupName(_ gid: UInt32) -> String? {
+        if let name = nameByGID[gid] { return name }
+        guard source == .system else { return nil }
+        var group = Glibc.group()
+        var result: UnsafeMutablePointer<Glibc.group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getgrgid_r(gid, &group, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return String(cString: group.gr_name)
+    }
+
+    /// The primary group of a user.
+    public func primaryGroup(ofUser uid: UInt32) -> UInt32? {
+        if let gid = primaryGID[uid] { return gid }
+        guard source == .system, let name = userName(uid) else { return nil }
+        return Self.withPasswd(named: name) { $0.pw_gid }
+    }
+
+    /// Whether the user is in the group: as primary group (`etc/passwd`) or as a listed member (`etc/group`).
+    public func isMember(uid: UInt32, ofGroup gid: UInt32) -> Bool {
+        if primaryGroup(ofUser: uid) == gid { return true }
+        guard let name = userName(uid) else { return false }
+        if membersByGID[gid]?.contains(name) == true { return true }
+        if source == .system, let primary = primaryGroup(ofUser: uid) {
+            return Self.systemGroups(of: name, primary: primary).contains(gid)
+        }
+        return false
+    }
+
+    /// Every user of the database, by uid.
+    public var allUIDs: [UInt32] { nameByUID.keys.sorted() }
+
+    /// Every group of the database, by gid.
+    public var allGIDs: [UInt32] { nameByGID.keys.sorted() }
+
+    /// Names listed as group members that have no account.
+    public var unknownMembers: [(group: String, member: String)] {
+        var out = [(String, String)]()
+        for (gid, members) in membersByGID {
+            for m in members where uid(named: m) == nil { out.append((nameByGID[gid] ?? "gid:\(gid)", m)) }
+        }
+        return out.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+    }
+
+    /// `user:NAME`, or `uid:N` for an id without an account.
+    public func userLabel(_ uid: UInt32) -> String { userName(uid).map { "user:\($0)" } ?? "uid:\(uid)" }
+
+    /// The bare name of a user for reports (`ann`, or `uid:N`).
+    public func userDisplay(_ uid: UInt32) -> String { userName(uid) ?? "uid:\(uid)" }
+
+    public func groupDisplay(_ gid: UInt32) -> String { groupName(gid) ?? "gid:\(gid)" }
+
+    private static func withPasswd<T>(named name: String, _ body: (passwd) -> T) -> T? {
+        var pw = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getpwnam_r(name, &pw, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return body(pw)
+    }
+
+    private static func systemGroups(of name: String, primary: UInt32) -> [UInt32] {
+        var count: Int32 = 64
+        while true {
+            var groups = [gid_t](repeating: 0, count: Int(count))
+            var n = count
+            if getgrouplist(name, primary, &groups, &n) >= 0 { return Array(groups.prefix(Int(n))) }
+            if n <= count { return [] }
+            count = n
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// JUnit XML for CI: one test case per rule (and one for pins), failures listing the paths and what
+/// was expected; an incomplete scan is an error case of its own.
+public enum JUnitReport {
+    public static func render(_ r: ScanResult) -> String {
+        var cases = [(name: String, failures: [Finding])]()
+        var grouped = [String: [Finding]]()
+        for f in r.findings { grouped[f.rule, default: []].append(f) }
+        for rule in r.rules { cases.append((rule.id, grouped[rule.id] ?? [])) }
+        if let pins = grouped["pin"] { cases.append(("pin", pins)) }
+        let failures = cases.filter { !$0.failures.isEmpty }.count
+        let errorCount = r.isComplete ? 0 : 1
+        let suite = "permdrift." + TerminalText.escape(r.baselineName)
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"permdrift\" tests=\"\(cases.count + errorCount)\" failures=\"\(failures)\" errors=\"\(errorCount)\">\n"
+        out += "  <testsuite name=\"\(xml(suite))\" tests=\"\(cases.count + errorCount)\" failures=\"\(failures)\" errors=\"\(errorCount)\" hostname=\"\(xml(TerminalText.escape(r.host)))\" timestamp=\"\(ScanResult.timestamp(r.startedAt))\">\n"
+        for c in cases {
+            out += "    <testcase classname=\"\(xml(suite))\" name=\"\(xml(TerminalText.escape(c.name)))\""
+            if c.failures.isEmpty { out += "/>\n"; continue }
+            out += ">\n"
+            let message = "\(c.failures.count) finding\(c.failures.count == 1 ? "" : "s")"
+            out += "      <failure message=\"\(xml(message))\" type=\"drift\">"
+            out += xml(c.failures.map { TextReport.line($0) }.joined(separator: "\n"))
+            out += "</failure>\n    </testcase>\n"
+        }
+        if !r.isComplete {
+            out += "    <testcase classname=\"\(xml(suite))\" name=\"scan-complete\">\n"
+            out += "      <error message=\"the scan is incomplete\" type=\"incomplete\">"
+            out += xml(r.errors.map(\.description).joined(separator: "\n"))
+            out += "</error>\n    </testcase>\n"
+        }
+        out += "  </testsuite>\n</testsuites>\n"
+        return out
+    }
+
+    /// XML-escapes text whose names are already escaped for terminals; any control character left (other
+    /// than the line breaks between paths) is one XML 1.0 cannot carry and becomes U+FFFD.
+    static func xml(_ s: String) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n", "\t": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
+                    out += "\u{FFFD}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,12 @@
+/// The report formats permdrift writes.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case text, json, junit
+
+    public func render(_ result: ScanResult) -> String {
+        switch self {
+        case .text: TextReport.render(result)
+        case .json: JSONReport.render(result)
+        case .junit: JUnitReport.render(result)
+        }
+    }
+}

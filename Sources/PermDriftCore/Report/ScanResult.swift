@@ -1,0 +1,49 @@
+import Foundation
+
+/// Everything one scan found, sorted and ready for any report format.
+public struct ScanResult: Sendable {
+    public var host: String
+    public var rootDirectory: String
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var baselineName: String
+    public var baselineOrigin: BaselineOrigin
+    public var entries: Int
+    public var findings: [Finding]
+    public var errors: [WalkError]
+    public var skipped: [SkippedMount]
+    public var notices: [String]
+    /// The baseline's rules, for reports that list every rule (JUnit).
+    public var rules: [Rule]
+    /// Whether the Landlock sandbox was on during the scan.
+    public var sandboxed = false
+
+    public static let schemaVersion = 1
+    public static let toolVersion = "0.1.0"
+
+    /// A scan with errors cannot be trusted to show "no drift".
+    public var isComplete: Bool { errors.isEmpty }
+
+    /// 0 no drift, 1 drift, 2 the result cannot be trusted (an incomplete scan, even with findings).
+    public var exitCode: Int32 {
+        if !isComplete { return 2 }
+        return findings.isEmpty ? 0 : 1
+    }
+
+    /// Findings of each rule, in report order, rules ordered by severity then id.
+    var findingsByRule: [(rule: String, severity: Severity, findings: [Finding])] {
+        var groups = [String: [Finding]]()
+        for f in findings { groups[f.rule, default: []].append(f) }
+        return groups.map { (rule: $0.key, severity: $0.value[0].severity, findings: $0.value) }
+            .sorted { $0.severity != $1.severity ? $0.severity > $1.severity : $0.rule < $1.rule }
+    }
+
+    func description(ofRule id: String) -> String? { rules.first { $0.id == id }?.description }
+
+    static func timestamp(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: date)
+    }
+}

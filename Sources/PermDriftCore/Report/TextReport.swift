@@ -1,0 +1,75 @@
+/// The report for people: findings grouped by severity and rule, a few samples when many paths drift,
+/// errors, skipped mounts, notices and a summary line. Every name is escaped (TerminalText).
+public enum TextReport {
+    /// Findings shown per rule before the rest are counted.
+    public static let samplesPerRule = 10
+
+    public static func render(_ r: ScanResult) -> String {
+        var out = ""
+        let e = TerminalText.escape
+        out += "permdrift \(ScanResult.toolVersion): host \(e(r.host))"
+        if r.rootDirectory != "/" { out += ", root \(e(r.rootDirectory))" }
+        out += "\n"
+        let source = r.baselineOrigin.isBuiltIn ? "the built-in default" : e(r.baselineOrigin.source)
+        out += "baseline \(e(r.baselineName)) from \(source) (sha256 \(r.baselineOrigin.sha256.prefix(16)))\n"
+        for group in r.findingsByRule {
+            out += "\n\(group.severity.rawValue.uppercased())  \(group.rule)  \(count(group.findings.count, "finding"))\n"
+            if let d = r.description(ofRule: group.rule) { out += "  \(e(d))\n" }
+            let shown = group.findings.count <= samplesPerRule * 2 ? group.findings : Array(group.findings.prefix(samplesPerRule))
+            for f in shown { out += "  \(line(f))\n" }
+            if shown.count < group.findings.count {
+                out += "  … and \(group.findings.count - shown.count) more (see --format json for all)\n"
+            }
+        }
+        if !r.errors.isEmpty {
+            out += "\nERRORS  the scan is incomplete: \(count(r.errors.count, "path")) could not be read\n"
+            for err in r.errors.prefix(50) { out += "  \(err.description)\n" }
+            if r.errors.count > 50 { out += "  … and \(r.errors.count - 50) more\n" }
+        }
+        if !r.skipped.isEmpty {
+            out += "\nSKIPPED  not entered\n"
+            for s in r.skipped { out += "  \(s.path): \(e(s.reason))\n" }
+        }
+        if !r.notices.isEmpty {
+            out += "\nNOTICES\n"
+            for n in r.notices { out += "  \(e(n))\n" }
+        }
+        out += "\n" + summary(r) + "\n"
+        return out
+    }
+
+    static func line(_ f: Finding) -> String {
+        let e = TerminalText.escape
+        switch f.kind {
+        case .pinMissing: return "\(f.path): pinned path missing: \(e(f.actual))"
+        case .access, .inheritedAccess:
+            var s = "\(f.path): \(e(f.principal ?? "?")) can \(e(f.right ?? "?"))"
+            if let via = f.via, !via.isEmpty { s += " via " + via.map(e).joined(separator: "; ") }
+            return s
+        default:
+            let what = f.kind == .pin ? "pin" : f.kind.rawValue
+            return "\(f.path): \(what) is \(e(f.actual)), expected \(e(f.expected))"
+        }
+    }
+
+    static func summary(_ r: ScanResult) -> String {
+        var bySeverity = [Severity: Int]()
+        for f in r.findings { bySeverity[f.severity, default: 0] += 1 }
+        let parts = Severity.allCases.compactMap { s in bySeverity[s].map { "\($0) \(s.rawValue)" } }
+        var s = "\(count(r.entries, "entry", plural: "entries")) scanned, \(count(r.findings.count, "finding"))"
+        if !parts.isEmpty { s += " (" + parts.joined(separator: ", ") + ")" }
+        s += ", \(count(r.errors.count, "error"))"
+        if !r.isComplete {
+            s += ": INCOMPLETE, the result cannot be trusted"
+        } else if r.findings.isEmpty {
+            s += ": no drift"
+        } else {
+            s += ": drift found"
+        }
+        return s
+    }
+
+    static func count(_ n: Int, _ word: String, plural: String? = nil) -> String {
+        "\(n) \(n == 1 ? word : (plural ?? word + "s"))"
+    }
+}

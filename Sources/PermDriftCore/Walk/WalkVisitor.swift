@@ -1,0 +1,37 @@
+/// One entry met by the walk. `path` points into the walker's buffer and is valid only during the call.
+public struct WalkEntry {
+    public let path: UnsafeBufferPointer<UInt8>
+    public let record: FileRecord
+    let target: AttributeTarget
+    let reader: ExtendedAttributeReader
+
+    /// Whether the entry carries file capabilities (`security.capability`), read only when asked.
+    public func hasCapabilities() -> Result<Bool, ACLReadError> {
+        reader.read(target, ExtendedAttributeReader.capability).map { $0 != nil }
+    }
+}
+
+/// Receives what the walk finds. The walk visits a directory before its children and hands each child
+/// the context its directory's visit returned, so state can be carried down the tree.
+public protocol WalkVisitor {
+    associatedtype DirectoryContext
+
+    /// Whether `path` is excluded: neither walked nor reported.
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool
+
+    /// An ancestor directory of a scan root, from `/` down to the scan root's parent.
+    mutating func visitAncestor(_ entry: WalkEntry)
+
+    /// The context a scan root starts from.
+    mutating func rootContext() -> DirectoryContext
+
+    /// An entry of a scan root (the root itself included). For a directory the returned context is handed
+    /// to its children; `nil` means do not descend.
+    mutating func visit(_ entry: WalkEntry, in parent: DirectoryContext) -> DirectoryContext?
+
+    /// Something that could not be read; the scan is incomplete.
+    mutating func record(_ error: WalkError)
+
+    /// A mount point the walk did not enter.
+    mutating func skip(_ mount: SkippedMount)
+}

@@ -1,0 +1,552 @@
+import CPermDrift
+import Glibc
+
+/// Walks scan roots the way DESIGN.md "Walking hostile trees" requires: every operation relative to a
+/// directory descriptor the walk holds, directories opened with `O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK`, other
+/// entries never opened, symlinks never followed, names kept as bytes, no depth limit and a bounded
+/// number of open descriptors.
+public struct Walker {
+    public struct Options: Sendable {
+        /// Do not enter directories on another mount than the scan root's.
+        public var oneFilesystem: Bool = true
+        /// At most this many directory descriptors are held; deeper parents are reopened through `..`.
+        public var maxOpenDirectories: Int = 64
+
+        public init(oneFilesystem: Bool = true, maxOpenDirectories: Int = 64) {
+            self.oneFilesystem = oneFilesystem
+            self.maxOpenDirectories = max(2, maxOpenDirectories)
+        }
+    }
+
+    /// The directory that stands for `/` (the host's root, or `--root DIR`).
+    public let rootDirectory: String
+    public let options: Options
+    public private(set) var entriesVisited = 0
+    /// How entries' ACLs are read on this kernel (known once the walk starts).
+    public private(set) var attributeMethod: String = ""
+
+    public init(rootDirectory: String, options: Options = Options()) {
+        self.rootDirectory = rootDirectory
+        self.options = options
+    }
+
+    /// Walks every scan root in turn. Throws only when the walk cannot start at all.
+    public mutating func walk<V: WalkVisitor>(roots: [HostPath], visitor: inout V) throws(WalkStartError) {
+        let rootFD = rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard rootFD >= 0 else {
+            throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(Array(rootDirectory.utf8))): \(Errno.current)")
+        }
+        defer { Syscalls.close(rootFD) }
+        let method: EntryAttributeMethod
+        do { method = try ExtendedAttributeReader.probe(directory: rootFD) } catch {
+            throw WalkStartError(description: error.description)
+        }
+        attributeMethod = method == .getxattrat ? "getxattrat" : "/proc/self/fd + lgetxattr"
+        let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: ExtendedAttributeReader(method: method))
+        for root in Self.outermost(roots) {
+            walk.walkRoot(root, visitor: &visitor)
+        }
+        entriesVisited += walk.entries
+    }
+
+    /// Scan roots without those that lie inside another root (they would be walked twice).
+    static func outermost(_ roots: [HostPath]) -> [HostPath] {
+        let sorted = Set(roots).sorted()
+        var out = [HostPath]()
+        for r in sorted where !out.contains(where: { r.isWithin($0) }) { out.append(r) }
+        return out
+    }
+}
+
+/// The walk cannot start (the root directory cannot be opened, or the kernel lacks what a safe walk needs).
+public struct WalkStartError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// The state of one walk: the stack of open directories, the path buffer and the listing buffer.
+final class DirectoryWalk<V: WalkVisitor> {
+    struct Frame {
+        var fd: Int32
+        let device: UInt64
+        let inode: UInt64
+        let pathLength: Int
+        var names: [UInt8] = []
+        var nameStarts: [Int] = []
+        var next = 0
+        let context: V.DirectoryContext
+    }
+
+    let rootFD: Int32
+    let options: Walker.Options
+    let reader: ExtendedAttributeReader
+    var entries = 0
+    private var path: [UInt8] = []
+    private var frames: [Frame] = []
+    private var openFrames = 0
+    private let listing: UnsafeMutableRawBufferPointer
+    private var rootDevice: UInt64 = 0
+
+    init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader) {
+        self.rootFD = rootFD
+        self.options = options
+        self.reader = reader
+        listing = .allocate(byteCount: 64 * 1024, alignment: 8)
+        path.reserveCapacity(4096)
+    }
+
+    deinit {
+        for frame in frames where frame.fd >= 0 { Syscalls.close(frame.fd) }
+        listing.deallocate()
+    }
+
+    // MARK: - Scan roots
+
+    func walkRoot(_ root: HostPath, visitor: inout V) {
+        path.removeAll(keepingCapacity: true)
+        let components = root.segments
+        // Walk down from `/`, reporting each ancestor, holding one descriptor at a time.
+        var current = Glibc.dup(rootFD)
+        guard current >= 0 else {
+            visitor.record(WalkError(path: HostPath("/"), syscall: "dup", errno: .current)); return
+        }
+        defer { if current >= 0 { Syscalls.close(current) } }
+        path.append(UInt8(ascii: "/"))
+        if components.isEmpty {
+            walkScanRootDirectory(fd: current, visitor: &visitor)
+            current = -1
+            return
+        }
+        for (i, component) in components.enumerated() {
+            let isLast = i == components.count - 1
+            visitAncestor(fd: current, visitor: &visitor)
+            if path.count > 1 { path.append(UInt8(ascii: "/")) }
+            path.append(contentsOf: component)
+            if isExcluded(visitor) { return }
+            var name = Array(component); name.append(0)
+            let opened = name.withUnsafeBufferPointer { n in
+                Syscalls.openDirectory(current, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self))
+            }
+            switch opened {
+            case .success(let fd):
+                Syscalls.close(current)
+                current = fd
+                if isLast {
+                    walkScanRootDirectory(fd: current, visitor: &visitor)
+                    current = -1
+                }
+            case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
+                // A symlink (or, for the last component, possibly a file) where the root should be.
+                let st = name.withUnsafeBufferPointer { n in
+                    Syscalls.stat(at: current, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self))
+                }
+                if case .success(let s) = st, FileType(mode: s.mode) != .symlink, isLast {
+                    rootDevice = s.dev
+                    let ctx = visitor.rootContext()
+                    name.withUnsafeBufferPointer { n in
+                        visitNonDirectory(parent: current, name: UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                          context: ctx, visitor: &visitor)
+                    }
+                    return
+                }
+                visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                    message: "scan root \(root) passes through a symlink or a non-directory at \(currentPath); it is never followed"))
+                return
+            case .failure(let e):
+                visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                    message: "cannot open scan root \(root): \(e.message)"))
+                return
+            }
+        }
+    }
+
+    private var currentPath: HostPath { HostPath(bytes: path) }
+
+    private func isExcluded(_ visitor: V) -> Bool {
+        path.withUnsafeBufferPointer { visitor.isExcluded($0) }
+    }
+
+    private func visitAncestor(fd: Int32, visitor: inout V) {
+        switch readDirectoryRecord(fd: fd) {
+        case .success(let record):
+            path.withUnsafeBufferPointer { p in
+                visitor.visitAncestor(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader))
+            }
+        case .failure(let error):
+            visitor.record(error)
+        }
+    }
+
+    /// Visits the scan root directory (already open as `fd`, which this takes over) and walks below it.
+    private func walkScanRootDirectory(fd: Int32, visitor: inout V) {
+        let record: FileRecord
+        switch readDirectoryRecord(fd: fd) {
+        case .success(let r): record = r
+        case .failure(let e):
+            visitor.record(e); Syscalls.close(fd); return
+        }
+        rootDevice = record.device
+        entries += 1
+        let parentContext = visitor.rootContext()
+        let context = path.withUnsafeBufferPointer { p in
+            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader), in: parentContext)
+        }
+        guard let context else { Syscalls.close(fd); return }
+        push(fd: fd, record: record, context: context, visitor: &visitor)
+        run(visitor: &visitor)
+    }
+
+    // MARK: - The walk below a scan root
+
+    private func run(visitor: inout V) {
+        while !frames.isEmpty {
+            let top = frames.count - 1
+            if frames[top].next < frames[top].nameStarts.count {
+                let start = frames[top].nameStarts[frames[top].next]
+                frames[top].next += 1
+                descend(nameStart: start, visitor: &visitor)
+            } else {
+                pop(visitor: &visitor)
+            }
+        }
+    }
+
+    private func push(fd: Int32, record: FileRecord, context: V.DirectoryContext, visitor: inout V) {
+        frames.append(Frame(fd: fd, device: record.device, inode: record.inode, pathLength: path.count, context: context))
+        openFrames += 1
+        if openFrames > options.maxOpenDirectories,
+           let oldest = frames.firstIndex(where: { $0.fd >= 0 }), oldest < frames.count - 1 {
+            // Bound the descriptors held: the oldest directory is reopened through `..` when the walk
+            // climbs back to it.
+            Syscalls.close(frames[oldest].fd)
+            frames[oldest].fd = -1
+            openFrames -= 1
+        }
+        list(visitor: &visitor)
+    }
+
+    private func pop(visitor: inout V) {
+        let frame = frames.removeLast()
+        guard let parentIndex = frames.indices.last else {
+            if frame.fd >= 0 { Syscalls.close(frame.fd); openFrames -= 1 }
+            return
+        }
+        if frames[parentIndex].fd < 0 {
+            reopenParent(index: parentIndex, from: frame.fd, visitor: &visitor)
+        }
+        if frame.fd >= 0 { Syscalls.close(frame.fd); openFrames -= 1 }
+        if let parent = frames.last { path.removeSubrange(parent.pathLength..<path.count) }
+    }
+
+    /// Reopens a directory whose descriptor was released, through `..` of its child, and checks that it
+    /// is still the same directory (an ancestor renamed away or replaced mid-walk is not followed).
+    private func reopenParent(index: Int, from child: Int32, visitor: inout V) {
+        let expected = frames[index]
+        let dotdot: [CChar] = [46, 46, 0]
+        var reopened: Int32 = -1
+        if child >= 0, case .success(let fd) = Syscalls.openDirectory(child, dotdot) {
+            if case .success(let st) = Syscalls.stat(fd: fd), st.dev == expected.device, st.ino == expected.inode {
+                reopened = fd
+            } else {
+                Syscalls.close(fd)
+            }
+        }
+        if reopened >= 0 {
+            frames[index].fd = reopened
+            openFrames += 1
+            return
+        }
+        // Everything below the released descriptors is abandoned: it moved during the scan.
+        for i in stride(from: index, through: 0, by: -1) where frames[i].fd < 0 {
+            let frame = frames[i]
+            if frame.next < frame.nameStarts.count {
+                let p = HostPath(bytes: Array(path[0..<frame.pathLength]))
+                visitor.record(WalkError(path: p,
+                    message: "directory moved during the scan; \(frame.nameStarts.count - frame.next) of its subdirectories were not scanned"))
+            }
+            frames[i].next = frames[i].nameStarts.count
+        }
+        // Unwind the abandoned frames without reopening them.
+        while let last = frames.last, last.fd < 0 {
+            frames.removeLast()
+        }
+    }
+
+    /// Lists the top directory: non-directories are read and visited at once; subdirectories are
+    /// remembered (as bytes) to be descended into afterwards.
+    private func list(visitor: inout V) {
+        let top = frames.count - 1
+        let fd = frames[top].fd
+        let context = frames[top].context
+        let dirLength = path.count
+        while true {
+            let n: Int
+            switch Syscalls.getdents(fd, into: listing) {
+            case .success(let count): n = count
+            case .failure(let e):
+                visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: e,
+                                         message: "cannot list directory: \(e.message)"))
+                return
+            }
+            if n == 0 { break }
+            var offset = 0
+            while offset + 19 < n {
+                let reclen = Int(listing.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self))
+                guard reclen > 19, offset + reclen <= n else { break }
+                let dtype = listing[offset + 18]
+                let nameStart = listing.baseAddress! + offset + 19
+                let name = nameStart.assumingMemoryBound(to: CChar.self)
+                let nameLength = strnlen(name, reclen - 19)
+                offset += reclen
+                if nameLength == 0 || (nameLength == 1 && name[0] == 46) || (nameLength == 2 && name[0] == 46 && name[1] == 46) {
+                    continue
+                }
+                path.removeSubrange(dirLength..<path.count)
+                if dirLength > 1 { path.append(UInt8(ascii: "/")) }
+                path.append(contentsOf: UnsafeRawBufferPointer(start: nameStart, count: nameLength))
+                if isExcluded(visitor) { continue }
+                if dtype == UInt8(DT_DIR) {
+                    remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
+                } else {
+                    visitNonDirectory(parent: fd, name: name, context: context, visitor: &visitor, directoryName: UnsafeRawBufferPointer(start: nameStart, count: nameLength), frame: top)
+                }
+            }
+        }
+        path.removeSubrange(dirLength..<path.count)
+    }
+
+    private func remember(name: UnsafeRawBufferPointer, in frame: Int) {
+        frames[frame].nameStarts.append(frames[frame].names.count)
+        frames[frame].names.append(contentsOf: name)
+        frames[frame].names.append(0)
+    }
+
+    /// Reads an entry that is not opened: statx, its ACL, statx again to detect a swap in between.
+    /// A directory found here (listed with an unknown type, or swapped in) is remembered for descent.
+    private func visitNonDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+                                            visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let first: pd_stat
+            switch Syscalls.stat(at: parent, name) {
+            case .success(let s): first = s
+            case .failure(let e) where e == .noEntry: return  // vanished mid-walk
+            case .failure(let e):
+                visitor.record(WalkError(path: currentPath, syscall: "statx", errno: e)); return
+            }
+            var record = FileRecord(first)
+            if record.type == .directory, let directoryName, let frame {
+                remember(name: directoryName, in: frame)
+                return
+            }
+            if record.type != .symlink {
+                switch reader.acl(.entry(parent: parent, name: name), defaultACL: false) {
+                case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
+                case .failure(.system(_, let e)) where e == .noEntry: return
+                case .failure(.system(let call, let e)):
+                    visitor.record(WalkError(path: currentPath, syscall: call, errno: e)); return
+                case .failure(.decoding(let d)):
+                    visitor.record(WalkError(path: currentPath, message: d.description)); return
+                }
+                switch Syscalls.stat(at: parent, name) {
+                case .success(let second) where second.ino == first.ino && second.dev == first.dev
+                    && second.ctime_sec == first.ctime_sec && second.ctime_nsec == first.ctime_nsec:
+                    break
+                case .success:
+                    if attempt < 2 { continue }
+                    visitor.record(WalkError(path: currentPath,
+                        message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
+                    return
+                case .failure(let e) where e == .noEntry: return
+                case .failure(let e):
+                    visitor.record(WalkError(path: currentPath, syscall: "statx", errno: e)); return
+                }
+            }
+            entries += 1
+            path.withUnsafeBufferPointer { p in
+                _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),
+                                  in: context)
+            }
+            return
+        }
+    }
+
+    /// Opens a remembered subdirectory of the top directory, visits it, and pushes it for listing.
+    private func descend(nameStart: Int, visitor: inout V) {
+        let top = frames.count - 1
+        let parentFD = frames[top].fd
+        let context = frames[top].context
+        let dirLength = frames[top].pathLength
+        path.removeSubrange(dirLength..<path.count)
+        if dirLength > 1 { path.append(UInt8(ascii: "/")) }
+        let names = frames[top].names
+        var end = nameStart
+        while names[end] != 0 { end += 1 }
+        path.append(contentsOf: names[nameStart..<end])
+        names.withUnsafeBufferPointer { buf in
+            let name = UnsafeRawPointer(buf.baseAddress! + nameStart).assumingMemoryBound(to: CChar.self)
+            openAndVisitDirectory(parent: parentFD, name: name, context: context, visitor: &visitor)
+        }
+    }
+
+    private func openAndVisitDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+                                                visitor: inout V) {
+        let fd: Int32
+        switch Syscalls.openDirectory(parent, name) {
+        case .success(let opened): fd = opened
+        case .failure(let e) where e == .noEntry: return
+        case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
+            // Swapped for a symlink or another kind of entry after it was listed: record what it is now.
+            visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor)
+            return
+        case .failure(let e):
+            // Unreadable: report its own metadata (read through the parent) and that its contents are unknown.
+            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                                     message: "cannot open directory: \(e.message); nothing below it was scanned"))
+            visitUnopenableDirectory(parent: parent, name: name, context: context, visitor: &visitor)
+            return
+        }
+        let record: FileRecord
+        switch readDirectoryRecord(fd: fd) {
+        case .success(let r): record = r
+        case .failure(let e):
+            visitor.record(e); Syscalls.close(fd); return
+        }
+        if options.oneFilesystem, record.device != rootDevice || isMountRoot(fd) {
+            Syscalls.close(fd)
+            visitor.skip(SkippedMount(path: currentPath, reason: "mount point (one-filesystem)"))
+            return
+        }
+        if frames.contains(where: { $0.device == record.device && $0.inode == record.inode }) {
+            Syscalls.close(fd)
+            visitor.record(WalkError(path: currentPath, message: "directory loop: this directory is also one of its own ancestors"))
+            return
+        }
+        entries += 1
+        let childContext = path.withUnsafeBufferPointer { p in
+            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader), in: context)
+        }
+        guard let childContext else { Syscalls.close(fd); return }
+        push(fd: fd, record: record, context: childContext, visitor: &visitor)
+    }
+
+    private func isMountRoot(_ fd: Int32) -> Bool {
+        if case .success(let st) = Syscalls.stat(fd: fd) { return st.is_mount_root == 1 }
+        return false
+    }
+
+    private func visitUnopenableDirectory(parent: Int32, name: UnsafePointer<CChar>,
+                                                   context: V.DirectoryContext, visitor: inout V) {
+        guard case .success(let st) = Syscalls.stat(at: parent, name) else { return }
+        var record = FileRecord(st)
+        if case .success(let acl) = reader.acl(.entry(parent: parent, name: name), defaultACL: false) {
+            record.acl = (acl?.isMinimal ?? true) ? nil : acl
+        }
+        if case .success(let acl) = reader.acl(.entry(parent: parent, name: name), defaultACL: true) {
+            record.defaultACL = acl
+        }
+        entries += 1
+        path.withUnsafeBufferPointer { p in
+            _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),
+                              in: context)
+        }
+    }
+
+    /// A directory's record from its own descriptor: fstat, both ACLs, fstat again (an ACL or mode that
+    /// changes while being read is read once more, then reported).
+    private func readDirectoryRecord(fd: Int32) -> Result<FileRecord, WalkError> {
+        for _ in 0..<2 {
+            let first: pd_stat
+            switch Syscalls.stat(fd: fd) {
+            case .success(let s): first = s
+            case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
+            }
+            var record = FileRecord(first)
+            switch reader.acl(.descriptor(fd), defaultACL: false) {
+            case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
+            case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
+            case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: d.description))
+            }
+            switch reader.acl(.descriptor(fd), defaultACL: true) {
+            case .success(let acl): record.defaultACL = acl
+            case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
+            case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: "default ACL: \(d.description)"))
+            }
+            if case .success(let second) = Syscalls.stat(fd: fd),
+               second.ctime_sec == first.ctime_sec, second.ctime_nsec == first.ctime_nsec {
+                return .success(record)
+            }
+        }
+        return .failure(WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
+    }
+}
+
+/// The result of looking one path up directly (for pins the walk did not meet).
+public enum LookUpResult: Sendable {
+    case found(FileRecord)
+    case missing(String)
+    case failed(WalkError)
+}
+
+extension Walker {
+    /// Reads one path's record, opening each component relative to the last without following symlinks.
+    public func lookUp(_ path: HostPath) -> LookUpResult {
+        var fd = rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { return .failed(WalkError(path: path, syscall: "open", errno: .current)) }
+        defer { Syscalls.close(fd) }
+        let method: EntryAttributeMethod
+        do { method = try ExtendedAttributeReader.probe(directory: fd) } catch {
+            return .failed(WalkError(path: path, message: error.description))
+        }
+        let reader = ExtendedAttributeReader(method: method)
+        let components = path.segments
+        var walked = [UInt8]()
+        for (i, component) in components.enumerated() {
+            var name = Array(component); name.append(0)
+            walked.append(UInt8(ascii: "/")); walked.append(contentsOf: component)
+            let here = HostPath(bytes: walked)
+            let isLast = i == components.count - 1
+            let result: LookUpResult? = name.withUnsafeBufferPointer { buffer in
+                let cname = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+                let st: pd_stat
+                switch Syscalls.stat(at: fd, cname) {
+                case .success(let s): st = s
+                case .failure(let e) where e == .noEntry: return .missing("does not exist")
+                case .failure(let e): return .failed(WalkError(path: here, syscall: "statx", errno: e))
+                }
+                var record = FileRecord(st)
+                if !isLast {
+                    guard record.type == .directory else {
+                        return .missing("\(here) is a \(record.type.rawValue), not a directory (never followed)")
+                    }
+                    switch Syscalls.openDirectory(fd, cname) {
+                    case .success(let next):
+                        Syscalls.close(fd); fd = next; return nil
+                    case .failure(let e) where e == .noEntry: return .missing("does not exist")
+                    case .failure(let e): return .failed(WalkError(path: here, syscall: "openat", errno: e))
+                    }
+                }
+                if record.type == .symlink { return .found(record) }
+                switch reader.acl(.entry(parent: fd, name: cname), defaultACL: false) {
+                case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
+                case .failure(.system(let call, let e)): return .failed(WalkError(path: here, syscall: call, errno: e))
+                case .failure(.decoding(let d)): return .failed(WalkError(path: here, message: d.description))
+                }
+                if record.type == .directory {
+                    switch reader.acl(.entry(parent: fd, name: cname), defaultACL: true) {
+                    case .success(let acl): record.defaultACL = acl
+                    case .failure(.system(let call, let e)): return .failed(WalkError(path: here, syscall: call, errno: e))
+                    case .failure(.decoding(let d)): return .failed(WalkError(path: here, message: d.description))
+                    }
+                }
+                return .found(record)
+            }
+            if let result { return result }
+        }
+        // The path "/" itself.
+        switch Syscalls.stat(fd: fd) {
+        case .success(let st): return .found(FileRecord(st))
+        case .failure(let e): return .failed(WalkError(path: path, syscall: "statx", errno: e))
+        }
+    }
+}

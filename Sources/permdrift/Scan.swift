@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import PermDriftCore
+
+/// One more report written to a file: `FORMAT:PATH`.
+struct OutputSpec: ExpressibleByArgument {
+    let format: ReportFormat
+    let path: String
+
+    init?(argument: String) {
+        guard let colon = argument.firstIndex(of: ":"),
+              let format = ReportFormat(rawValue: String(argument[..<colon])) else { return nil }
+        let path = String(argument[argument.index(after: colon)...])
+        guard !path.isEmpty else { return nil }
+        self.format = format
+        self.path = path
+    }
+}
+
+extension ReportFormat: ExpressibleByArgument {}
+
+struct Scan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Scan the baseline's roots and report every drift.",
+        discussion: """
+            Without --baseline, /etc/permdrift/baseline.yaml is used if it exists, else the built-in \
+            agent-host baseline; the report says which. With --root DIR, / means DIR: baseline paths and \
+            report paths are host paths, read under DIR, and names resolve in DIR/etc/passwd and DIR/etc/group.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The baseline to enforce.", valueName: "file"))
+    var baseline: String?
+
+    @Option(name: .long, help: ArgumentHelp("A directory that stands for / (a scratch root or a mounted image).", valueName: "dir"))
+    var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("The report written to standard output: text, json or junit.", valueName: "format"))
+    var format: ReportFormat = .text
+
+    @Option(name: .customLong("output"), parsing: .singleValue,
+            help: ArgumentHelp("Also write a report to a file, atomically (repeatable), e.g. json:/var/lib/permdrift/last.json.",
+                               valueName: "format:path"))
+    var outputs: [OutputSpec] = []
+
+    static let defaultBaselinePath = "/etc/permdrift/baseline.yaml"
+
+    func validate() throws {
+        if let root {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--root \(root): no such directory")
+            }
+        }
+    }
+
+    func run() throws {
+        let rootDirectory = root ?? "/"
+        let accounts: AccountDatabase
+        if let root {
+            switch AccountDatabase.load(root: root) {
+            case .success(let db): accounts = db
+            case .failure(let e):
+                warn("permdrift: cannot read the accounts of \(root): \(e)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        } else {
+            accounts = AccountDatabase.loadSystem()
+        }
+        let baseline = try loadBaseline(accounts: accounts)
+        if baseline.usesAccessRules {
+            warn("permdrift: the baseline \(baseline.origin.source) has access: rules, and this version of permdrift does not evaluate effective access yet; refusing to report a result that would ignore them")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        let result: ScanResult
+        do {
+            result = try Scanner(baseline: baseline, accounts: accounts, rootDirectory: rootDirectory).run()
+        } catch {
+            warn("permdrift: cannot scan: \(error)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        var status = result.exitCode
+        for output in outputs {
+            do {
+                try AtomicFile.write(output.format.render(result), to: output.path)
+            } catch {
+                warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
+                status = ExitStatus.untrusted
+            }
+        }
+        FileHandle.standardOutput.write(Data(format.render(result).utf8))
+        if !result.isComplete {
+            warn("permdrift: the scan is incomplete (\(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read); the result cannot be trusted")
+        }
+        throw ExitCode(status)
+    }
+
+    func loadBaseline(accounts: AccountDatabase) throws -> Baseline {
+        let loader = BaselineLoader(accounts: accounts)
+        let path = baseline ?? (FileManager.default.fileExists(atPath: Self.defaultBaselinePath) ? Self.defaultBaselinePath : nil)
+        do {
+            guard let path else {
+                return try loader.load(Array(BuiltInBaseline.text.utf8), file: "built-in:agent-host.yaml", isBuiltIn: true)
+            }
+            switch TrustedFile.read(path: path, requireTrustedOwner: true) {
+            case .success(let bytes):
+                return try loader.load(bytes, file: path)
+            case .failure(let e):
+                warn("permdrift: cannot use the baseline: \(e)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        } catch let error as BaselineLoadError {
+            warn(error.description)
+            warn("permdrift: the baseline does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was scanned")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+    }
+}
