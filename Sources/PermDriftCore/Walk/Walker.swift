@@ -103,6 +103,7 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     func walkRoot(_ root: HostPath, visitor: inout V) {
         path.removeAll(keepingCapacity: true)
+        path.append(UInt8(ascii: "/"))
         let components = root.segments
         // Walk down from `/`, reporting each ancestor, holding one descriptor at a time.
         var current = Glibc.dup(rootFD)
@@ -110,70 +111,95 @@ final class DirectoryWalk<V: WalkVisitor> {
             visitor.record(WalkError(path: HostPath("/"), syscall: "dup", errno: .current)); return
         }
         defer { if current >= 0 { Syscalls.close(current) } }
-        path.append(UInt8(ascii: "/"))
         if components.isEmpty {
             walkScanRootDirectory(fd: current, visitor: &visitor)
             current = -1
             return
         }
+        switch readDirectoryRecord(fd: current) {
+        case .success(let record):
+            path.withUnsafeBufferPointer { p in
+                visitor.visitAncestor(WalkEntry(path: p, record: record, target: .descriptor(current), reader: reader))
+            }
+        case .failure(let error): visitor.record(error)
+        }
         for (i, component) in components.enumerated() {
             let isLast = i == components.count - 1
-            visitAncestor(fd: current, visitor: &visitor)
             if path.count > 1 { path.append(UInt8(ascii: "/")) }
             path.append(contentsOf: component)
             if isExcluded(visitor) { return }
             var name = Array(component); name.append(0)
-            let opened = name.withUnsafeBufferPointer { n in
-                Syscalls.openDirectory(current, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self))
+            let next: Int32? = name.withUnsafeBufferPointer { n in
+                let cname = UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self)
+                return isLast ? openScanRoot(parent: current, name: cname, root: root, visitor: &visitor)
+                              : openAncestor(parent: current, name: cname, root: root, visitor: &visitor)
             }
-            switch opened {
-            case .success(let fd):
-                Syscalls.close(current)
-                current = fd
-                if isLast {
-                    walkScanRootDirectory(fd: current, visitor: &visitor)
-                    current = -1
-                }
-            case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
-                // A symlink (or, for the last component, possibly a file) where the root should be.
-                let st = name.withUnsafeBufferPointer { n in
-                    Syscalls.stat(at: current, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self))
-                }
-                if case .success(let s) = st, FileType(mode: s.mode) != .symlink, isLast {
-                    rootDevice = s.dev
-                    let ctx = visitor.rootContext()
-                    name.withUnsafeBufferPointer { n in
-                        visitNonDirectory(parent: current, name: UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                          context: ctx, visitor: &visitor)
-                    }
-                    return
-                }
-                visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
-                    message: "scan root \(root) passes through a symlink or a non-directory at \(currentPath); it is never followed"))
-                return
-            case .failure(let e):
-                visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
-                    message: "cannot open scan root \(root): \(e.message)"))
-                return
-            }
+            guard let next else { return }
+            Syscalls.close(current)
+            current = next
         }
+    }
+
+    /// Reads an ancestor of a scan root through its parent (which needs only search permission on the
+    /// parent), reports it, and holds it with `O_PATH` to go on. `nil` when the walk cannot go on.
+    private func openAncestor(parent: Int32, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> Int32? {
+        let record: FileRecord
+        switch readRecord(parent: parent, name: name) {
+        case nil:
+            visitor.record(WalkError(path: currentPath, syscall: "statx", errno: .noEntry,
+                                     message: "scan root \(root) does not exist: \(currentPath) is missing"))
+            return nil
+        case .failure(let e)?: visitor.record(e); return nil
+        case .success(let r)?: record = r
+        }
+        guard record.type == .directory else {
+            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: record.type == .symlink ? .tooManyLinks : .notDirectory,
+                message: "scan root \(root) passes through \(currentPath), which is a \(record.type.rawValue); permdrift never follows it"))
+            return nil
+        }
+        path.withUnsafeBufferPointer { p in
+            visitor.visitAncestor(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader))
+        }
+        switch Syscalls.openAt(parent, name, flags: Syscalls.pathOpenFlags | O_DIRECTORY | O_NOFOLLOW) {
+        case .success(let fd):
+            if case .success(let st) = Syscalls.stat(fd: fd), st.dev == record.device, st.ino == record.inode { return fd }
+            Syscalls.close(fd)
+            visitor.record(WalkError(path: currentPath, message: "replaced while it was being read; scan root \(root) was not scanned"))
+            return nil
+        case .failure(let e):
+            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                                     message: "cannot reach scan root \(root): \(e.message)"))
+            return nil
+        }
+    }
+
+    /// Opens and walks the scan root itself (a directory, or a single entry of another kind). Returns nil:
+    /// the walk of this root is over.
+    private func openScanRoot(parent: Int32, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> Int32? {
+        switch Syscalls.openDirectory(parent, name) {
+        case .success(let fd):
+            walkScanRootDirectory(fd: fd, visitor: &visitor)
+        case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
+            if case .success(let s) = Syscalls.stat(at: parent, name), FileType(mode: s.mode) != .symlink {
+                // A scan root that is a single file (or FIFO, device …): read it, never open it.
+                rootDevice = s.dev
+                let context = visitor.rootContext()
+                visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor)
+            } else {
+                visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                    message: "scan root \(root) is a symlink; permdrift never follows symlinks (name the directory itself)"))
+            }
+        case .failure(let e):
+            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                                     message: "cannot open scan root \(root): \(e.message)"))
+        }
+        return nil
     }
 
     private var currentPath: HostPath { HostPath(bytes: path) }
 
     private func isExcluded(_ visitor: V) -> Bool {
         path.withUnsafeBufferPointer { visitor.isExcluded($0) }
-    }
-
-    private func visitAncestor(fd: Int32, visitor: inout V) {
-        switch readDirectoryRecord(fd: fd) {
-        case .success(let record):
-            path.withUnsafeBufferPointer { p in
-                visitor.visitAncestor(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader))
-            }
-        case .failure(let error):
-            visitor.record(error)
-        }
     }
 
     /// Visits the scan root directory (already open as `fd`, which this takes over) and walks below it.
@@ -320,54 +346,61 @@ final class DirectoryWalk<V: WalkVisitor> {
         frames[frame].names.append(0)
     }
 
-    /// Reads an entry that is not opened: statx, its ACL, statx again to detect a swap in between.
-    /// A directory found here (listed with an unknown type, or swapped in) is remembered for descent.
-    private func visitNonDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
-                                            visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil) {
-        var attempt = 0
-        while true {
-            attempt += 1
+    /// Reads an entry that is not opened — statx, its ACLs, statx again to detect a swap in between; a
+    /// changed entry is read once more, then reported. `nil` when it vanished.
+    private func readRecord(parent: Int32, name: UnsafePointer<CChar>) -> Result<FileRecord, WalkError>? {
+        for _ in 0..<2 {
             let first: pd_stat
             switch Syscalls.stat(at: parent, name) {
             case .success(let s): first = s
-            case .failure(let e) where e == .noEntry: return  // vanished mid-walk
-            case .failure(let e):
-                visitor.record(WalkError(path: currentPath, syscall: "statx", errno: e)); return
+            case .failure(let e) where e == .noEntry: return nil
+            case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
             }
             var record = FileRecord(first)
+            if record.type == .symlink { return .success(record) }
+            switch reader.acl(.entry(parent: parent, name: name), defaultACL: false) {
+            case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
+            case .failure(.system(_, let e)) where e == .noEntry: return nil
+            case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
+            case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: d.description))
+            }
+            if record.type == .directory {
+                switch reader.acl(.entry(parent: parent, name: name), defaultACL: true) {
+                case .success(let acl): record.defaultACL = acl
+                case .failure(.system(_, let e)) where e == .noEntry: return nil
+                case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
+                case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: "default ACL: \(d.description)"))
+                }
+            }
+            switch Syscalls.stat(at: parent, name) {
+            case .success(let second) where second.ino == first.ino && second.dev == first.dev
+                && second.ctime_sec == first.ctime_sec && second.ctime_nsec == first.ctime_nsec:
+                return .success(record)
+            case .success: continue
+            case .failure(let e) where e == .noEntry: return nil
+            case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
+            }
+        }
+        return .failure(WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
+    }
+
+    /// Reads and visits an entry that is not opened. A directory found here (listed with an unknown type,
+    /// or swapped in after the listing) is remembered for descent when `frame` is given.
+    private func visitNonDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+                                   visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil) {
+        switch readRecord(parent: parent, name: name) {
+        case nil: return
+        case .failure(let e)?: visitor.record(e)
+        case .success(let record)?:
             if record.type == .directory, let directoryName, let frame {
                 remember(name: directoryName, in: frame)
                 return
-            }
-            if record.type != .symlink {
-                switch reader.acl(.entry(parent: parent, name: name), defaultACL: false) {
-                case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
-                case .failure(.system(_, let e)) where e == .noEntry: return
-                case .failure(.system(let call, let e)):
-                    visitor.record(WalkError(path: currentPath, syscall: call, errno: e)); return
-                case .failure(.decoding(let d)):
-                    visitor.record(WalkError(path: currentPath, message: d.description)); return
-                }
-                switch Syscalls.stat(at: parent, name) {
-                case .success(let second) where second.ino == first.ino && second.dev == first.dev
-                    && second.ctime_sec == first.ctime_sec && second.ctime_nsec == first.ctime_nsec:
-                    break
-                case .success:
-                    if attempt < 2 { continue }
-                    visitor.record(WalkError(path: currentPath,
-                        message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
-                    return
-                case .failure(let e) where e == .noEntry: return
-                case .failure(let e):
-                    visitor.record(WalkError(path: currentPath, syscall: "statx", errno: e)); return
-                }
             }
             entries += 1
             path.withUnsafeBufferPointer { p in
                 _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),
                                   in: context)
             }
-            return
         }
     }
 
@@ -436,15 +469,8 @@ final class DirectoryWalk<V: WalkVisitor> {
     }
 
     private func visitUnopenableDirectory(parent: Int32, name: UnsafePointer<CChar>,
-                                                   context: V.DirectoryContext, visitor: inout V) {
-        guard case .success(let st) = Syscalls.stat(at: parent, name) else { return }
-        var record = FileRecord(st)
-        if case .success(let acl) = reader.acl(.entry(parent: parent, name: name), defaultACL: false) {
-            record.acl = (acl?.isMinimal ?? true) ? nil : acl
-        }
-        if case .success(let acl) = reader.acl(.entry(parent: parent, name: name), defaultACL: true) {
-            record.defaultACL = acl
-        }
+                                          context: V.DirectoryContext, visitor: inout V) {
+        guard case .success(let record)? = readRecord(parent: parent, name: name) else { return }
         entries += 1
         path.withUnsafeBufferPointer { p in
             _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),

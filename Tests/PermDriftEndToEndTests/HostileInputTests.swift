@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+
+/// Bad input from the scanned tree: hostile names, symlinks, FIFOs, unreadable or symlinked scan roots.
+@Suite(.enabled(if: Harness.isRoot, "needs root: builds trees owned by other uids"))
+struct HostileInputTests {
+    static let anyFile = ScratchHost.head + """
+        rules:
+          - id: files-0600
+            match: /home/**
+            types: [file]
+            expect: { mode: "0600" }
+
+        """
+
+    @Test func namesWithControlCharactersAreEscapedInTextAndExactInJSON() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let names: [[UInt8]] = [
+            Array("new\nline".utf8),
+            [0x1B] + Array("[2Jclear".utf8),
+            Array("csi-".utf8) + [0x9B] + Array("31m".utf8),
+            Array("bidi-\u{202E}txt.jsonl".utf8),
+            Array("bad-utf8-".utf8) + [0xFF, 0xFE],
+            Array("quote\"back\\slash{brace}".utf8),
+            Array(repeating: UInt8(ascii: "n"), count: 255),
+        ]
+        let dir = host.path("/home/ann")
+        for name in names {
+            let path = Array(dir.utf8) + [UInt8(ascii: "/")] + name + [0]
+            let fd = path.withUnsafeBufferPointer { p in
+                p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: path.count) { open($0, O_CREAT | O_WRONLY, 0o644) }
+            }
+            try #require(fd >= 0, "cannot create a hostile name: \(String(cString: strerror(errno)))")
+            fchmod(fd, 0o644)
+            close(fd)
+        }
+        let file = try host.baseline(Self.anyFile)
+        let text = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file])
+        #expect(text.status == 1)
+        let raw = Array(text.stdout.utf8)
+        #expect(!raw.contains(0x1B), "an escape sequence reached the terminal")
+        #expect(!text.stdout.contains("\u{202E}"))
+        #expect(!text.stdout.unicodeScalars.contains { (0x80...0x9F).contains($0.value) })
+        #expect(text.stdout.contains("/home/ann/new\\nline: mode is 0644"))
+        #expect(text.stdout.contains("/home/ann/\\x1b[2Jclear"))
+        #expect(text.stdout.contains("/home/ann/csi-\\x9b31m"))
+        #expect(text.stdout.contains("/home/ann/bidi-\\u202etxt.jsonl"))
+        #expect(text.stdout.contains("/home/ann/bad-utf8-\\xff\\xfe"))
+        #expect(text.stdout.contains("/home/ann/quote\"back\\\\slash{brace}"))
+
+        let (run, report) = try host.scanJSON(file)
+        #expect(run.status == 1)
+        #expect(run.stdoutBytes.allSatisfy { $0 < 0x80 }, "JSON is pure ASCII")
+        let paths = Set(report.findings.compactMap { $0["path"] as? String })
+        #expect(paths.contains("/home/ann/new\nline"))
+        #expect(paths.contains("/home/ann/\u{1B}[2Jclear"))
+        #expect(paths.contains("/home/ann/bidi-\u{202E}txt.jsonl"))
+        #expect(paths.contains("/home/ann/quote\"back\\slash{brace}"))
+        #expect(paths.contains("/home/ann/" + String(repeating: "n", count: 255)))
+        // Names that are not UTF-8 carry their exact bytes.
+        let b64 = report.findings.compactMap { $0["path_b64"] as? String }.compactMap { Data(base64Encoded: $0) }
+        #expect(b64.contains(Data(Array("/home/ann/bad-utf8-".utf8) + [0xFF, 0xFE])))
+        #expect(b64.contains(Data(Array("/home/ann/csi-".utf8) + [0x9B] + Array("31m".utf8))))
+
+        let junit = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--format", "junit"])
+        try Harness.validateXML(junit.stdoutBytes)
+        #expect(!junit.stdoutBytes.contains(0x1B))
+    }
+
+    @Test func symlinkToShadowIsRecordedNotFollowed() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        // A transcript replaced by a link to /etc/shadow (which on the host is 0640 root:shadow).
+        try FileManager.default.removeItem(atPath: host.path(ScratchHost.transcript))
+        symlink("/etc/shadow", host.path(ScratchHost.transcript))
+        let file = try host.baseline(ScratchHost.head + """
+            rules:
+              - id: t
+                match: /home/{a}/transcripts/**
+                types: [file]
+                expect: { owner: "{a}", mode: "0600", acl: none }
+              - id: links
+                match: /home/**
+                types: [symlink]
+                expect: { owner: root }
+
+            """)
+        let (run, report) = try host.scanJSON(file)
+        // The link is not a file: rule t does not apply to it, and nothing of /etc/shadow is reported.
+        #expect(!report.hasFinding(rule: "t", path: ScratchHost.transcript))
+        #expect(run.status == 0, "\(report.findings)")
+        #expect(!run.stdout.contains("shadow"))
+    }
+
+    @Test func symlinkedDirectoryIsNeverEntered() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        // /home/bob/transcripts -> /etc: walking into it would report /etc's files.
+        try FileManager.default.removeItem(atPath: host.path("/home/bob/transcripts"))
+        symlink("/etc", host.path("/home/bob/transcripts"))
+        let (run, report) = try host.scanJSON(try host.baseline(Self.anyFile))
+        #expect(run.status == 0, "\(report.findings)")
+        let paths = report.findings.compactMap { $0["path"] as? String }
+        #expect(!paths.contains { $0.hasPrefix("/home/bob/transcripts/") })
+    }
+
+    @Test func fifoIsNeverOpened() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        mkfifo(host.path("/home/ann/transcripts/pipe.jsonl"), 0o644)
+        let file = try host.baseline(ScratchHost.head + """
+            rules:
+              - id: no-fifos
+                match: /home/**
+                types: [fifo]
+                expect: { mode: "0600" }
+
+            """)
+        // Opening a FIFO for reading would block forever; the scan must finish.
+        let (run, report) = try host.scanJSON(file)
+        #expect(run.status == 1)
+        #expect(report.hasFinding(rule: "no-fifos", path: "/home/ann/transcripts/pipe.jsonl", kind: "mode"))
+    }
+
+    @Test func scanRootThatIsASymlinkIsRefused() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        try FileManager.default.moveItem(atPath: host.path("/srv/shared"), toPath: host.path("/srv/elsewhere"))
+        symlink("elsewhere", host.path("/srv/shared"))
+        let (run, report) = try host.scanJSON(try host.baseline(ScratchHost.transcriptsRule))
+        #expect(run.status == 2)
+        let error = try #require(report.errors.first { $0["path"] as? String == "/srv/shared" })
+        #expect(["ELOOP", "ENOTDIR"].contains(error["errno_name"] as? String))
+        #expect((error["message"] as? String)?.contains("is a symlink; permdrift never follows symlinks") == true)
+    }
+
+    @Test func missingScanRootIsAnError() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        try FileManager.default.removeItem(atPath: host.path("/srv/shared"))
+        let (run, report) = try host.scanJSON(try host.baseline(ScratchHost.transcriptsRule))
+        #expect(run.status == 2)
+        #expect(report.errors.contains { $0["path"] as? String == "/srv/shared" && $0["errno_name"] as? String == "ENOENT" })
+    }
+
+    @Test func unreadableScanRootIsAnError() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        host.setMode("/srv", 0o700)
+        let file = try host.baseline(ScratchHost.transcriptsRule)
+        let run = try Harness.permdrift(asUID: 61999, ["scan", "--root", host.root, "--baseline", file, "--format", "json"])
+        #expect(run.status == 2)
+        let report = try #require(try JSONSerialization.jsonObject(with: run.stdoutBytes) as? [String: Any])
+        #expect(report.errors.contains { $0["path"] as? String == "/srv/shared" && $0["errno_name"] as? String == "EACCES" })
+    }
+
+    @Test func accountFilesThatAreSymlinksAreRefused() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        // A root whose etc/passwd points at the scanning host's: names must never resolve through it.
+        try FileManager.default.removeItem(atPath: host.path("/etc/passwd"))
+        symlink("/etc/passwd", host.path("/etc/passwd"))
+        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", try host.baseline(ScratchHost.transcriptsRule)])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("etc/passwd: not a regular file (symlinks are not followed)"), "\(run.stderr)")
+    }
+
+    @Test func hardLinkToATranscriptIsALinksFinding() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        link(host.path(ScratchHost.transcript), host.path("/home/bob/stolen.jsonl"))
+        let file = try host.baseline(ScratchHost.head + """
+            rules:
+              - id: one-link
+                match: /home/{a}/transcripts/**
+                types: [file]
+                expect: { links: 1 }
+
+            """)
+        let (run, report) = try host.scanJSON(file)
+        #expect(run.status == 1)
+        #expect(report.hasFinding(rule: "one-link", path: ScratchHost.transcript, kind: "links"))
+    }
+}
