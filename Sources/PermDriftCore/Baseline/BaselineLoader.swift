@@ -74,7 +74,11 @@ final class LoadContext {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let detail = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-            return diagnostic(line: mark.line, column: mark.column, "invalid YAML: \(problem)\(detail)")
+            // The usual cause: a pattern with a capture inside a flow list, where YAML reads `{` as a mapping.
+            let hint = (context?.text.contains("flow") ?? false)
+                ? "; inside [ ] or { }, quote values that contain braces, brackets or commas, e.g. \"/home/{agent}/**\""
+                : ""
+            return diagnostic(line: mark.line, column: mark.column, "invalid YAML: \(problem)\(detail)\(hint)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? "?"
             let (line, column) = Self.secondOccurrence(of: key, after: context.mark, in: text)

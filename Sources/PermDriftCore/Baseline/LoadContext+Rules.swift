@@ -98,7 +98,7 @@ extension LoadContext {
             return [g]
         }
         if let gid = accounts.gid(named: text) { return [gid] }
-        error(node, "unknown group '\(text)'\(whereNamesResolve)")
+        error(node, "unknown group '\(text)'\(whereGroupsResolve)")
         return nil
     }
 
@@ -138,10 +138,10 @@ extension LoadContext {
         let name = text.hasPrefix(user ? "user:" : "group:") ? String(text.drop { $0 != ":" }.dropFirst()) : text
         if user {
             if let uid = accounts.uid(named: name) { return .id(uid) }
-            error(node, "unknown user '\(name)'\(whereNamesResolve)")
+            error(node, "unknown user '\(name)'\(whereUsersResolve)")
         } else {
             if let gid = accounts.gid(named: name) { return .id(gid) }
-            error(node, "unknown group '\(name)'\(whereNamesResolve)")
+            error(node, "unknown group '\(name)'\(whereGroupsResolve)")
         }
         return nil
     }

@@ -124,10 +124,10 @@ extension LoadContext {
             switch kind {
             case "user":
                 if let uid = accounts.uid(named: value) { return [.user(uid)] }
-                error(node, "unknown user '\(value)'\(whereNamesResolve)"); return nil
+                error(node, "unknown user '\(value)'\(whereUsersResolve)"); return nil
             case "group":
                 if let gid = accounts.gid(named: value) { return [.group(gid)] }
-                error(node, "unknown group '\(value)'\(whereNamesResolve)"); return nil
+                error(node, "unknown group '\(value)'\(whereGroupsResolve)"); return nil
             case "uid":
                 if let n = UInt32(value) { return [.user(n)] }
                 error(node, "'\(text)' is not a valid uid"); return nil
@@ -146,10 +146,17 @@ extension LoadContext {
         return nil
     }
 
-    var whereNamesResolve: String {
+    var whereUsersResolve: String {
         switch accounts.source {
-        case .files(let root): " in \(root)/etc/passwd and etc/group"
-        case .system: " on this host"
+        case .files(let root): " (not in \(root)/etc/passwd)"
+        case .system: " (no such account on this host)"
+        }
+    }
+
+    var whereGroupsResolve: String {
+        switch accounts.source {
+        case .files(let root): " (not in \(root)/etc/group)"
+        case .system: " (no such group on this host)"
         }
     }
 

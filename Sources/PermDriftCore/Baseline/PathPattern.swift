@@ -97,8 +97,6 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
                     names.append(name); tokens.append(.capture(names.count - 1))
                 }
                 i = close + 1; continue
-            case UInt8(ascii: "}"):
-                throw SyntaxError(description: "pattern '\(source)' has '}' without an opening '{' (escape braces as \\{)")
             default:
                 literal.append(b)
             }
@@ -123,7 +121,7 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
 public struct Captures: Sendable {
     var ranges: [Range<Int>?]
 
-    init(count: Int) { ranges = Array(repeating: nil, count: count) }
+    public init(count: Int) { ranges = Array(repeating: nil, count: count) }
 
     /// The text a capture bound in `path`.
     public func value(_ index: Int, in path: UnsafeBufferPointer<UInt8>) -> ArraySlice<UInt8>? {

@@ -52,8 +52,14 @@ public enum ACLText {
         var last: Int32 = 0
         let check = acl_check(acl, &last)
         if check != 0 {
-            let why = check > 0 ? String(cString: acl_error(check)) : "unreadable"
-            throw .invalid(why.lowercased())
+            var why = check > 0 ? String(cString: acl_error(check)).lowercased() : "unreadable"
+            let named = rewritten.contains { e in
+                let p = e.split(separator: ":", omittingEmptySubsequences: false)
+                return !p[1].isEmpty
+            }
+            let hasMask = rewritten.contains { $0.hasPrefix("m:") || $0.hasPrefix("mask:") }
+            if named && !hasMask { why += " (entries for named users or groups need a mask:: entry)" }
+            throw .invalid(why)
         }
         return try entries(of: acl)
     }

@@ -22,6 +22,13 @@ public struct AccountDatabase: Sendable {
     /// An empty database (tests, and roots with no account files).
     public init(source: Source) { self.source = source }
 
+    /// A database from the text of a passwd and a group file, as if read from `root`.
+    public init(passwd: String, group: String, root: String = "/") {
+        source = .files(root: root)
+        parsePasswd(Array(passwd.utf8), file: "etc/passwd")
+        parseGroup(Array(group.utf8), file: "etc/group")
+    }
+
     /// Loads `etc/passwd` and `etc/group` under `root`, following no symlink inside it.
     public static func load(root: String) -> Result<AccountDatabase, TrustedFile.ReadError> {
         var db = AccountDatabase(source: .files(root: root))

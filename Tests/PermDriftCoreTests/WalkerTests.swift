@@ -1,0 +1,169 @@
+import Foundation
+import PermDriftCore
+import Testing
+
+/// A visitor that records every path it meets and can change the tree while the walk is on it.
+struct RecordingVisitor: WalkVisitor {
+    var visited: [String: FileRecord] = [:]
+    var ancestors: [String] = []
+    var errors: [WalkError] = []
+    var skipped: [SkippedMount] = []
+    var maxOpenDescriptors = 0
+    /// Called when the walk visits this path (host form), before the walk goes on.
+    var onVisit: [String: () -> Void] = [:]
+    var countDescriptors = false
+
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { false }
+    mutating func visitAncestor(_ entry: WalkEntry) { ancestors.append(String(decoding: entry.path, as: UTF8.self)) }
+    mutating func rootContext() {}
+    mutating func visit(_ entry: WalkEntry, in parent: Void) -> Void? {
+        let path = String(decoding: entry.path, as: UTF8.self)
+        visited[path] = entry.record
+        onVisit[path]?()
+        if countDescriptors {
+            maxOpenDescriptors = max(maxOpenDescriptors, (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0)
+        }
+        return ()
+    }
+    mutating func record(_ error: WalkError) { errors.append(error) }
+    mutating func skip(_ mount: SkippedMount) { skipped.append(mount) }
+}
+
+/// The walker on real trees that change under it.
+struct WalkerTests {
+    static func tree() throws -> String {
+        var template = Array("/tmp/pd-walk.XXXXXX".utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { throw POSIXError(.EIO) }
+        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func make(_ root: String, dirs: [String], files: [String]) throws {
+        for d in dirs { try FileManager.default.createDirectory(atPath: root + d, withIntermediateDirectories: true) }
+        for f in files { #expect(FileManager.default.createFile(atPath: root + f, contents: nil)) }
+    }
+
+    @Test func visitsEveryEntryOnceAndDirectoriesBeforeChildren() throws {
+        let root = try Self.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Self.make(root, dirs: ["/top/a/b", "/top/c"], files: ["/top/f", "/top/a/g", "/top/a/b/h"])
+        symlink("/etc", root + "/top/link")
+        var visitor = RecordingVisitor()
+        var walker = Walker(rootDirectory: root)
+        try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
+        #expect(Set(visitor.visited.keys) == ["/top", "/top/a", "/top/a/b", "/top/c", "/top/f", "/top/a/g", "/top/a/b/h", "/top/link"])
+        #expect(visitor.visited["/top/link"]?.type == .symlink)
+        #expect(visitor.ancestors == ["/"])
+        #expect(visitor.errors.isEmpty)
+        #expect(walker.entriesVisited == 8)
+    }
+
+    @Test func anEntryDeletedMidWalkIsSkippedAndTheWalkGoesOn() throws {
+        let root = try Self.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Self.make(root, dirs: ["/top/gone/deep", "/top/stays"], files: ["/top/trigger", "/top/gone/x", "/top/stays/y"])
+        var visitor = RecordingVisitor()
+        // The whole subtree disappears after the listing of /top, before the walk opens it.
+        visitor.onVisit["/top/trigger"] = { try? FileManager.default.removeItem(atPath: root + "/top/gone") }
+        var walker = Walker(rootDirectory: root)
+        try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
+        #expect(visitor.errors.isEmpty, "a vanished entry is not an error: \(visitor.errors)")
+        #expect(visitor.visited["/top/gone"] == nil)
+        #expect(visitor.visited["/top/stays/y"] != nil)
+    }
+
+    @Test func aDirectorySwappedForASymlinkIsNotFollowed() throws {
+        let root = try Self.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Self.make(root, dirs: ["/top/sub"], files: ["/top/trigger", "/top/sub/secret"])
+        var visitor = RecordingVisitor()
+        visitor.onVisit["/top/trigger"] = {
+            try? FileManager.default.moveItem(atPath: root + "/top/sub", toPath: root + "/moved")
+            symlink("/etc", root + "/top/sub")
+        }
+        var walker = Walker(rootDirectory: root)
+        try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
+        #expect(visitor.visited["/top/sub"]?.type == .symlink, "the swapped-in link is recorded as what it is")
+        #expect(!visitor.visited.keys.contains { $0.hasPrefix("/top/sub/") }, "nothing below the link: \(visitor.visited.keys.sorted())")
+        #expect(!visitor.visited.keys.contains("/top/sub/passwd"))
+    }
+
+    @Test func deepTreesHoldABoundedNumberOfDescriptors() throws {
+        let root = try Self.tree()
+        defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", root]).waitUntilExit() }
+        // 600 levels: far more than the descriptor bound, so parents are released and reopened through `..`.
+        var path = root + "/top"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let fd = open(path, O_RDONLY | O_DIRECTORY)
+        var dirfd = fd
+        for i in 0..<600 {
+            #expect(mkdirat(dirfd, "d", 0o755) == 0)
+            let f = openat(dirfd, "d", O_RDONLY | O_DIRECTORY)
+            if i % 100 == 0 { close(openat(f, "file", O_CREAT | O_WRONLY, 0o644)) }
+            if dirfd != fd { close(dirfd) }
+            dirfd = f
+        }
+        close(dirfd); close(fd)
+        path = ""
+        let before = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+        var visitor = RecordingVisitor()
+        visitor.countDescriptors = true
+        var walker = Walker(rootDirectory: root, options: .init(maxOpenDirectories: 8))
+        try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
+        #expect(visitor.errors.isEmpty, "\(visitor.errors.prefix(3))")
+        #expect(visitor.visited.count == 1 + 600 + 6)
+        let deepest = "/top" + String(repeating: "/d", count: 600)
+        #expect(visitor.visited[deepest]?.type == .directory)
+        #expect(deepest.utf8.count > 1000)
+        // Other tests run in parallel and open descriptors too: allow slack, but far less than 600.
+        #expect(visitor.maxOpenDescriptors - before <= 8 + 40, "open descriptors grew to \(visitor.maxOpenDescriptors) from \(before)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count <= before + 40)
+    }
+
+    @Test func anAncestorMovedAwayMidWalkIsAnErrorNotAnEscape() throws {
+        let root = try Self.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // /top/a/b/c/d…: while deep inside, /top/a is moved away and replaced by a symlink to /etc.
+        let deep = "/top/a/b/c/d/e/f/g/h"
+        try Self.make(root, dirs: [deep, "/top/a/sibling", "/top/z"], files: [deep + "/trigger"])
+        var visitor = RecordingVisitor()
+        visitor.onVisit[deep + "/trigger"] = {
+            try? FileManager.default.moveItem(atPath: root + "/top/a", toPath: root + "/elsewhere")
+            symlink("/etc", root + "/top/a")
+        }
+        var walker = Walker(rootDirectory: root, options: .init(maxOpenDirectories: 3))
+        try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
+        // Parents whose descriptors were released are reopened through `..` and checked by inode: the
+        // walk either continues in the moved tree it already holds, or reports the move — never /etc.
+        #expect(!visitor.visited.keys.contains { $0.hasPrefix("/top/a/passwd") || $0 == "/top/a/shadow" })
+        #expect(visitor.visited.keys.allSatisfy { !$0.contains("passwd") })
+        #expect(visitor.visited["/top/z"] != nil || !visitor.errors.isEmpty)
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root to mount a tmpfs and a bind mount"))
+    func otherMountsAreSkippedNotEntered() throws {
+        let root = try Self.tree()
+        try Self.make(root, dirs: ["/top/tmpfs", "/top/bind", "/outside"], files: ["/outside/secret", "/top/f"])
+        func sh(_ args: [String]) -> Int32 {
+            let p = try? Process.run(URL(fileURLWithPath: args[0]), arguments: Array(args.dropFirst()))
+            p?.waitUntilExit()
+            return p?.terminationStatus ?? -1
+        }
+        try #require(sh(["/bin/mount", "-t", "tmpfs", "permdrift-test", root + "/top/tmpfs"]) == 0)
+        defer { _ = sh(["/bin/umount", root + "/top/tmpfs"]) }
+        #expect(FileManager.default.createFile(atPath: root + "/top/tmpfs/inside", contents: nil))
+        // A bind mount of the same filesystem: same device number, but the root of another mount.
+        try #require(sh(["/bin/mount", "--bind", root + "/outside", root + "/top/bind"]) == 0)
+        defer {
+            _ = sh(["/bin/umount", root + "/top/bind"])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        var visitor = RecordingVisitor()
+        var walker = Walker(rootDirectory: root)
+        try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
+        #expect(Set(visitor.skipped.map(\.path)) == [HostPath("/top/tmpfs"), HostPath("/top/bind")])
+        #expect(visitor.visited["/top/tmpfs/inside"] == nil)
+        #expect(visitor.visited["/top/bind/secret"] == nil)
+        #expect(visitor.visited["/top/f"] != nil)
+        #expect(visitor.errors.isEmpty)
+    }
+}
