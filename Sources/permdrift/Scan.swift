@@ -68,10 +68,6 @@ struct Scan: ParsableCommand {
             accounts = AccountDatabase.loadSystem()
         }
         let baseline = try loadBaseline(accounts: accounts)
-        if baseline.usesAccessRules {
-            warn("permdrift: the baseline \(baseline.origin.source) has access: rules, and this version of permdrift does not evaluate effective access yet; refusing to report a result that would ignore them")
-            throw ExitCode(ExitStatus.untrusted)
-        }
         let result: ScanResult
         do {
             result = try Scanner(baseline: baseline, accounts: accounts, rootDirectory: rootDirectory).run()

@@ -43,6 +43,13 @@ rules:
     types: [directory]
     expect: { owner: "{agent}", mode: "0700", acl: none, default-acl: none }
 
+  - id: homes-private-to-their-agent
+    severity: critical
+    description: No one but the agent (and root) can read, change or enter an agent's home or anything in it.
+    match: /home/{agent}/**
+    where: { agent: member-of agents }
+    access: { read: ["{agent}"], write: ["{agent}"], execute: ["{agent}"] }
+
   - id: homes-no-world-write-or-setid
     severity: high
     description: Nothing under the homes is world-writable, setuid, setgid or sticky.
@@ -68,6 +75,12 @@ rules:
       mode: "2750"
       acl: "user::rwx,group::r-x,group:agents:r-x,mask::r-x,other::---"
       default-acl: "user::rwx,group::r-x,group:agents:r-x,mask::r-x,other::---"
+
+  - id: shared-memory-writable-by-root-only
+    severity: critical
+    description: Agents may read shared memory; nobody but root can create, change, delete or rename anything in it.
+    match: /srv/shared-memory/**
+    access: { write: [] }
 
   - id: shared-memory-contents-read-only
     severity: high

@@ -21,7 +21,7 @@ public struct DemoHost: Sendable {
         }
         let drifts = [
             "chmod 644 on /home/agent-ada/transcripts/session-001.jsonl",
-            "ACL user:agent-bo:r-x on /home/agent-ada (agent-bo can enter agent-ada's home)",
+            "ACL user:agent-bo:r-x on /home/agent-ada, and chmod 755 on its transcripts folder",
             "group write for agents on /srv/shared-memory (ACL group:agents:rwx)",
             "a world-writable script in /home/agent-cy/workspace",
             "a hard link to agent-ada's transcript in agent-cy's home",
@@ -64,6 +64,7 @@ public struct DemoHost: Sendable {
         // The drifts.
         try t.setMode("/home/agent-ada/transcripts/session-001.jsonl", 0o644)
         try t.setACL("/home/agent-ada", "user::rwx,user:62002:r-x,group::---,mask::r-x,other::---")
+        try t.setMode("/home/agent-ada/transcripts", 0o755)
         try t.setACL("/srv/shared-memory", "user::rwx,group::r-x,group:\(agentsGID):rwx,mask::rwx,other::---")
         try t.file("/home/agent-cy/workspace/run.sh", contents: "#!/bin/sh\n", mode: 0o777, uid: 62003, gid: 62003)
         try t.hardLink("/home/agent-ada/transcripts/session-002.jsonl", "/home/agent-cy/workspace/borrowed.jsonl")

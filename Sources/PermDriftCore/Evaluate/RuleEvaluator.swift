@@ -6,16 +6,21 @@ struct RuleEvaluator {
     private var captureBuffers: [[Captures]]
     private let pinByPath: [[UInt8]: Int]
     private let pinLengths: Set<Int>
+    /// Effective-access evaluation, when some rule has `access`.
+    let access: AccessEvaluator?
 
     init(baseline: Baseline, accounts: AccountDatabase) {
         self.baseline = baseline
         self.accounts = accounts
+        access = baseline.usesAccessRules ? AccessEvaluator(accounts: accounts) : nil
         captureBuffers = baseline.rules.map { rule in rule.patterns.map { Captures(count: $0.captureNames.count) } }
         var pins = [[UInt8]: Int]()
         for (i, pin) in baseline.pins.enumerated() { pins[pin.path.bytes] = i }
         pinByPath = pins
         pinLengths = Set(baseline.pins.map(\.path.bytes.count))
     }
+
+    func captureBuffers(rule r: Int, pattern p: Int) -> Captures { captureBuffers[r][p] }
 
     /// The index of the pin for this path, if any.
     func pinIndex(for path: UnsafeBufferPointer<UInt8>) -> Int? {
@@ -25,8 +30,10 @@ struct RuleEvaluator {
 
     /// Every broken `expect` assertion of every rule that matches the entry. Capability reads that fail are
     /// returned as errors.
-    mutating func evaluate(_ entry: WalkEntry, findings: inout [Finding], errors: inout [WalkError]) {
+    mutating func evaluate(_ entry: WalkEntry, parent: AccessContext?, own: AccessContext?,
+                           findings: inout [Finding], errors: inout [WalkError]) {
         let record = entry.record
+        if let own, record.defaultACL != nil { inheritedAccess(entry, directory: own, findings: &findings) }
         for (r, rule) in baseline.rules.enumerated() {
             if let types = rule.types, !types.contains(record.type) { continue }
             guard let p = matchingPattern(rule: r, path: entry.path) else { continue }
@@ -36,11 +43,14 @@ struct RuleEvaluator {
                 guard let i = names.firstIndex(of: name), let bytes = captures.value(i, in: entry.path) else { return nil }
                 return String(validating: bytes, as: UTF8.self)
             }
-            check(rule, entry, capture: capture, findings: &findings, errors: &errors)
+            if !rule.expect.isEmpty { check(rule, entry, capture: capture, findings: &findings, errors: &errors) }
+            if let accessRule = rule.access, access != nil {
+                checkAccess(rule, accessRule, entry, parent: parent, capture: capture, findings: &findings)
+            }
         }
     }
 
-    private mutating func matchingPattern(rule r: Int, path: UnsafeBufferPointer<UInt8>) -> Int? {
+    mutating func matchingPattern(rule r: Int, path: UnsafeBufferPointer<UInt8>) -> Int? {
         let rule = baseline.rules[r]
         for (p, pattern) in rule.patterns.enumerated() {
             guard pattern.match(path, captures: &captureBuffers[r][p]) else { continue }

@@ -1,7 +1,8 @@
 /// The walk's visitor for a scan: evaluates every entry against the rules and pins and collects what the
 /// walk could not read.
 struct ScanVisitor: WalkVisitor {
-    typealias DirectoryContext = Void
+    /// The reach of a directory, when the baseline has access rules.
+    typealias DirectoryContext = AccessContext?
 
     var rules: RuleEvaluator
     let excludes: [PathPattern]
@@ -10,6 +11,8 @@ struct ScanVisitor: WalkVisitor {
     var skipped: [SkippedMount] = []
     var pinsSeen = Set<Int>()
     private var excludeCaptures: [Captures]
+    /// The ancestors of the scan root being walked, as access contexts.
+    private var ancestors: AccessContext?
 
     init(baseline: Baseline, accounts: AccountDatabase) {
         rules = RuleEvaluator(baseline: baseline, accounts: accounts)
@@ -23,17 +26,26 @@ struct ScanVisitor: WalkVisitor {
         return excludes.contains { $0.match(path, captures: &captures) }
     }
 
-    mutating func visitAncestor(_ entry: WalkEntry) {}
+    mutating func beginRoot(_ root: HostPath) { ancestors = nil }
 
-    mutating func rootContext() {}
+    mutating func visitAncestor(_ entry: WalkEntry) {
+        guard let access = rules.access else { return }
+        ancestors = access.context(parent: ancestors, path: HostPath(entry.path), record: entry.record)
+    }
 
-    mutating func visit(_ entry: WalkEntry, in parent: Void) -> Void? {
-        rules.evaluate(entry, findings: &findings, errors: &errors)
+    mutating func rootContext() -> AccessContext? { ancestors }
+
+    mutating func visit(_ entry: WalkEntry, in parent: AccessContext?) -> AccessContext?? {
+        var own: AccessContext?
+        if entry.record.type == .directory, let access = rules.access, parent != nil || entry.path.count == 1 {
+            own = access.context(parent: parent, path: HostPath(entry.path), record: entry.record)
+        }
+        rules.evaluate(entry, parent: parent, own: own, findings: &findings, errors: &errors)
         if let pin = rules.pinIndex(for: entry.path) {
             pinsSeen.insert(pin)
             if let finding = rules.checkPin(rules.baseline.pins[pin], record: entry.record) { findings.append(finding) }
         }
-        return ()
+        return .some(own)
     }
 
     mutating func record(_ error: WalkError) { errors.append(error) }

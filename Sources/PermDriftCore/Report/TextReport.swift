@@ -15,11 +15,13 @@ public enum TextReport {
         for group in r.findingsByRule {
             out += "\n\(group.severity.rawValue.uppercased())  \(group.rule)  \(count(group.findings.count, "finding"))\n"
             if let d = r.description(ofRule: group.rule) { out += "  \(e(d))\n" }
-            let shown = group.findings.count <= samplesPerRule * 2 ? group.findings : Array(group.findings.prefix(samplesPerRule))
+            let plain = group.findings.filter { $0.kind != .access && $0.kind != .inheritedAccess }
+            let shown = plain.count <= samplesPerRule * 2 ? plain : Array(plain.prefix(samplesPerRule))
             for f in shown { out += "  \(line(f))\n" }
-            if shown.count < group.findings.count {
-                out += "  … and \(group.findings.count - shown.count) more (see --format json for all)\n"
+            if shown.count < plain.count {
+                out += "  … and \(plain.count - shown.count) more (see --format json for all)\n"
             }
+            out += accessCauses(group.findings.filter { $0.kind == .access || $0.kind == .inheritedAccess })
         }
         if !r.errors.isEmpty {
             out += "\nERRORS  the scan is incomplete: \(count(r.errors.count, "path")) could not be read\n"
@@ -35,6 +37,37 @@ public enum TextReport {
             for n in r.notices { out += "  \(e(n))\n" }
         }
         out += "\n" + summary(r) + "\n"
+        return out
+    }
+
+    /// Access findings grouped by cause (the right and the entries that grant it up to the last step), with
+    /// counts and samples of the users and paths each cause exposes.
+    static func accessCauses(_ findings: [Finding]) -> String {
+        guard !findings.isEmpty else { return "" }
+        let e = TerminalText.escape
+        struct Cause { var principals: [String] = []; var paths: [(HostPath, String)] = [] }
+        var causes = [String: Cause]()
+        var order = [String]()
+        for f in findings {
+            let via = f.via ?? []
+            let prefix = via.dropLast().joined(separator: "; ")
+            let verb = f.kind == .inheritedAccess ? "would \(f.right ?? "?") new entries of" : "can \(f.right ?? "?")"
+            let key = "\(verb) (through \(prefix.isEmpty ? "the entry itself" : prefix))"
+            if causes[key] == nil { order.append(key); causes[key] = Cause() }
+            if let p = f.principal, !causes[key]!.principals.contains(p) { causes[key]!.principals.append(p) }
+            let last = via.last.map { String($0.split(separator: " on ", maxSplits: 1).first ?? "") } ?? f.actual
+            if !causes[key]!.paths.contains(where: { $0.0 == f.path }) { causes[key]!.paths.append((f.path, last)) }
+        }
+        var out = ""
+        for key in order.sorted(by: { (causes[$0]!.paths.count, $1) > (causes[$1]!.paths.count, $0) }) {
+            let c = causes[key]!
+            let who = c.principals.count <= 5 ? c.principals.map(e).joined(separator: ", ")
+                : c.principals.prefix(5).map(e).joined(separator: ", ") + " and \(c.principals.count - 5) more"
+            out += "  \(who) \(e(key)): \(count(c.paths.count, "path"))\n"
+            let shown = c.paths.count <= samplesPerRule * 2 ? c.paths[...] : c.paths.prefix(samplesPerRule)
+            for (path, last) in shown { out += "    \(path) (\(e(last)))\n" }
+            if shown.count < c.paths.count { out += "    … and \(c.paths.count - shown.count) more (see --format json for all)\n" }
+        }
         return out
     }
 

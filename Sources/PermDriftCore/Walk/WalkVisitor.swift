@@ -19,6 +19,9 @@ public protocol WalkVisitor {
     /// Whether `path` is excluded: neither walked nor reported.
     func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool
 
+    /// A scan root is about to be walked; its ancestors follow.
+    mutating func beginRoot(_ root: HostPath)
+
     /// An ancestor directory of a scan root, from `/` down to the scan root's parent.
     mutating func visitAncestor(_ entry: WalkEntry)
 
@@ -34,4 +37,8 @@ public protocol WalkVisitor {
 
     /// A mount point the walk did not enter.
     mutating func skip(_ mount: SkippedMount)
+}
+
+extension WalkVisitor {
+    public mutating func beginRoot(_ root: HostPath) {}
 }

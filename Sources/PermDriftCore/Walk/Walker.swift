@@ -102,6 +102,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     // MARK: - Scan roots
 
     func walkRoot(_ root: HostPath, visitor: inout V) {
+        visitor.beginRoot(root)
         path.removeAll(keepingCapacity: true)
         path.append(UInt8(ascii: "/"))
         let components = root.segments
@@ -507,72 +508,3 @@ final class DirectoryWalk<V: WalkVisitor> {
     }
 }
 
-/// The result of looking one path up directly (for pins the walk did not meet).
-public enum LookUpResult: Sendable {
-    case found(FileRecord)
-    case missing(String)
-    case failed(WalkError)
-}
-
-extension Walker {
-    /// Reads one path's record, opening each component relative to the last without following symlinks.
-    public func lookUp(_ path: HostPath) -> LookUpResult {
-        var fd = rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else { return .failed(WalkError(path: path, syscall: "open", errno: .current)) }
-        defer { Syscalls.close(fd) }
-        let method: EntryAttributeMethod
-        do { method = try ExtendedAttributeReader.probe(directory: fd) } catch {
-            return .failed(WalkError(path: path, message: error.description))
-        }
-        let reader = ExtendedAttributeReader(method: method)
-        let components = path.segments
-        var walked = [UInt8]()
-        for (i, component) in components.enumerated() {
-            var name = Array(component); name.append(0)
-            walked.append(UInt8(ascii: "/")); walked.append(contentsOf: component)
-            let here = HostPath(bytes: walked)
-            let isLast = i == components.count - 1
-            let result: LookUpResult? = name.withUnsafeBufferPointer { buffer in
-                let cname = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-                let st: pd_stat
-                switch Syscalls.stat(at: fd, cname) {
-                case .success(let s): st = s
-                case .failure(let e) where e == .noEntry: return .missing("does not exist")
-                case .failure(let e): return .failed(WalkError(path: here, syscall: "statx", errno: e))
-                }
-                var record = FileRecord(st)
-                if !isLast {
-                    guard record.type == .directory else {
-                        return .missing("\(here) is a \(record.type.rawValue), not a directory (never followed)")
-                    }
-                    switch Syscalls.openDirectory(fd, cname) {
-                    case .success(let next):
-                        Syscalls.close(fd); fd = next; return nil
-                    case .failure(let e) where e == .noEntry: return .missing("does not exist")
-                    case .failure(let e): return .failed(WalkError(path: here, syscall: "openat", errno: e))
-                    }
-                }
-                if record.type == .symlink { return .found(record) }
-                switch reader.acl(.entry(parent: fd, name: cname), defaultACL: false) {
-                case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
-                case .failure(.system(let call, let e)): return .failed(WalkError(path: here, syscall: call, errno: e))
-                case .failure(.decoding(let d)): return .failed(WalkError(path: here, message: d.description))
-                }
-                if record.type == .directory {
-                    switch reader.acl(.entry(parent: fd, name: cname), defaultACL: true) {
-                    case .success(let acl): record.defaultACL = acl
-                    case .failure(.system(let call, let e)): return .failed(WalkError(path: here, syscall: call, errno: e))
-                    case .failure(.decoding(let d)): return .failed(WalkError(path: here, message: d.description))
-                    }
-                }
-                return .found(record)
-            }
-            if let result { return result }
-        }
-        // The path "/" itself.
-        switch Syscalls.stat(fd: fd) {
-        case .success(let st): return .found(FileRecord(st))
-        case .failure(let e): return .failed(WalkError(path: path, syscall: "statx", errno: e))
-        }
-    }
-}

@@ -1,0 +1,41 @@
+/// What a directory means for reaching the entries below it, carried down the walk: who can search every
+/// directory from `/` through this one, and who can create, delete and rename entries in it.
+final class AccessContext {
+    let parent: AccessContext?
+    let path: HostPath
+    let record: FileRecord
+    /// Users with search on every directory from `/` through this one.
+    let searchers: UserSet
+    /// Users who reach this directory and may write in it (write plus search): they can replace entries.
+    let modifiers: UserSet
+    /// Ids without an account that own or are named on this directory or one above it (reported where they appear).
+    let orphans: UserSet
+
+    init(parent: AccessContext?, path: HostPath, record: FileRecord, check: AccessCheck) {
+        self.parent = parent
+        self.path = path
+        self.record = record
+        let reach = parent?.searchers ?? .everyone
+        searchers = reach.intersection(check.granted(record, bit: 1))
+        modifiers = searchers.intersection(check.granted(record, bit: 2))
+        orphans = (parent?.orphans ?? .empty).union(AccessContext.orphans(of: record, index: check.index))
+    }
+
+    var isSticky: Bool { record.mode & 0o1000 != 0 }
+
+    /// The directories from `/` down to this one.
+    var chain: [AccessContext] {
+        var out = [AccessContext]()
+        var node: AccessContext? = self
+        while let n = node { out.append(n); node = n.parent }
+        return out.reversed()
+    }
+
+    static func orphans(of record: FileRecord, index: PrincipalIndex) -> UserSet {
+        var set = UserSet.empty
+        var ids = [record.uid]
+        if let acl = record.acl { ids += acl.entries.filter { $0.tag == .user }.map(\.id) }
+        for uid in ids where index.accounts.userName(uid) == nil { set = set.union(index.user(uid)) }
+        return set
+    }
+}

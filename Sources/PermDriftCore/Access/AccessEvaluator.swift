@@ -1,0 +1,99 @@
+/// Evaluates `access` rules: for each right a rule names, every user who has it on the path — reach
+/// (search on every directory from `/`), the ACL check on the object, and for write also replacing the
+/// entry through its directory — minus the principals the rule allows and root. Each such user is a
+/// finding that names the entries granting the access at each step.
+final class AccessEvaluator {
+    let index: PrincipalIndex
+    let check: AccessCheck
+    private struct GrantKey: Hashable {
+        let mode: UInt32, uid: UInt32, gid: UInt32, type: FileType, acl: PosixACL?
+    }
+    private var grantCache: [GrantKey: [UserSet]] = [:]
+
+    init(accounts: AccountDatabase) {
+        index = PrincipalIndex(accounts: accounts)
+        check = AccessCheck(index: index)
+    }
+
+    func context(parent: AccessContext?, path: HostPath, record: FileRecord) -> AccessContext {
+        AccessContext(parent: parent, path: path, record: record, check: check)
+    }
+
+    /// Grants of read, write and execute on an object (for a directory, write needs search as well).
+    private func grants(_ record: FileRecord) -> [UserSet] {
+        let key = GrantKey(mode: record.mode, uid: record.uid, gid: record.gid, type: record.type, acl: record.acl)
+        if let cached = grantCache[key] { return cached }
+        let r = check.granted(record, bit: 4), w = check.granted(record, bit: 2), x = check.granted(record, bit: 1)
+        let value = [r, record.type == .directory ? w.intersection(x) : w, x]
+        grantCache[key] = value
+        return value
+    }
+
+    /// Users who have `right` on an entry of the directory `parent` (`nil` above `/`: everyone reaches `/`).
+    func holders(_ right: AccessRight, record: FileRecord, parent: AccessContext?) -> UserSet {
+        let g = grants(record)
+        let reach = parent?.searchers ?? .everyone
+        switch right {
+        case .read: return reach.intersection(g[0])
+        case .execute: return reach.intersection(g[2])
+        case .write:
+            return reach.intersection(g[1]).union(replacers(of: record, in: parent))
+        }
+    }
+
+    /// Users who can unlink or rename the entry: write and search on its directory, unless the directory
+    /// is sticky and they own neither the entry nor the directory.
+    func replacers(of record: FileRecord, in parent: AccessContext?) -> UserSet {
+        guard let parent else { return .empty }
+        guard parent.isSticky else { return parent.modifiers }
+        return parent.modifiers.intersection(index.user(record.uid).union(index.user(parent.record.uid)))
+    }
+
+    /// Who a rule allows: its principals (a capture naming no user allows nobody) and root.
+    func allowed(_ specs: [PrincipalSpec], capture: (String) -> String?) -> (set: UserSet, missing: [String]) {
+        var set = index.root
+        var missing = [String]()
+        for spec in specs {
+            switch spec {
+            case .user(let uid): set = set.union(index.user(uid))
+            case .group(let gid): set = set.union(index.members(of: gid))
+            case .capture(let name):
+                if let value = capture(name), let uid = index.accounts.uid(named: value) {
+                    set = set.union(index.user(uid))
+                } else {
+                    missing.append("{\(name)}=\(TerminalText.escape(capture(name) ?? "?"))")
+                }
+            }
+        }
+        return (set, missing)
+    }
+
+    /// Users to report for a path: those with accounts, and ids without one that appear on its chain.
+    func reportable(parent: AccessContext?, record: FileRecord) -> UserSet {
+        index.accountUsers.union(parent?.orphans ?? .empty).union(AccessContext.orphans(of: record, index: index))
+    }
+
+    // MARK: - Explanations
+
+    /// The entries that give `uid` the right, step by step: search on each directory from `/` to the
+    /// parent, then the entry deciding the right on the object (or, for write, the directory that lets
+    /// the user replace it).
+    func via(uid: UInt32, right: AccessRight, path: HostPath, record: FileRecord, parent: AccessContext?) -> [String] {
+        var steps = (parent?.chain ?? []).map { dir in "\(check.decidingEntry(dir.record, uid: uid, bit: 1).entry) on \(dir.path)" }
+        let own = check.decidingEntry(record, uid: uid, bit: right.bit)
+        let objectGrants: Bool
+        if right == .write && record.type == .directory {
+            objectGrants = own.grants && check.decidingEntry(record, uid: uid, bit: 1).grants
+        } else {
+            objectGrants = own.grants
+        }
+        if objectGrants || right != .write {
+            steps.append("\(own.entry) on \(path)")
+        } else if let parent {
+            let dir = check.decidingEntry(parent.record, uid: uid, bit: 2).entry
+            let why = parent.isSticky ? "sticky, and \(index.accounts.userDisplay(uid)) owns the entry or the directory" : "not sticky"
+            steps.append("replace via \(dir) on \(parent.path) (\(why))")
+        }
+        return steps
+    }
+}

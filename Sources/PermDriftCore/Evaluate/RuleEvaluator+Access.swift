@@ -1,0 +1,117 @@
+extension RuleEvaluator {
+    /// Findings of kind `access`: users who have a right the rule does not allow them.
+    func checkAccess(_ rule: Rule, _ accessRule: AccessRule, _ entry: WalkEntry, parent: AccessContext?,
+                     capture: (String) -> String?, findings: inout [Finding]) {
+        guard let access else { return }
+        // Without its ancestors' records (they could not be read) reach is unknown; the scan is incomplete.
+        guard parent != nil || entry.path.count == 1 else { return }
+        let record = entry.record
+        let path = HostPath(entry.path)
+        for (right, specs) in [(AccessRight.read, accessRule.read), (.write, accessRule.write), (.execute, accessRule.execute)] {
+            guard let specs else { continue }
+            let (allowed, missing) = access.allowed(specs, capture: capture)
+            let expected = "\(right.rawValue) only by \(describe(specs, capture: capture)) and root"
+            for m in missing {
+                findings.append(Finding(rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
+                                        actual: "the capture \(m) names no user, so the rule cannot hold", right: right.rawValue))
+            }
+            let holders = access.holders(right, record: record, parent: parent)
+            let extra = holders.subtracting(allowed).intersection(access.reportable(parent: parent, record: record))
+            guard !extra.isEmpty else { continue }
+            for i in extra.members(upTo: access.index.count) {
+                let uid = access.index.uid(at: i)
+                let label = accounts.userLabel(uid)
+                findings.append(Finding(
+                    rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
+                    actual: "\(label) can \(right.rawValue)", principal: label, right: right.rawValue,
+                    via: access.via(uid: uid, right: right, path: path, record: record, parent: parent)))
+            }
+        }
+    }
+
+    /// A directory's default ACL is future access: what a file (create mode 0666) or a directory (0777)
+    /// created in it would grant, held against the access rules for paths below it.
+    mutating func inheritedAccess(_ entry: WalkEntry, directory: AccessContext, findings: inout [Finding]) {
+        guard let access, let defaultACL = entry.record.defaultACL else { return }
+        var childPath = Array(entry.path)
+        if childPath.last != UInt8(ascii: "/") { childPath.append(UInt8(ascii: "/")) }
+        childPath += Array("new-entry".utf8)
+        var reported = Set<String>()
+        for type in [FileType.file, .directory] {
+            let child = Self.inheritedRecord(defaultACL, type: type, in: entry.record, accounts: accounts)
+            for (r, rule) in baseline.rules.enumerated() {
+                guard let accessRule = rule.access else { continue }
+                if let types = rule.types, !types.contains(type) { continue }
+                let matched: Int? = childPath.withUnsafeBufferPointer { matchingPattern(rule: r, path: $0) }
+                guard let p = matched else { continue }
+                let captures = captureBuffers(rule: r, pattern: p)
+                let names = rule.patterns[p].captureNames
+                let capture: (String) -> String? = { name in
+                    childPath.withUnsafeBufferPointer { buffer in
+                        guard let i = names.firstIndex(of: name), let bytes = captures.value(i, in: buffer) else { return nil }
+                        return String(validating: bytes, as: UTF8.self)
+                    }
+                }
+                for (right, specs) in [(AccessRight.read, accessRule.read), (.write, accessRule.write), (.execute, accessRule.execute)] {
+                    guard let specs else { continue }
+                    let allowed = access.allowed(specs, capture: capture).set
+                    // Only the object's own ACL: replacing entries is reported on the entries that exist.
+                    let objectHolders = right == .write
+                        ? access.holders(.write, record: child, parent: directory).subtracting(access.replacers(of: child, in: directory))
+                        : access.holders(right, record: child, parent: directory)
+                    let extra = objectHolders.subtracting(allowed).intersection(access.reportable(parent: directory, record: child))
+                    for i in extra.members(upTo: access.index.count) {
+                        let uid = access.index.uid(at: i)
+                        let label = accounts.userLabel(uid)
+                        guard reported.insert("\(rule.id)\u{0}\(label)\u{0}\(right.rawValue)").inserted else { continue }
+                        var via = directory.chain.map { d in "\(access.check.decidingEntry(d.record, uid: uid, bit: 1).entry) on \(d.path)" }
+                        let deciding = access.check.decidingEntry(child, uid: uid, bit: right.bit).entry
+                        via.append("default:\(deciding) on \(directory.path) (inherited by new \(type == .file ? "files" : "directories"))")
+                        findings.append(Finding(
+                            rule: rule.id, severity: rule.severity, kind: .inheritedAccess, path: directory.path,
+                            expected: "\(right.rawValue) only by \(describe(specs, capture: capture)) and root, also for new entries",
+                            actual: "new \(type == .file ? "files" : "directories") would let \(label) \(right.rawValue)",
+                            principal: label, right: right.rawValue, via: via))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The record a new entry would get from a default ACL: entries limited by the create mode (0666 for
+    /// files, 0777 for directories) as acl(5) describes, owned by the directory's owner, with the
+    /// directory's group when it is setgid (else the owner's primary group).
+    static func inheritedRecord(_ defaultACL: PosixACL, type: FileType, in directory: FileRecord,
+                                accounts: AccountDatabase) -> FileRecord {
+        let createMode: UInt8 = type == .directory ? 7 : 6
+        let hasMask = defaultACL.mask != nil
+        let entries = defaultACL.entries.map { e -> PosixACL.Entry in
+            switch e.tag {
+            case .userObject, .other: return PosixACL.Entry(e.tag, e.permissions & createMode)
+            case .mask: return PosixACL.Entry(.mask, e.permissions & createMode)
+            case .groupObject where !hasMask: return PosixACL.Entry(.groupObject, e.permissions & createMode)
+            default: return e
+            }
+        }
+        let acl = PosixACL(entries: entries)
+        let user = acl.permissions(of: .userObject) ?? 0
+        let group = acl.mask ?? acl.permissions(of: .groupObject) ?? 0
+        let other = acl.permissions(of: .other) ?? 0
+        let setgid = directory.mode & 0o2000 != 0
+        let gid = setgid ? directory.gid : (accounts.primaryGroup(ofUser: directory.uid) ?? directory.gid)
+        return FileRecord(type: type, mode: UInt32(user) << 6 | UInt32(group) << 3 | UInt32(other),
+                          uid: directory.uid, gid: gid, acl: acl.isMinimal ? nil : acl)
+    }
+
+    /// The principals a rule allows, for people.
+    func describe(_ specs: [PrincipalSpec], capture: (String) -> String?) -> String {
+        let names = specs.map { spec -> String in
+            switch spec {
+            case .user(let uid): accounts.userDisplay(uid)
+            case .group(let gid): "group:\(accounts.groupDisplay(gid))"
+            case .capture(let name): capture(name).map(TerminalText.escape) ?? "{\(name)}"
+            }
+        }
+        return names.isEmpty ? "nobody" : names.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,100 @@
+import CPermDrift
+import Glibc
+
+/// The result of looking one path up directly (for pins the walk did not meet).
+public enum LookUpResult: Sendable {
+    case found(FileRecord)
+    case missing(String)
+    case failed(WalkError)
+}
+
+extension Walker {
+    /// Reads one path's record, opening each component relative to the last without following symlinks.
+    public func lookUp(_ path: HostPath) -> LookUpResult {
+        switch lookUpChain(path) {
+        case .success(let chain): return .found(chain.last!.record)
+        case .failure(.missing(let why)): return .missing(why)
+        case .failure(.failed(let error)): return .failed(error)
+        }
+    }
+
+    public enum ChainFailure: Error, Sendable {
+        case missing(String)
+        case failed(WalkError)
+    }
+
+    /// Reads the records of `/` and of every component down to `path`, each through its parent's
+    /// descriptor, never following a symlink (a symlink may only be the last component).
+    public func lookUpChain(_ path: HostPath) -> Result<[(path: HostPath, record: FileRecord)], ChainFailure> {
+        var fd = rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else { return .failure(.failed(WalkError(path: path, syscall: "open", errno: .current))) }
+        defer { Syscalls.close(fd) }
+        let method: EntryAttributeMethod
+        do { method = try ExtendedAttributeReader.probe(directory: fd) } catch {
+            return .failure(.failed(WalkError(path: path, message: error.description)))
+        }
+        let reader = ExtendedAttributeReader(method: method)
+        var chain = [(path: HostPath, record: FileRecord)]()
+        // `/` itself, from its descriptor.
+        guard case .success(let rootStat) = Syscalls.stat(fd: fd) else {
+            return .failure(.failed(WalkError(path: HostPath("/"), syscall: "statx", errno: .current)))
+        }
+        var root = FileRecord(rootStat)
+        if case .success(let acl) = reader.acl(.descriptor(fd), defaultACL: false) { root.acl = (acl?.isMinimal ?? true) ? nil : acl }
+        if case .success(let acl) = reader.acl(.descriptor(fd), defaultACL: true) { root.defaultACL = acl }
+        chain.append((HostPath("/"), root))
+        let components = path.segments
+        var walked = [UInt8]()
+        for (i, component) in components.enumerated() {
+            var name = Array(component); name.append(0)
+            walked.append(UInt8(ascii: "/")); walked.append(contentsOf: component)
+            let here = HostPath(bytes: walked)
+            let isLast = i == components.count - 1
+            let step: Result<FileRecord, ChainFailure> = name.withUnsafeBufferPointer { buffer in
+                let cname = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+                let st: pd_stat
+                switch Syscalls.stat(at: fd, cname) {
+                case .success(let s): st = s
+                case .failure(let e) where e == .noEntry: return .failure(.missing("\(here) does not exist"))
+                case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "statx", errno: e)))
+                }
+                var record = FileRecord(st)
+                if !isLast && record.type != .directory {
+                    return .failure(.missing("\(here) is a \(record.type.rawValue), not a directory (never followed)"))
+                }
+                if record.type == .symlink { return .success(record) }
+                switch reader.acl(.entry(parent: fd, name: cname), defaultACL: false) {
+                case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
+                case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: here, syscall: call, errno: e)))
+                case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: here, message: d.description)))
+                }
+                if record.type == .directory {
+                    switch reader.acl(.entry(parent: fd, name: cname), defaultACL: true) {
+                    case .success(let acl): record.defaultACL = acl
+                    case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: here, syscall: call, errno: e)))
+                    case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: here, message: d.description)))
+                    }
+                }
+                if !isLast {
+                    switch Syscalls.openAt(fd, cname, flags: Syscalls.pathOpenFlags | O_DIRECTORY | O_NOFOLLOW) {
+                    case .success(let next):
+                        guard case .success(let check) = Syscalls.stat(fd: next), check.ino == st.ino, check.dev == st.dev else {
+                            Syscalls.close(next)
+                            return .failure(.failed(WalkError(path: here, message: "replaced while it was being read")))
+                        }
+                        Syscalls.close(fd)
+                        fd = next
+                    case .failure(let e) where e == .noEntry: return .failure(.missing("\(here) does not exist"))
+                    case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "openat", errno: e)))
+                    }
+                }
+                return .success(record)
+            }
+            switch step {
+            case .success(let record): chain.append((here, record))
+            case .failure(let f): return .failure(f)
+            }
+        }
+        return .success(chain)
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import PermDriftCore
+
+struct Explain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show every user who can read, write or execute a path, and the entries that let them.",
+        discussion: """
+            Write includes replacing: write and search on the parent directory let a user delete or rename \
+            the entry, unless the directory is sticky and the user owns neither. With --root DIR, PATH is a \
+            host path read under DIR and names resolve in DIR/etc/passwd and DIR/etc/group.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The path to explain (absolute, as it stands on the host).", valueName: "path"))
+    var path: String
+
+    @Option(name: .long, help: ArgumentHelp("A directory that stands for /.", valueName: "dir"))
+    var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("text or json.", valueName: "format"))
+    var format: ExplainFormat = .text
+
+    enum ExplainFormat: String, ExpressibleByArgument {
+        case text, json
+    }
+
+    func validate() throws {
+        guard path.hasPrefix("/") else { throw ValidationError("\(path): give an absolute path, as it stands on the host") }
+        if let root {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--root \(root): no such directory")
+            }
+        }
+    }
+
+    func run() throws {
+        let accounts: AccountDatabase
+        if let root {
+            switch AccountDatabase.load(root: root) {
+            case .success(let db): accounts = db
+            case .failure(let e):
+                warn("permdrift: cannot read the accounts of \(root): \(e)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        } else {
+            accounts = AccountDatabase.loadSystem()
+        }
+        switch Explanation.explain(HostPath(path), rootDirectory: root ?? "/", accounts: accounts) {
+        case .success(let explanation):
+            FileHandle.standardOutput.write(Data((format == .json ? explanation.json : explanation.text).utf8))
+        case .failure(.missing(let why)):
+            warn("permdrift explain: \(TerminalText.escape(why))")
+            throw ExitCode(ExitStatus.untrusted)
+        case .failure(.failed(let error)):
+            warn("permdrift explain: cannot read \(error)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+    }
+}
