@@ -31,7 +31,13 @@ public enum ACLText {
             let parts = raw.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3 else { throw .syntax(String(raw)) }
             var qualifier = parts[1]
-            if !qualifier.isEmpty, !qualifier.allSatisfy(\.isASCIIDigitCharacter) {
+            if !qualifier.isEmpty, qualifier.allSatisfy(\.isASCIIDigitCharacter) {
+                // Decimal, always: libacl would read a leading 0 as octal and wrap large numbers (even to 0).
+                guard let id = UInt32(qualifier), id != PosixACL.Entry.noQualifier else {
+                    throw .invalid("'\(qualifier)' in '\(raw)' is not a valid id (0 to 4294967294)")
+                }
+                qualifier = String(id)
+            } else if !qualifier.isEmpty {
                 switch parts[0] {
                 case "u", "user":
                     guard let id = uid(qualifier) else { throw .unknownUser(qualifier) }

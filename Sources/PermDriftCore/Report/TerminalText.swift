@@ -26,7 +26,8 @@ public enum TerminalText {
         let v = scalar.value
         if v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) { return true }
         switch v {
-        case 0x061C, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2069, 0xFEFF, 0xFFF9...0xFFFB: return true
+        case 0x00AD, 0x061C, 0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0xFEFF, 0xFFF9...0xFFFB,
+             0xE0000...0xE007F: return true
         default: return false
         }
     }
@@ -51,8 +52,10 @@ public enum TerminalText {
         return "\\x" + String(digits[Int(b >> 4)]) + String(digits[Int(b & 15)])
     }
 
+    /// `\u202e`, or `\U000e0001` beyond the Basic Multilingual Plane.
     static func unicodeEscape(_ v: UInt32) -> String {
         let hex = String(v, radix: 16)
+        if v > 0xFFFF { return "\\U" + String(repeating: "0", count: max(0, 8 - hex.count)) + hex }
         return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 }
