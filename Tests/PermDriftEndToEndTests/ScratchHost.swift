@@ -133,3 +133,62 @@ extension Dictionary where Key == String, Value == Any {
         }
     }
 }
+
+// MARK: - Helpers for ConformanceTests
+
+extension ScratchHost {
+    /// The uid of one of the scratch accounts (ann, bob, svc, eve).
+    static func uid(_ name: String) -> UInt32 {
+        guard let uid = (agents + others).first(where: { $0.0 == name })?.1 else {
+            preconditionFailure("no scratch account \(name)")
+        }
+        return uid
+    }
+
+    func changeMode(_ p: String, _ mode: mode_t) throws {
+        guard chmod(path(p), mode) == 0 else { throw HarnessError("cannot chmod \(path(p)): \(String(cString: strerror(errno)))") }
+    }
+
+    func changeOwner(_ p: String, uid: UInt32, gid: UInt32) throws {
+        guard lchown(path(p), uid, gid) == 0 else { throw HarnessError("cannot chown \(path(p)): \(String(cString: strerror(errno)))") }
+    }
+
+    /// An empty file (or a FIFO) with this owner and mode; missing parents are made root-owned 0755.
+    func make(_ p: String, mode: mode_t, uid: UInt32 = 0, gid: UInt32 = 0, fifo: Bool = false) throws {
+        let parent = (path(p) as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        if fifo {
+            guard mkfifo(path(p), 0o600) == 0 else { throw HarnessError("cannot mkfifo \(path(p)): \(String(cString: strerror(errno)))") }
+            try own(p, uid: uid, gid: gid, mode: mode)
+        } else {
+            try write(p, "", mode: mode, uid: uid, gid: gid)
+        }
+    }
+
+    /// A second name for an existing file (link(2)).
+    func hardLink(_ existing: String, at p: String) throws {
+        guard link(path(existing), path(p)) == 0 else { throw HarnessError("cannot link \(path(p)): \(String(cString: strerror(errno)))") }
+    }
+
+    /// A symlink whose target is written as given (not under the root).
+    func symbolicLink(to target: String, at p: String) throws {
+        guard symlink(target, path(p)) == 0 else { throw HarnessError("cannot symlink \(path(p)): \(String(cString: strerror(errno)))") }
+    }
+
+    func setcap(_ p: String, _ capabilities: String) throws {
+        try Harness.sh("/usr/sbin/setcap", capabilities, path(p))
+    }
+
+    /// Adds a user to a group's member list in the scratch etc/group (only etc/group changes).
+    func addMember(_ user: String, toGroup group: String) throws {
+        let text = try String(contentsOfFile: path("/etc/group"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            var fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 4, fields[0] == group else { return String(line) }
+            fields[3] = (fields[3].split(separator: ",").map(String.init) + [user]).joined(separator: ",")
+            return fields.joined(separator: ":")
+        }
+        try write("/etc/group", lines.joined(separator: "\n"), mode: 0o644)
+    }
+}
