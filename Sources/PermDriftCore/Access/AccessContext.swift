@@ -1,6 +1,9 @@
 /// What a directory means for reaching the entries below it, carried down the walk: who can search every
 /// directory from `/` through this one, and who can create, delete and rename entries in it.
 final class AccessContext {
+    /// A number no other context of this process has (cache keys must not outlive a freed context).
+    let serial: Int
+    nonisolated(unsafe) private static var nextSerial = 0
     let parent: AccessContext?
     let path: HostPath
     let record: FileRecord
@@ -12,6 +15,8 @@ final class AccessContext {
     let orphans: UserSet
 
     init(parent: AccessContext?, path: HostPath, record: FileRecord, check: AccessCheck) {
+        AccessContext.nextSerial += 1
+        serial = AccessContext.nextSerial
         self.parent = parent
         self.path = path
         self.record = record

@@ -9,6 +9,19 @@ final class AccessEvaluator {
         let mode: UInt32, uid: UInt32, gid: UInt32, type: FileType, acl: PosixACL?
     }
     private var grantCache: [GrantKey: [UserSet]] = [:]
+    private struct HoldersKey: Hashable {
+        let context: Int
+        let grant: GrantKey
+    }
+    /// Holders of read, write and execute per directory context and distinct object tuple: entries of one
+    /// directory mostly share their tuple, so each is computed once.
+    private var holdersCache: [HoldersKey: [UserSet]] = [:]
+    struct AllowedKey: Hashable {
+        let rule: Int
+        let right: AccessRight
+        let captures: [UInt32]
+    }
+    private var allowedCache: [AllowedKey: UserSet] = [:]
 
     init(accounts: AccountDatabase) {
         index = PrincipalIndex(accounts: accounts)
@@ -27,6 +40,28 @@ final class AccessEvaluator {
         let value = [r, record.type == .directory ? w.intersection(x) : w, x]
         grantCache[key] = value
         return value
+    }
+
+    /// Holders of all three rights (read, write, execute), cached per directory context and object tuple.
+    func holders(record: FileRecord, parent: AccessContext?) -> [UserSet] {
+        let grant = GrantKey(mode: record.mode, uid: record.uid, gid: record.gid, type: record.type, acl: record.acl)
+        let key = HoldersKey(context: parent?.serial ?? 0, grant: grant)
+        if let cached = holdersCache[key] { return cached }
+        if holdersCache.count > 200_000 { holdersCache.removeAll(keepingCapacity: true) }
+        let value = AccessRight.allCases.map { holders($0, record: record, parent: parent) }
+        holdersCache[key] = value
+        return value
+    }
+
+    /// `allowed`, remembered per rule, right and the uids its captures named.
+    func allowedCached(_ key: AllowedKey, _ specs: [PrincipalSpec], capture: (String) -> ResolvedName?) -> (set: UserSet, missing: [String]) {
+        if let cached = allowedCache[key] { return (cached, []) }
+        let result = allowed(specs, capture: { capture($0)?.text })
+        if result.missing.isEmpty {
+            if allowedCache.count > 100_000 { allowedCache.removeAll(keepingCapacity: true) }
+            allowedCache[key] = result.set
+        }
+        return result
     }
 
     /// Users who have `right` on an entry of the directory `parent` (`nil` above `/`: everyone reaches `/`).

@@ -63,3 +63,23 @@ public struct UserSet: Hashable, Sendable {
         return out
     }
 }
+
+extension UserSet {
+    /// Whether every member of `self` is in `other`, without allocating. An inverted set (everyone but a
+    /// few) is treated as never contained in a finite one.
+    func isSubset(of other: UserSet) -> Bool {
+        switch (inverted, other.inverted) {
+        case (false, false):
+            for i in words.indices where words[i] & ~(i < other.words.count ? other.words[i] : 0) != 0 { return false }
+            return true
+        case (false, true):
+            for i in words.indices where i < other.words.count && words[i] & other.words[i] != 0 { return false }
+            return true
+        case (true, false):
+            return false
+        case (true, true):
+            for i in other.words.indices where other.words[i] & ~(i < words.count ? words[i] : 0) != 0 { return false }
+            return true
+        }
+    }
+}

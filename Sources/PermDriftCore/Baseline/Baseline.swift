@@ -107,6 +107,15 @@ public struct AccessRule: Sendable {
     public var read: [PrincipalSpec]?
     public var write: [PrincipalSpec]?
     public var execute: [PrincipalSpec]?
+
+    /// Who may have `right`, or nil when the rule says nothing about it.
+    public func principals(for right: AccessRight) -> [PrincipalSpec]? {
+        switch right {
+        case .read: read
+        case .write: write
+        case .execute: execute
+        }
+    }
 }
 
 /// A condition on a capture (`where`).

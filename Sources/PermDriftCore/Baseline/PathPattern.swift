@@ -60,6 +60,7 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
                 segments.append(.glob(tokens))
             }
         }
+        guard names.count <= 64 else { throw SyntaxError(description: "pattern '\(source)' has more than 64 captures") }
         self.segments = segments
         captureNames = names
     }
@@ -124,18 +125,36 @@ public struct Captures: Sendable {
     public init(count: Int) { ranges = Array(repeating: nil, count: count) }
 
     /// The text a capture bound in `path`.
-    public func value(_ index: Int, in path: UnsafeBufferPointer<UInt8>) -> ArraySlice<UInt8>? {
+    public func value(_ index: Int, in path: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
         guard index < ranges.count, let r = ranges[index] else { return nil }
-        return ArraySlice(path[r])
+        return UnsafeBufferPointer(rebasing: path[r])
+    }
+
+    /// Which captures are bound, as a bitmask (patterns have at most 64 captures).
+    var boundMask: UInt64 {
+        var mask: UInt64 = 0
+        for i in ranges.indices where ranges[i] != nil { mask |= 1 << UInt64(i) }
+        return mask
+    }
+
+    /// Unbinds the captures bound since `mask` was taken (backtracking without copying).
+    mutating func unbind(keeping mask: UInt64) {
+        for i in ranges.indices where mask & (1 << UInt64(i)) == 0 && ranges[i] != nil { ranges[i] = nil }
     }
 }
 
-extension PathPattern {
-    /// Matches a host path (bytes, starting with `/`). On success `captures` holds what each capture bound.
-    public func match(_ path: UnsafeBufferPointer<UInt8>, captures: inout Captures) -> Bool {
-        // Segment boundaries of the path.
-        var starts = [Int]()
-        var ends = [Int]()
+/// The segment boundaries of one path, computed once and shared by every pattern matched against it.
+public struct PathSegments: Sendable {
+    var starts: [Int] = []
+    var ends: [Int] = []
+
+    public init() {}
+
+    public init(_ path: UnsafeBufferPointer<UInt8>) { load(path) }
+
+    public mutating func load(_ path: UnsafeBufferPointer<UInt8>) {
+        starts.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
         var i = 0
         let n = path.count
         while i < n {
@@ -145,9 +164,22 @@ extension PathPattern {
             while i < n && path[i] != UInt8(ascii: "/") { i += 1 }
             starts.append(s); ends.append(i)
         }
+    }
+
+    var count: Int { starts.count }
+}
+
+extension PathPattern {
+    /// Matches a host path (bytes, starting with `/`). On success `captures` holds what each capture bound.
+    public func match(_ path: UnsafeBufferPointer<UInt8>, captures: inout Captures) -> Bool {
+        match(path, segments: PathSegments(path), captures: &captures)
+    }
+
+    /// Matches with the path's segments already computed; allocates nothing.
+    public func match(_ path: UnsafeBufferPointer<UInt8>, segments: PathSegments, captures: inout Captures) -> Bool {
         if captures.ranges.count != captureNames.count { captures = Captures(count: captureNames.count) }
         for k in captures.ranges.indices { captures.ranges[k] = nil }
-        return matchSegments(0, 0, path, starts, ends, &captures)
+        return matchSegments(0, 0, path, segments, &captures)
     }
 
     public func matches(_ path: HostPath) -> Bool {
@@ -156,35 +188,36 @@ extension PathPattern {
     }
 
     private func matchSegments(_ si: Int, _ pi: Int, _ path: UnsafeBufferPointer<UInt8>,
-                               _ starts: [Int], _ ends: [Int], _ captures: inout Captures) -> Bool {
-        if si == segments.count { return pi == starts.count }
+                               _ segs: PathSegments, _ captures: inout Captures) -> Bool {
+        if si == segments.count { return pi == segs.count }
         switch segments[si] {
         case .anySegments:
             if si == segments.count - 1 { return true }
             var p = pi
-            while p <= starts.count {
-                let saved = captures
-                if matchSegments(si + 1, p, path, starts, ends, &captures) { return true }
-                captures = saved
+            while p <= segs.count {
+                let bound = captures.boundMask
+                if matchSegments(si + 1, p, path, segs, &captures) { return true }
+                captures.unbind(keeping: bound)
                 p += 1
             }
             return false
         case .literal(let lit):
-            guard pi < starts.count, ends[pi] - starts[pi] == lit.count else { return false }
+            guard pi < segs.count, segs.ends[pi] - segs.starts[pi] == lit.count else { return false }
+            let start = segs.starts[pi]
             var k = 0
             while k < lit.count {
-                if path[starts[pi] + k] != lit[k] { return false }
+                if path[start + k] != lit[k] { return false }
                 k += 1
             }
-            return matchSegments(si + 1, pi + 1, path, starts, ends, &captures)
+            return matchSegments(si + 1, pi + 1, path, segs, &captures)
         case .glob(let tokens):
-            guard pi < starts.count else { return false }
-            let saved = captures
-            if matchTokens(tokens, 0, starts[pi], ends[pi], path, &captures),
-               matchSegments(si + 1, pi + 1, path, starts, ends, &captures) {
+            guard pi < segs.count else { return false }
+            let bound = captures.boundMask
+            if matchTokens(tokens, 0, segs.starts[pi], segs.ends[pi], path, &captures),
+               matchSegments(si + 1, pi + 1, path, segs, &captures) {
                 return true
             }
-            captures = saved
+            captures.unbind(keeping: bound)
             return false
         }
     }

@@ -1,22 +1,27 @@
 extension RuleEvaluator {
     /// Findings of kind `access`: users who have a right the rule does not allow them.
-    func checkAccess(_ rule: Rule, _ accessRule: AccessRule, _ entry: WalkEntry, parent: AccessContext?,
-                     capture: (String) -> String?, findings: inout [Finding]) {
+    func checkAccess(_ rule: Rule, index r: Int, _ accessRule: AccessRule, _ entry: WalkEntry, parent: AccessContext?,
+                     capture: (String) -> ResolvedName?, findings: inout [Finding]) {
         guard let access else { return }
         // Without its ancestors' records (they could not be read) reach is unknown; the scan is incomplete.
         guard parent != nil || entry.path.count == 1 else { return }
         let record = entry.record
-        let path = HostPath(entry.path)
-        for (right, specs) in [(AccessRight.read, accessRule.read), (.write, accessRule.write), (.execute, accessRule.execute)] {
-            guard let specs else { continue }
-            let (allowed, missing) = access.allowed(specs, capture: capture)
-            let expected = "\(right.rawValue) only by \(describe(specs, capture: capture)) and root"
+        let holders = access.holders(record: record, parent: parent)
+        for (k, right) in AccessRight.allCases.enumerated() {
+            guard let specs = accessRule.principals(for: right) else { continue }
+            var captureUIDs = [UInt32]()
+            for case .capture(let name) in specs { captureUIDs.append(capture(name)?.uid ?? UInt32.max) }
+            let key = AccessEvaluator.AllowedKey(rule: r, right: right, captures: captureUIDs)
+            let (allowed, missing) = access.allowedCached(key, specs, capture: capture)
+            // The common case: everyone who has the right is allowed it.
+            if missing.isEmpty && holders[k].isSubset(of: allowed) { continue }
+            let path = HostPath(entry.path)
+            let expected = "\(right.rawValue) only by \(describe(specs, capture: { capture($0)?.text })) and root"
             for m in missing {
                 findings.append(Finding(rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
                                         actual: "the capture \(m) names no user, so the rule cannot hold", right: right.rawValue))
             }
-            let holders = access.holders(right, record: record, parent: parent)
-            let extra = holders.subtracting(allowed).intersection(access.reportable(parent: parent, record: record))
+            let extra = holders[k].subtracting(allowed).intersection(access.reportable(parent: parent, record: record))
             guard !extra.isEmpty else { continue }
             for i in extra.members(upTo: access.index.count) {
                 let uid = access.index.uid(at: i)
@@ -31,7 +36,7 @@ extension RuleEvaluator {
 
     /// A directory's default ACL is future access: what a file (create mode 0666) or a directory (0777)
     /// created in it would grant, held against the access rules for paths below it.
-    mutating func inheritedAccess(_ entry: WalkEntry, directory: AccessContext, findings: inout [Finding]) {
+    func inheritedAccess(_ entry: WalkEntry, directory: AccessContext, findings: inout [Finding]) {
         guard let access, let defaultACL = entry.record.defaultACL else { return }
         var childPath = Array(entry.path)
         if childPath.last != UInt8(ascii: "/") { childPath.append(UInt8(ascii: "/")) }
@@ -42,18 +47,15 @@ extension RuleEvaluator {
             for (r, rule) in baseline.rules.enumerated() {
                 guard let accessRule = rule.access else { continue }
                 if let types = rule.types, !types.contains(type) { continue }
-                let matched: Int? = childPath.withUnsafeBufferPointer { matchingPattern(rule: r, path: $0) }
-                guard let p = matched else { continue }
-                let captures = captureBuffers(rule: r, pattern: p)
-                let names = rule.patterns[p].captureNames
-                let capture: (String) -> String? = { name in
-                    childPath.withUnsafeBufferPointer { buffer in
-                        guard let i = names.firstIndex(of: name), let bytes = captures.value(i, in: buffer) else { return nil }
-                        return String(validating: bytes, as: UTF8.self)
-                    }
+                let matched: Int? = childPath.withUnsafeBufferPointer {
+                    matchingPattern(rule: r, path: $0, segments: PathSegments($0))
                 }
-                for (right, specs) in [(AccessRight.read, accessRule.read), (.write, accessRule.write), (.execute, accessRule.execute)] {
-                    guard let specs else { continue }
+                guard let p = matched else { continue }
+                let capture: (String) -> String? = { name in
+                    childPath.withUnsafeBufferPointer { self.captured(name, rule: r, pattern: p, in: $0)?.text }
+                }
+                for right in AccessRight.allCases {
+                    guard let specs = accessRule.principals(for: right) else { continue }
                     let allowed = access.allowed(specs, capture: capture).set
                     // Only the object's own ACL: replacing entries is reported on the entries that exist.
                     let objectHolders = right == .write

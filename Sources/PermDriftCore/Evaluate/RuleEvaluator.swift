@@ -1,6 +1,6 @@
 /// Checks one entry against the baseline's rules and pins, producing findings. It holds per-rule capture
 /// buffers so that matching an entry allocates nothing unless something drifts.
-struct RuleEvaluator {
+final class RuleEvaluator {
     let baseline: Baseline
     let accounts: AccountDatabase
     private var captureBuffers: [[Captures]]
@@ -9,11 +9,23 @@ struct RuleEvaluator {
     /// Effective-access evaluation, when some rule has `access`.
     let access: AccessEvaluator?
 
+    /// Segment boundaries of the entry being evaluated, shared by every pattern.
+    private var segments = PathSegments()
+    let names: NameResolver
+    /// For each rule and pattern, the index of each capture name.
+    private let captureIndexes: [[[String: Int]]]
+
     init(baseline: Baseline, accounts: AccountDatabase) {
         self.baseline = baseline
         self.accounts = accounts
         access = baseline.usesAccessRules ? AccessEvaluator(accounts: accounts) : nil
+        names = NameResolver(accounts: accounts)
         captureBuffers = baseline.rules.map { rule in rule.patterns.map { Captures(count: $0.captureNames.count) } }
+        captureIndexes = baseline.rules.map { rule in
+            rule.patterns.map { pattern in
+                Dictionary(uniqueKeysWithValues: pattern.captureNames.enumerated().map { ($0.element, $0.offset) })
+            }
+        }
         var pins = [[UInt8]: Int]()
         for (i, pin) in baseline.pins.enumerated() { pins[pin.path.bytes] = i }
         pinByPath = pins
@@ -28,46 +40,43 @@ struct RuleEvaluator {
         return pinByPath[Array(path)]
     }
 
-    /// Every broken `expect` assertion of every rule that matches the entry. Capability reads that fail are
-    /// returned as errors.
-    mutating func evaluate(_ entry: WalkEntry, parent: AccessContext?, own: AccessContext?,
+    /// What a capture of rule `r`, pattern `p` bound in `path`, resolved.
+    func captured(_ name: String, rule r: Int, pattern p: Int, in path: UnsafeBufferPointer<UInt8>) -> ResolvedName? {
+        guard let i = captureIndexes[r][p][name], let bytes = captureBuffers[r][p].value(i, in: path) else { return nil }
+        return names.resolve(bytes)
+    }
+
+    /// Every broken `expect` assertion and every disallowed access of every rule that matches the entry.
+    /// Capability reads that fail are returned as errors.
+    func evaluate(_ entry: WalkEntry, parent: AccessContext?, own: AccessContext?,
                            findings: inout [Finding], errors: inout [WalkError]) {
         let record = entry.record
         if let own, record.defaultACL != nil { inheritedAccess(entry, directory: own, findings: &findings) }
-        for (r, rule) in baseline.rules.enumerated() {
+        segments.load(entry.path)
+        for r in baseline.rules.indices {
+            let rule = baseline.rules[r]
             if let types = rule.types, !types.contains(record.type) { continue }
-            guard let p = matchingPattern(rule: r, path: entry.path) else { continue }
-            let captures = captureBuffers[r][p]
-            let names = rule.patterns[p].captureNames
-            func capture(_ name: String) -> String? {
-                guard let i = names.firstIndex(of: name), let bytes = captures.value(i, in: entry.path) else { return nil }
-                return String(validating: bytes, as: UTF8.self)
-            }
+            guard let p = matchingPattern(rule: r, path: entry.path, segments: segments) else { continue }
+            let capture: (String) -> ResolvedName? = { self.captured($0, rule: r, pattern: p, in: entry.path) }
             if !rule.expect.isEmpty { check(rule, entry, capture: capture, findings: &findings, errors: &errors) }
             if let accessRule = rule.access, access != nil {
-                checkAccess(rule, accessRule, entry, parent: parent, capture: capture, findings: &findings)
+                checkAccess(rule, index: r, accessRule, entry, parent: parent, capture: capture, findings: &findings)
             }
         }
     }
 
-    mutating func matchingPattern(rule r: Int, path: UnsafeBufferPointer<UInt8>) -> Int? {
+    /// The first pattern of rule `r` that matches `path` with captures that meet the rule's `where`.
+    func matchingPattern(rule r: Int, path: UnsafeBufferPointer<UInt8>, segments: PathSegments) -> Int? {
         let rule = baseline.rules[r]
-        for (p, pattern) in rule.patterns.enumerated() {
-            guard pattern.match(path, captures: &captureBuffers[r][p]) else { continue }
+        for p in rule.patterns.indices {
+            guard rule.patterns[p].match(path, segments: segments, captures: &captureBuffers[r][p]) else { continue }
             if rule.conditions.isEmpty { return p }
-            let captures = captureBuffers[r][p]
             let holds = rule.conditions.allSatisfy { condition in
-                guard let i = pattern.captureNames.firstIndex(of: condition.capture),
-                      let bytes = captures.value(i, in: path),
-                      let name = String(validating: bytes, as: UTF8.self) else {
-                    if case .notMemberOf = condition.kind { return true }
-                    return false
-                }
-                let uid = accounts.uid(named: name)
+                let uid = captured(condition.capture, rule: r, pattern: p, in: path)?.uid
                 switch condition.kind {
                 case .isUser: return uid != nil
-                case .memberOf(let gids): return uid.map { u in gids.contains { accounts.isMember(uid: u, ofGroup: $0) } } ?? false
-                case .notMemberOf(let gids): return uid.map { u in !gids.contains { accounts.isMember(uid: u, ofGroup: $0) } } ?? true
+                case .memberOf(let gids): return uid.map { u in gids.contains { names.isMember(uid: u, ofGroup: $0) } } ?? false
+                case .notMemberOf(let gids): return uid.map { u in !gids.contains { names.isMember(uid: u, ofGroup: $0) } } ?? true
                 }
             }
             if holds { return p }
@@ -75,7 +84,7 @@ struct RuleEvaluator {
         return nil
     }
 
-    private func check(_ rule: Rule, _ entry: WalkEntry, capture: (String) -> String?,
+    private func check(_ rule: Rule, _ entry: WalkEntry, capture: (String) -> ResolvedName?,
                        findings: inout [Finding], errors: inout [WalkError]) {
         let record = entry.record
         let e = rule.expect
@@ -91,10 +100,10 @@ struct RuleEvaluator {
                 if record.uid != uid { report(.owner, expected: accounts.userDisplay(uid), actual: accounts.userDisplay(record.uid)) }
             case .capture(let name):
                 let value = capture(name)
-                if let value, let uid = accounts.uid(named: value) {
-                    if record.uid != uid { report(.owner, expected: value, actual: accounts.userDisplay(record.uid)) }
+                if let value, let uid = value.uid {
+                    if record.uid != uid { report(.owner, expected: value.text, actual: accounts.userDisplay(record.uid)) }
                 } else {
-                    report(.owner, expected: "the user named by {\(name)} ('\(TerminalText.escape(value ?? "?"))'), which does not exist",
+                    report(.owner, expected: "the user named by {\(name)} ('\(TerminalText.escape(value?.text ?? "?"))'), which does not exist",
                            actual: accounts.userDisplay(record.uid))
                 }
             }
@@ -105,10 +114,10 @@ struct RuleEvaluator {
                 if record.gid != gid { report(.group, expected: accounts.groupDisplay(gid), actual: accounts.groupDisplay(record.gid)) }
             case .capture(let name):
                 let value = capture(name)
-                if let value, let gid = accounts.gid(named: value) {
-                    if record.gid != gid { report(.group, expected: value, actual: accounts.groupDisplay(record.gid)) }
+                if let value, let gid = value.gid {
+                    if record.gid != gid { report(.group, expected: value.text, actual: accounts.groupDisplay(record.gid)) }
                 } else {
-                    report(.group, expected: "the group named by {\(name)} ('\(TerminalText.escape(value ?? "?"))'), which does not exist",
+                    report(.group, expected: "the group named by {\(name)} ('\(TerminalText.escape(value?.text ?? "?"))'), which does not exist",
                            actual: accounts.groupDisplay(record.gid))
                 }
             }

@@ -4,7 +4,7 @@ struct ScanVisitor: WalkVisitor {
     /// The reach of a directory, when the baseline has access rules.
     typealias DirectoryContext = AccessContext?
 
-    var rules: RuleEvaluator
+    let rules: RuleEvaluator
     let excludes: [PathPattern]
     var findings: [Finding] = []
     var errors: [WalkError] = []

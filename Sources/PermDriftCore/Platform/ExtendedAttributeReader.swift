@@ -30,9 +30,31 @@ public struct PlatformUnsupportedError: Error, CustomStringConvertible, Sendable
 /// Reads `system.posix_acl_*` and `security.capability` attributes into a reusable buffer. One reader
 /// belongs to one thread.
 final class ExtendedAttributeReader {
-    static let accessACL = "system.posix_acl_access"
-    static let defaultACL = "system.posix_acl_default"
-    static let capability = "security.capability"
+    /// The attributes permdrift reads.
+    enum Attribute {
+        case accessACL, defaultACL, capability
+
+        var name: String {
+            switch self {
+            case .accessACL: "system.posix_acl_access"
+            case .defaultACL: "system.posix_acl_default"
+            case .capability: "security.capability"
+            }
+        }
+
+        /// The name as a C string made once (a Swift String argument would be copied on every call).
+        var cName: UnsafePointer<CChar> {
+            switch self {
+            case .accessACL: Attribute.cAccess
+            case .defaultACL: Attribute.cDefault
+            case .capability: Attribute.cCapability
+            }
+        }
+
+        nonisolated(unsafe) private static let cAccess = UnsafePointer(strdup("system.posix_acl_access")!)
+        nonisolated(unsafe) private static let cDefault = UnsafePointer(strdup("system.posix_acl_default")!)
+        nonisolated(unsafe) private static let cCapability = UnsafePointer(strdup("security.capability")!)
+    }
 
     private var buffer: UnsafeMutableRawBufferPointer
     private var procPath: [CChar] = []
@@ -48,7 +70,7 @@ final class ExtendedAttributeReader {
     /// Decides once how entries' xattrs are read: `getxattrat` when the kernel has it and no seccomp
     /// filter blocks it, else the `/proc/self/fd` fallback, which needs /proc.
     static func probe(directory fd: Int32) throws(PlatformUnsupportedError) -> EntryAttributeMethod {
-        let r = pd_getxattrat(fd, ".", accessACL, nil, 0)
+        let r = pd_getxattrat(fd, ".", Attribute.accessACL.cName, nil, 0)
         if r >= 0 || (errno != ENOSYS && errno != EPERM) { return .getxattrat }
         var st = pd_stat()
         guard pd_stat_at(AT_FDCWD, "/proc/self/fd", &st) == 0, (st.mode & UInt32(S_IFMT)) == UInt32(S_IFDIR) else {
@@ -60,30 +82,25 @@ final class ExtendedAttributeReader {
     }
 
     /// Reads one attribute. `nil` when the entry has no such attribute or its filesystem has no xattrs.
-    func read(_ target: AttributeTarget, _ attribute: String) -> Result<UnsafeRawBufferPointer?, ACLReadError> {
+    func read(_ target: AttributeTarget, _ attribute: Attribute) -> Result<UnsafeRawBufferPointer?, ACLReadError> {
         for _ in 0..<4 {
-            let result = attempt(target, attribute, into: buffer)
-            switch result {
-            case .success(let n):
-                return .success(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            case .failure(let e) where e.errno == .noData || e.errno == .notSupported:
-                return .success(nil)
-            case .failure(let e) where e.errno == .rangeTooSmall:
-                // The value grew past the buffer: ask for its size and retry.
-                let empty = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-                guard case .success(let needed) = attempt(target, attribute, into: empty) else { continue }
-                buffer.deallocate()
-                buffer = .allocate(byteCount: max(needed, buffer.count * 2), alignment: 8)
-            case .failure(let e):
-                return .failure(.system(syscall: e.syscall, e.errno))
-            }
+            let n = attempt(target, attribute, into: buffer)
+            if n >= 0 { return .success(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+            let e = errno
+            if e == ENODATA || e == EOPNOTSUPP { return .success(nil) }
+            guard e == ERANGE else { return .failure(.system(syscall: syscallName(target), Errno(e))) }
+            // The value grew past the buffer: ask for its size and retry.
+            let needed = attempt(target, attribute, into: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+            guard needed > 0 else { continue }
+            buffer.deallocate()
+            buffer = .allocate(byteCount: max(needed, buffer.count * 2), alignment: 8)
         }
-        return .failure(.system(syscall: "getxattr", .rangeTooSmall))
+        return .failure(.system(syscall: syscallName(target), .rangeTooSmall))
     }
 
     /// Reads and decodes an ACL attribute.
     func acl(_ target: AttributeTarget, defaultACL: Bool) -> Result<PosixACL?, ACLReadError> {
-        switch read(target, defaultACL ? Self.defaultACL : Self.accessACL) {
+        switch read(target, defaultACL ? .defaultACL : .accessACL) {
         case .failure(let e): return .failure(e)
         case .success(nil): return .success(nil)
         case .success(let bytes?):
@@ -93,18 +110,23 @@ final class ExtendedAttributeReader {
         }
     }
 
-    private struct Failure: Error { let syscall: String; let errno: Errno }
+    private func syscallName(_ target: AttributeTarget) -> String {
+        switch target {
+        case .descriptor: "fgetxattr"
+        case .entry: method == .getxattrat ? "getxattrat" : "lgetxattr"
+        }
+    }
 
-    private func attempt(_ target: AttributeTarget, _ attribute: String,
-                         into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Failure> {
+    /// One system call: the value's size, or -1 with `errno` set.
+    private func attempt(_ target: AttributeTarget, _ which: Attribute, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let attribute = which.cName
         switch target {
         case .descriptor(let fd):
-            return Syscalls.fgetxattr(fd, attribute, buffer).mapError { Failure(syscall: "fgetxattr", errno: $0) }
+            return pd_fgetxattr(fd, attribute, buffer.baseAddress, buffer.count)
         case .entry(let parent, let name):
             switch method {
             case .getxattrat:
-                return Syscalls.getxattrAt(parent, name, attribute, buffer)
-                    .mapError { Failure(syscall: "getxattrat", errno: $0) }
+                return pd_getxattrat(parent, name, attribute, buffer.baseAddress, buffer.count)
             case .procFallback:
                 procPath.removeAll(keepingCapacity: true)
                 for byte in "/proc/self/fd/\(parent)/".utf8 { procPath.append(CChar(bitPattern: byte)) }
@@ -112,8 +134,7 @@ final class ExtendedAttributeReader {
                 while p.pointee != 0 { procPath.append(p.pointee); p += 1 }
                 procPath.append(0)
                 return procPath.withUnsafeBufferPointer { path in
-                    Syscalls.lgetxattr(path.baseAddress!, attribute, buffer)
-                        .mapError { Failure(syscall: "lgetxattr", errno: $0) }
+                    pd_lgetxattr(path.baseAddress!, attribute, buffer.baseAddress, buffer.count)
                 }
             }
         }

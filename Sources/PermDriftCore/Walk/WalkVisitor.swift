@@ -7,7 +7,7 @@ public struct WalkEntry {
 
     /// Whether the entry carries file capabilities (`security.capability`), read only when asked.
     public func hasCapabilities() -> Result<Bool, ACLReadError> {
-        reader.read(target, ExtendedAttributeReader.capability).map { $0 != nil }
+        reader.read(target, .capability).map { $0 != nil }
     }
 }
 
