@@ -90,12 +90,13 @@ struct WalkerTests {
     @Test func deepTreesHoldABoundedNumberOfDescriptors() throws {
         let root = try Self.tree()
         defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", root]).waitUntilExit() }
-        // 600 levels: far more than the descriptor bound, so parents are released and reopened through `..`.
+        // 2,100 levels: paths beyond PATH_MAX, and far more directories than the descriptor bound, so parents
+        // are released and reopened through `..`.
         var path = root + "/top"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let fd = open(path, O_RDONLY | O_DIRECTORY)
         var dirfd = fd
-        for i in 0..<600 {
+        for i in 0..<2100 {
             #expect(mkdirat(dirfd, "d", 0o755) == 0)
             let f = openat(dirfd, "d", O_RDONLY | O_DIRECTORY)
             if i % 100 == 0 { close(openat(f, "file", O_CREAT | O_WRONLY, 0o644)) }
@@ -110,10 +111,10 @@ struct WalkerTests {
         var walker = Walker(rootDirectory: root, options: .init(maxOpenDirectories: 8))
         try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
         #expect(visitor.errors.isEmpty, "\(visitor.errors.prefix(3))")
-        #expect(visitor.visited.count == 1 + 600 + 6)
-        let deepest = "/top" + String(repeating: "/d", count: 600)
+        #expect(visitor.visited.count == 1 + 2100 + 21)
+        let deepest = "/top" + String(repeating: "/d", count: 2100)
         #expect(visitor.visited[deepest]?.type == .directory)
-        #expect(deepest.utf8.count > 1000)
+        #expect(deepest.utf8.count > Int(PATH_MAX))
         // Other tests run in parallel and open descriptors too: allow slack, but far less than 600.
         #expect(visitor.maxOpenDescriptors - before <= 8 + 40, "open descriptors grew to \(visitor.maxOpenDescriptors) from \(before)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count <= before + 40)

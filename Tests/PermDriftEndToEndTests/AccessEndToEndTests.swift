@@ -132,6 +132,22 @@ struct AccessEndToEndTests {
         try host.write("/etc/group", group + String(repeating: "big:x:39999:" + (1...3000).map { "m\($0)" }.joined(separator: ",") + "\n", count: 1), mode: 0o644)
         let (run, report) = try host.scanJSON(try host.baseline(Self.privateHomes))
         #expect(run.status == 0, "\(report.findings)")
+        let notices = report["notices"] as? [String] ?? []
+        #expect(notices.contains("group agents lists ghost, who has no account; ignored"), "\(notices)")
+    }
+
+    @Test func anACLWithManyNamedEntriesIsReadWhole() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        host.setMode("/home/ann", 0o711)
+        // 300 named users without accounts, each with read: every one of them is a principal on this path.
+        let entries = (45000..<45300).map { "u:\($0):r" }.joined(separator: ",")
+        try Harness.sh("/usr/bin/setfacl", "-m", entries, host.path(ScratchHost.notes))
+        try Harness.sh("/usr/bin/setfacl", "-m", (45000..<45300).map { "u:\($0):x" }.joined(separator: ","), host.path("/home/ann"))
+        let (run, report) = try host.scanJSON(try host.baseline(Self.privateHomes))
+        #expect(run.status == 1)
+        let readers = Set(Self.accessFindings(report).filter { $0.path == ScratchHost.notes && $0.right == "read" }.map(\.principal))
+        #expect(readers == Set((45000..<45300).map { "uid:\($0)" }))
     }
 
     @Test func explainListsEveryUserAndWhy() throws {

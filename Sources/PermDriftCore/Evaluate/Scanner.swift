@@ -50,6 +50,9 @@ public struct Scanner {
         let today = Self.utcDay(started)
         var findings = [Finding]()
         var notices = accounts.notices
+        for (group, member) in accounts.unknownMembers {
+            notices.append("group \(TerminalText.escape(group)) lists \(TerminalText.escape(member)), who has no account; ignored")
+        }
         var used = Array(repeating: 0, count: baseline.exceptions.count)
         for finding in visitor.findings {
             var silenced = false
