@@ -1,9 +1,11 @@
+import Synchronization
+
 /// What a directory means for reaching the entries below it, carried down the walk: who can search every
 /// directory from `/` through this one, and who can create, delete and rename entries in it.
 final class AccessContext {
     /// A number no other context of this process has (cache keys must not outlive a freed context).
     let serial: Int
-    nonisolated(unsafe) private static var nextSerial = 0
+    private static let nextSerial = Atomic<Int>(0)
     let parent: AccessContext?
     let path: HostPath
     let record: FileRecord
@@ -15,14 +17,14 @@ final class AccessContext {
     let orphans: UserSet
 
     init(parent: AccessContext?, path: HostPath, record: FileRecord, check: AccessCheck) {
-        AccessContext.nextSerial += 1
-        serial = AccessContext.nextSerial
+        serial = AccessContext.nextSerial.add(1, ordering: .relaxed).newValue
         self.parent = parent
         self.path = path
         self.record = record
         let reach = parent?.searchers ?? .everyone
-        searchers = reach.intersection(check.granted(record, bit: 1))
-        modifiers = searchers.intersection(check.granted(record, bit: 2))
+        searchers = reach.intersection(check.granted(record, bits: 1))
+        // Creating, deleting and renaming entries ask for write and search in one check.
+        modifiers = reach.intersection(check.granted(record, bits: 3))
         orphans = (parent?.orphans ?? .empty).union(AccessContext.orphans(of: record, index: check.index))
     }
 

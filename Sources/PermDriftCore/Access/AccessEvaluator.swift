@@ -36,8 +36,9 @@ final class AccessEvaluator {
     private func grants(_ record: FileRecord) -> [UserSet] {
         let key = GrantKey(mode: record.mode, uid: record.uid, gid: record.gid, type: record.type, acl: record.acl)
         if let cached = grantCache[key] { return cached }
-        let r = check.granted(record, bit: 4), w = check.granted(record, bit: 2), x = check.granted(record, bit: 1)
-        let value = [r, record.type == .directory ? w.intersection(x) : w, x]
+        // On a directory, write means creating and deleting entries: write and search in one check.
+        let value = [check.granted(record, bits: 4), check.granted(record, bits: record.type == .directory ? 3 : 2),
+                     check.granted(record, bits: 1)]
         grantCache[key] = value
         return value
     }
@@ -114,18 +115,13 @@ final class AccessEvaluator {
     /// parent, then the entry deciding the right on the object (or, for write, the directory that lets
     /// the user replace it).
     func via(uid: UInt32, right: AccessRight, path: HostPath, record: FileRecord, parent: AccessContext?) -> [String] {
-        var steps = (parent?.chain ?? []).map { dir in "\(check.decidingEntry(dir.record, uid: uid, bit: 1).entry) on \(dir.path)" }
-        let own = check.decidingEntry(record, uid: uid, bit: right.bit)
-        let objectGrants: Bool
-        if right == .write && record.type == .directory {
-            objectGrants = own.grants && check.decidingEntry(record, uid: uid, bit: 1).grants
-        } else {
-            objectGrants = own.grants
-        }
+        var steps = (parent?.chain ?? []).map { dir in "\(check.decidingEntry(dir.record, uid: uid, bits: 1).entry) on \(dir.path)" }
+        let own = check.decidingEntry(record, uid: uid, bits: right == .write && record.type == .directory ? 3 : right.bit)
+        let objectGrants = own.grants
         if objectGrants || right != .write {
             steps.append("\(own.entry) on \(path)")
         } else if let parent {
-            let dir = check.decidingEntry(parent.record, uid: uid, bit: 2).entry
+            let dir = check.decidingEntry(parent.record, uid: uid, bits: 3).entry
             let why = parent.isSticky ? "sticky, and \(index.accounts.userDisplay(uid)) owns the entry or the directory" : "not sticky"
             steps.append("replace via \(dir) on \(parent.path) (\(why))")
         }

@@ -66,8 +66,8 @@ extension RuleEvaluator {
                         let uid = access.index.uid(at: i)
                         let label = accounts.userLabel(uid)
                         guard reported.insert("\(rule.id)\u{0}\(label)\u{0}\(right.rawValue)").inserted else { continue }
-                        var via = directory.chain.map { d in "\(access.check.decidingEntry(d.record, uid: uid, bit: 1).entry) on \(d.path)" }
-                        let deciding = access.check.decidingEntry(child, uid: uid, bit: right.bit).entry
+                        var via = directory.chain.map { d in "\(access.check.decidingEntry(d.record, uid: uid, bits: 1).entry) on \(d.path)" }
+                        let deciding = access.check.decidingEntry(child, uid: uid, bits: right == .write && type == .directory ? 3 : right.bit).entry
                         via.append("default:\(deciding) on \(directory.path) (inherited by new \(type == .file ? "files" : "directories"))")
                         findings.append(Finding(
                             rule: rule.id, severity: rule.severity, kind: .inheritedAccess, path: directory.path,

@@ -16,6 +16,8 @@ public struct AccountDatabase: Sendable {
     private(set) var nameByGID: [UInt32: String] = [:]
     /// Supplementary members of each group, by user name, as `etc/group` lists them.
     private(set) var membersByGID: [UInt32: Set<String>] = [:]
+    /// Whether every user's memberships were collected at load (then `isMember` never asks NSS for them).
+    private var enumerated = false
     /// Lines that were ignored and files that were missing, for the report.
     public private(set) var notices: [String] = []
 
@@ -65,6 +67,15 @@ public struct AccountDatabase: Sendable {
             db.addGroup(name: name, gid: gr.pointee.gr_gid, members: members)
         }
         endgrent()
+        // Memberships NSS knows but does not enumerate (a systemd userdb, an LDAP group with nested
+        // members): ask once per user now, so membership tests never call NSS per user and group.
+        for (uid, name) in db.nameByUID {
+            guard let primary = db.primaryGID[uid] else { continue }
+            for gid in systemGroups(of: name, primary: primary) where gid != primary {
+                db.membersByGID[gid, default: []].insert(name)
+            }
+        }
+        db.enumerated = true
         return db
     }
 
@@ -163,7 +174,7 @@ public struct AccountDatabase: Sendable {
         if primaryGroup(ofUser: uid) == gid { return true }
         guard let name = userName(uid) else { return false }
         if membersByGID[gid]?.contains(name) == true { return true }
-        if source == .system, let primary = primaryGroup(ofUser: uid) {
+        if source == .system, !(enumerated && nameByUID[uid] != nil), let primary = primaryGroup(ofUser: uid) {
             return Self.systemGroups(of: name, primary: primary).contains(gid)
         }
         return false
