@@ -93,7 +93,10 @@ struct Scan: ParsableCommand {
 
     func loadBaseline(accounts: AccountDatabase) throws -> Baseline {
         let loader = BaselineLoader(accounts: accounts)
-        let path = baseline ?? (FileManager.default.fileExists(atPath: Self.defaultBaselinePath) ? Self.defaultBaselinePath : nil)
+        // Anything at the default path (even a dangling symlink) is the baseline: it is refused if it is not
+        // a trusted regular file, never silently replaced by the built-in one.
+        var st = stat()
+        let path = baseline ?? (lstat(Self.defaultBaselinePath, &st) == 0 || errno != ENOENT ? Self.defaultBaselinePath : nil)
         do {
             guard let path else {
                 return try loader.load(Array(BuiltInBaseline.text.utf8), file: "built-in:agent-host.yaml", isBuiltIn: true)

@@ -182,4 +182,66 @@ struct HostileInputTests {
         #expect(run.status == 1)
         #expect(report.hasFinding(rule: "one-link", path: ScratchHost.transcript, kind: "links"))
     }
+
+    @Test func aBaselineInADirectoryAnotherUserControlsIsRefused() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let dir = host.base + "/theirs"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        chown(dir, 61999, 61999)
+        chmod(dir, 0o755)
+        let file = dir + "/baseline.yaml"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data(ScratchHost.transcriptsRule.utf8)))
+        chmod(file, 0o644)
+        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("is in \(dir), which is owned by uid 61999; refusing to enforce it"), "\(run.stderr)")
+        #expect(run.stdout.isEmpty)
+    }
+
+    @Test func aBaselineReachedThroughASymlinkedDirectoryIsRefused() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let file = try host.baseline(ScratchHost.transcriptsRule)
+        symlink(host.base, host.base + "/link")
+        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", host.base + "/link/baseline.yaml"])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("passes through \(host.base)/link, which is a symlink"), "\(run.stderr)")
+        _ = file
+    }
+
+    @Test func accountFilesThatAreDevicesAreRefusedUnopened() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        try FileManager.default.removeItem(atPath: host.path("/etc/group"))
+        #expect(mknod(host.path("/etc/group"), S_IFCHR | 0o644, dev_t((1 << 8) | 3)) == 0)
+        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", try host.baseline(ScratchHost.transcriptsRule)])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("etc/group: not a regular file"), "\(run.stderr)")
+    }
+
+    @Test func aScanRootNestedOnAnotherMountIsScannedAsItsOwnRoot() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        try host.directory("/home/ann/mnt", mode: 0o755, uid: 33001, gid: 33001)
+        try Harness.sh("/bin/mount", "-t", "tmpfs", "permdrift-test", host.path("/home/ann/mnt"))
+        defer { _ = try? Harness.run("/bin/umount", [host.path("/home/ann/mnt")]) }
+        try host.write("/home/ann/mnt/loose.md", "", mode: 0o666)
+        let file = try host.baseline("""
+            version: 1
+            name: nested
+            scan:
+              roots: [/home, /home/ann/mnt]
+            rules:
+              - id: files-0600
+                match: /home/**
+                types: [file]
+                expect: { mode: "0600" }
+
+            """)
+        let (run, report) = try host.scanJSON(file)
+        #expect(run.status == 1)
+        #expect(report.hasFinding(rule: "files-0600", path: "/home/ann/mnt/loose.md", kind: "mode"))
+        #expect((report["skipped"] as? [Any])?.isEmpty == true, "the nested root is walked, not skipped: \(report["skipped"] ?? "")")
+    }
 }

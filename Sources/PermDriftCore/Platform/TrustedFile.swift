@@ -23,7 +23,8 @@ public enum TrustedFile {
         }
     }
 
-    /// Reads `relative` (e.g. `etc/passwd`) below the directory `root`, following no symlink below `root`.
+    /// Reads `relative` (e.g. `etc/passwd`) below the directory `root`, following no symlink below `root`
+    /// and opening nothing but a regular file (a FIFO or device planted there is refused unopened).
     public static func read(relative: String, under root: String, limit: Int = 64 << 20) -> Result<[UInt8], ReadError> {
         let display = root.hasSuffix("/") ? root + relative : root + "/" + relative
         var fd = root.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
@@ -31,7 +32,7 @@ public enum TrustedFile {
         let parts = relative.split(separator: "/").map(String.init)
         for (i, part) in parts.enumerated() {
             let last = i == parts.count - 1
-            let flags = last ? (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : Syscalls.directoryOpenFlags
+            let flags = last ? (Syscalls.pathOpenFlags | O_NOFOLLOW) : Syscalls.directoryOpenFlags
             let next = part.withCString { Syscalls.openAt(fd, $0, flags: flags) }
             Syscalls.close(fd)
             switch next {
@@ -42,32 +43,87 @@ public enum TrustedFile {
             case .failure(let e): return .failure(.system(SystemCallError("openat", path: display, errno: e)))
             }
         }
-        defer { Syscalls.close(fd) }
-        return readAll(fd: fd, display: display, limit: limit)
+        return readPinned(fd, display: display, limit: limit) { _ in nil }
     }
 
     /// Opens a file named on the command line (a baseline, a signature), refusing a symlink, anything but a
     /// regular file, and — when `requireTrustedOwner` — a file that another user than root or the caller
-    /// owns or that group or others may write.
+    /// owns or that group or others may write, or one in a directory (anywhere on its path) that someone
+    /// else could change: owned by another user, or writable by group or others without the sticky bit.
     public static func read(path: String, requireTrustedOwner: Bool, limit: Int = 16 << 20) -> Result<[UInt8], ReadError> {
-        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-        guard fd >= 0 else {
-            let e = Errno.current
-            if e == .noEntry { return .failure(.missing(path: path)) }
-            if e == .tooManyLinks { return .failure(.untrusted(path: path, why: "is a symlink; give the path of the file itself")) }
-            return .failure(.system(SystemCallError("open", path: path, errno: e)))
+        var absolute = path
+        if !path.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else {
+                return .failure(.system(SystemCallError("getcwd", path: path, errno: .current)))
+            }
+            let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            absolute = (cwd == "/" ? "" : cwd) + "/" + path
         }
-        defer { Syscalls.close(fd) }
-        if requireTrustedOwner, case .success(let st) = Syscalls.stat(fd: fd) {
-            let me = geteuid()
-            if st.uid != 0 && st.uid != me {
-                return .failure(.untrusted(path: path, why: "is owned by uid \(st.uid), not by root or the user running the scan; refusing to enforce it"))
+        let parts = absolute.split(separator: "/").map(String.init)
+        guard !parts.isEmpty else { return .failure(.notRegularFile(path: path)) }
+        var fd = Glibc.open("/", Syscalls.pathOpenFlags | O_DIRECTORY)
+        guard fd >= 0 else { return .failure(.system(SystemCallError("open", path: "/", errno: .current))) }
+        var walked = ""
+        for (i, part) in parts.enumerated() {
+            if requireTrustedOwner, let why = untrustedDirectory(fd) {
+                Syscalls.close(fd)
+                return .failure(.untrusted(path: path, why: "is in \(walked.isEmpty ? "/" : walked), which \(why); refusing to enforce it"))
+            }
+            let last = i == parts.count - 1
+            walked += "/" + part
+            let flags = Syscalls.pathOpenFlags | O_NOFOLLOW | (last ? 0 : O_DIRECTORY)
+            let next = part.withCString { Syscalls.openAt(fd, $0, flags: flags) }
+            Syscalls.close(fd)
+            switch next {
+            case .success(let n): fd = n
+            case .failure(let e) where e == .noEntry: return .failure(.missing(path: path))
+            case .failure(let e) where e == .notDirectory || e == .tooManyLinks:
+                return .failure(.untrusted(path: path, why: "passes through \(walked), which is a symlink or not a directory; give the file's real path"))
+            case .failure(let e): return .failure(.system(SystemCallError("openat", path: walked, errno: e)))
+            }
+        }
+        return readPinned(fd, display: path, limit: limit) { st in
+            if FileType(mode: st.mode) == .symlink { return .untrusted(path: path, why: "is a symlink; give the path of the file itself") }
+            guard requireTrustedOwner else { return nil }
+            if st.uid != 0 && st.uid != geteuid() {
+                return .untrusted(path: path, why: "is owned by uid \(st.uid), not by root or the user running the scan; refusing to enforce it")
             }
             if st.mode & 0o022 != 0 {
-                return .failure(.untrusted(path: path, why: "is writable by group or others (mode \(String(st.mode & 0o7777, radix: 8))); refusing to enforce it"))
+                return .untrusted(path: path, why: "is writable by group or others (mode \(String(st.mode & 0o7777, radix: 8))); refusing to enforce it")
             }
+            return nil
         }
-        return readAll(fd: fd, display: path, limit: limit)
+    }
+
+    /// Why a directory could be changed by someone other than root or the caller, or nil.
+    private static func untrustedDirectory(_ fd: Int32) -> String? {
+        guard case .success(let st) = Syscalls.stat(fd: fd) else { return "cannot be examined" }
+        if st.uid != 0 && st.uid != geteuid() { return "is owned by uid \(st.uid)" }
+        if st.mode & 0o022 != 0 && st.mode & 0o1000 == 0 { return "is writable by group or others and not sticky" }
+        return nil
+    }
+
+    /// Reads the file held by an `O_PATH` descriptor (which it closes): checks it is a regular file, then
+    /// opens it for reading through `/proc/self/fd` — so a FIFO or device is never opened — and checks the
+    /// opened file is the same inode.
+    private static func readPinned(_ pathFD: Int32, display: String, limit: Int,
+                                   check: (pd_stat) -> ReadError?) -> Result<[UInt8], ReadError> {
+        defer { Syscalls.close(pathFD) }
+        let st: pd_stat
+        switch Syscalls.stat(fd: pathFD) {
+        case .success(let s): st = s
+        case .failure(let e): return .failure(.system(SystemCallError("statx", path: display, errno: e)))
+        }
+        if let problem = check(st) { return .failure(problem) }
+        guard FileType(mode: st.mode) == .file else { return .failure(.notRegularFile(path: display)) }
+        let fd = "/proc/self/fd/\(pathFD)".withCString { Glibc.open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
+        guard fd >= 0 else { return .failure(.system(SystemCallError("open", path: display, errno: .current))) }
+        defer { Syscalls.close(fd) }
+        guard case .success(let again) = Syscalls.stat(fd: fd), again.ino == st.ino, again.dev == st.dev else {
+            return .failure(.untrusted(path: display, why: "changed while it was being opened"))
+        }
+        return readAll(fd: fd, display: display, limit: limit)
     }
 
     private static func readAll(fd: Int32, display: String, limit: Int) -> Result<[UInt8], ReadError> {

@@ -35,6 +35,9 @@ public struct FileRecord: Hashable, Sendable {
     public var acl: PosixACL?
     /// The default ACL of a directory, `nil` when it has none.
     public var defaultACL: PosixACL?
+    /// The mount the entry is on (statx `stx_mnt_id`, 0 when unknown) and whether it is that mount's root.
+    var mountID: UInt64 = 0
+    var isMountRoot = false
 
     public init(type: FileType, mode: UInt32, uid: UInt32, gid: UInt32, links: UInt64 = 1,
                 device: UInt64 = 0, inode: UInt64 = 0, ctimeSeconds: Int64 = 0, ctimeNanoseconds: UInt32 = 0,
@@ -61,5 +64,7 @@ extension FileRecord {
         self.init(type: FileType(mode: st.mode), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
                   links: st.nlink, device: st.dev, inode: st.ino,
                   ctimeSeconds: st.ctime_sec, ctimeNanoseconds: st.ctime_nsec)
+        mountID = st.mnt_id
+        isMountRoot = st.is_mount_root == 1
     }
 }

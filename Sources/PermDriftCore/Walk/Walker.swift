@@ -42,20 +42,15 @@ public struct Walker {
             throw WalkStartError(description: error.description)
         }
         attributeMethod = method == .getxattrat ? "getxattrat" : "/proc/self/fd + lgetxattr"
-        let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: ExtendedAttributeReader(method: method))
-        for root in Self.outermost(roots) {
+        let unique = Set(roots).sorted()
+        let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: ExtendedAttributeReader(method: method),
+                                    roots: Set(unique.map(\.bytes)))
+        for root in unique {
             walk.walkRoot(root, visitor: &visitor)
         }
         entriesVisited += walk.entries
     }
 
-    /// Scan roots without those that lie inside another root (they would be walked twice).
-    static func outermost(_ roots: [HostPath]) -> [HostPath] {
-        let sorted = Set(roots).sorted()
-        var out = [HostPath]()
-        for r in sorted where !out.contains(where: { r.isWithin($0) }) { out.append(r) }
-        return out
-    }
 }
 
 /// The walk cannot start (the root directory cannot be opened, or the kernel lacks what a safe walk needs).
@@ -85,11 +80,17 @@ final class DirectoryWalk<V: WalkVisitor> {
     private var openFrames = 0
     private let listing: UnsafeMutableRawBufferPointer
     private var rootDevice: UInt64 = 0
+    private var rootMount: UInt64 = 0
+    /// Every scan root: one met inside another is not entered there, it is walked as a root of its own
+    /// (on its own filesystem, with its own ancestors).
+    private let roots: Set<[UInt8]>
+    private var currentRoot: [UInt8] = []
 
-    init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader) {
+    init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>) {
         self.rootFD = rootFD
         self.options = options
         self.reader = reader
+        self.roots = roots
         listing = .allocate(byteCount: 64 * 1024, alignment: 8)
         path.reserveCapacity(4096)
     }
@@ -103,6 +104,7 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     func walkRoot(_ root: HostPath, visitor: inout V) {
         visitor.beginRoot(root)
+        currentRoot = root.bytes
         path.removeAll(keepingCapacity: true)
         path.append(UInt8(ascii: "/"))
         let components = root.segments
@@ -184,6 +186,7 @@ final class DirectoryWalk<V: WalkVisitor> {
             if case .success(let s) = Syscalls.stat(at: parent, name), FileType(mode: s.mode) != .symlink {
                 // A scan root that is a single file (or FIFO, device …): read it, never open it.
                 rootDevice = s.dev
+                rootMount = s.mnt_id
                 let context = visitor.rootContext()
                 visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor)
             } else {
@@ -212,6 +215,7 @@ final class DirectoryWalk<V: WalkVisitor> {
             visitor.record(e); Syscalls.close(fd); return
         }
         rootDevice = record.device
+        rootMount = record.mountID
         entries += 1
         let parentContext = visitor.rootContext()
         let context = path.withUnsafeBufferPointer { p in
@@ -310,15 +314,21 @@ final class DirectoryWalk<V: WalkVisitor> {
             switch Syscalls.getdents(fd, into: listing) {
             case .success(let count): n = count
             case .failure(let e):
+                path.removeSubrange(dirLength..<path.count)
                 visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: e,
-                                         message: "cannot list directory: \(e.message)"))
+                                         message: "cannot list directory: \(e.message); the rest of it was not scanned"))
                 return
             }
             if n == 0 { break }
             var offset = 0
-            while offset + 19 < n {
-                let reclen = Int(listing.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self))
-                guard reclen > 19, offset + reclen <= n else { break }
+            while offset < n {
+                let reclen = offset + 19 < n ? Int(listing.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self)) : 0
+                guard reclen > 19, offset + reclen <= n else {
+                    path.removeSubrange(dirLength..<path.count)
+                    visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: Errno(EIO),
+                                             message: "the kernel returned a malformed directory entry; the rest of the directory was not scanned"))
+                    return
+                }
                 let dtype = listing[offset + 18]
                 let nameStart = listing.baseAddress! + offset + 19
                 let name = nameStart.assumingMemoryBound(to: CChar.self)
@@ -331,6 +341,7 @@ final class DirectoryWalk<V: WalkVisitor> {
                 if dirLength > 1 { path.append(UInt8(ascii: "/")) }
                 path.append(contentsOf: UnsafeRawBufferPointer(start: nameStart, count: nameLength))
                 if isExcluded(visitor) { continue }
+                if roots.count > 1, path != currentRoot, roots.contains(path) { continue }
                 if dtype == UInt8(DT_DIR) {
                     remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
                 } else {
@@ -393,8 +404,14 @@ final class DirectoryWalk<V: WalkVisitor> {
         case nil: return
         case .failure(let e)?: visitor.record(e)
         case .success(let record)?:
-            if record.type == .directory, let directoryName, let frame {
-                remember(name: directoryName, in: frame)
+            if record.type == .directory {
+                if let directoryName, let frame {
+                    remember(name: directoryName, in: frame)
+                } else {
+                    // It failed to open as a directory a moment ago and is one again: swapped back and forth.
+                    visitor.record(WalkError(path: currentPath,
+                        message: "changed during the scan (a directory was replaced and put back); nothing below it was scanned"))
+                }
                 return
             }
             entries += 1
@@ -446,7 +463,10 @@ final class DirectoryWalk<V: WalkVisitor> {
         case .failure(let e):
             visitor.record(e); Syscalls.close(fd); return
         }
-        if options.oneFilesystem, record.device != rootDevice || isMountRoot(fd) {
+        // Another mount (a bind mount of the same filesystem too): compared by mount id where the kernel
+        // gives one, so a btrfs subvolume an agent creates is walked, not skipped.
+        let otherMount = record.mountID != 0 && rootMount != 0 ? record.mountID != rootMount : record.device != rootDevice
+        if options.oneFilesystem, otherMount || record.isMountRoot {
             Syscalls.close(fd)
             visitor.skip(SkippedMount(path: currentPath, reason: "mount point (one-filesystem)"))
             return
@@ -462,11 +482,6 @@ final class DirectoryWalk<V: WalkVisitor> {
         }
         guard let childContext else { Syscalls.close(fd); return }
         push(fd: fd, record: record, context: childContext, visitor: &visitor)
-    }
-
-    private func isMountRoot(_ fd: Int32) -> Bool {
-        if case .success(let st) = Syscalls.stat(fd: fd) { return st.is_mount_root == 1 }
-        return false
     }
 
     private func visitUnopenableDirectory(parent: Int32, name: UnsafePointer<CChar>,
