@@ -185,4 +185,44 @@ struct AccessEndToEndTests {
             $0.path == "/srv/shared-memory/facts.md" && $0.principal == "user:agent-cy" && $0.right == "write"
         })
     }
+
+    @Test func symlinksHaveNoAccessOfTheirOwnButCanBeReplaced() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        symlink("/etc/shadow", host.path("/srv/shared/link"))
+        let file = try host.baseline(ScratchHost.head + """
+            rules:
+              - id: shared
+                match: /srv/shared/**
+                access: { read: [user:svc, group:agents], write: [user:svc] }
+
+            """)
+        let (clean, report) = try host.scanJSON(file)
+        #expect(clean.status == 0, "a link's 0777 is not access: \(report.findings)")
+        // Group write on the directory lets the agents replace the link.
+        try host.setfacl("/srv/shared", "g:33000:rwx")
+        let (_, writable) = try host.scanJSON(file)
+        let link = Self.accessFindings(writable).filter { $0.path == "/srv/shared/link" }
+        #expect(Set(link.map(\.principal)) == ["user:ann", "user:bob"])
+        #expect(link.allSatisfy { $0.right == "write" && $0.via.last == "replace via group:agents:rwx on /srv/shared (not sticky)" })
+    }
+
+    @Test func inheritedAccessFollowsRulesThatNameFiles() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        host.setMode("/home/ann", 0o711)
+        host.setMode("/home/ann/transcripts", 0o711)
+        try host.setfacl("/home/ann/transcripts", "u:33002:rw", isDefault: true)
+        let file = try host.baseline(ScratchHost.head + """
+            rules:
+              - id: jsonl
+                match: /home/{a}/transcripts/*.jsonl
+                access: { read: ["{a}"], write: ["{a}"] }
+
+            """)
+        let (run, report) = try host.scanJSON(file)
+        #expect(run.status == 1)
+        let inherited = report.findings.filter { $0["kind"] as? String == "inherited-access" && $0["path"] as? String == "/home/ann/transcripts" }
+        #expect(Set(inherited.compactMap { $0["right"] as? String }) == ["read", "write"], "\(inherited)")
+    }
 }

@@ -13,8 +13,10 @@ final class AccessContext {
     let searchers: UserSet
     /// Users who reach this directory and may write in it (write plus search): they can replace entries.
     let modifiers: UserSet
-    /// Ids without an account that own or are named on this directory or one above it (reported where they appear).
-    let orphans: UserSet
+    /// Users who own or are named in an ACL entry of this directory or one above it. They are reported
+    /// where they appear even without an account the database lists (ids with no account at all, and
+    /// directory users NSS does not enumerate).
+    let named: UserSet
 
     init(parent: AccessContext?, path: HostPath, record: FileRecord, check: AccessCheck) {
         serial = AccessContext.nextSerial.add(1, ordering: .relaxed).newValue
@@ -25,7 +27,7 @@ final class AccessContext {
         searchers = reach.intersection(check.granted(record, bits: 1))
         // Creating, deleting and renaming entries ask for write and search in one check.
         modifiers = reach.intersection(check.granted(record, bits: 3))
-        orphans = (parent?.orphans ?? .empty).union(AccessContext.orphans(of: record, index: check.index))
+        named = (parent?.named ?? .empty).union(AccessContext.named(on: record, index: check.index))
     }
 
     var isSticky: Bool { record.mode & 0o1000 != 0 }
@@ -38,11 +40,11 @@ final class AccessContext {
         return out.reversed()
     }
 
-    static func orphans(of record: FileRecord, index: PrincipalIndex) -> UserSet {
-        var set = UserSet.empty
-        var ids = [record.uid]
-        if let acl = record.acl { ids += acl.entries.filter { $0.tag == .user }.map(\.id) }
-        for uid in ids where index.accounts.userName(uid) == nil { set = set.union(index.user(uid)) }
+    static func named(on record: FileRecord, index: PrincipalIndex) -> UserSet {
+        var set = index.user(record.uid)
+        if let acl = record.acl {
+            for e in acl.entries where e.tag == .user { set = set.union(index.user(e.id)) }
+        }
         return set
     }
 }

@@ -67,6 +67,9 @@ final class AccessEvaluator {
 
     /// Users who have `right` on an entry of the directory `parent` (`nil` above `/`: everyone reaches `/`).
     func holders(_ right: AccessRight, record: FileRecord, parent: AccessContext?) -> UserSet {
+        // A symlink's own bits mean nothing: it cannot be read, written or run as itself (what it points
+        // at is another path), but whoever can replace entries in its directory can replace it.
+        if record.type == .symlink { return right == .write ? replacers(of: record, in: parent) : .empty }
         let g = grants(record)
         let reach = parent?.searchers ?? .everyone
         switch right {
@@ -75,6 +78,14 @@ final class AccessEvaluator {
         case .write:
             return reach.intersection(g[1]).union(replacers(of: record, in: parent))
         }
+    }
+
+    /// Users who have `right` through the object's own ACL (and reach), not by replacing it.
+    func objectHolders(_ right: AccessRight, record: FileRecord, parent: AccessContext?) -> UserSet {
+        if record.type == .symlink { return .empty }
+        let g = grants(record)
+        let k = right == .read ? 0 : (right == .write ? 1 : 2)
+        return (parent?.searchers ?? .everyone).intersection(g[k])
     }
 
     /// Users who can unlink or rename the entry: write and search on its directory, unless the directory
@@ -104,9 +115,10 @@ final class AccessEvaluator {
         return (set, missing)
     }
 
-    /// Users to report for a path: those with accounts, and ids without one that appear on its chain.
+    /// Users to report for a path: those the account database lists, and any user who owns or is named on
+    /// the path or a directory above it.
     func reportable(parent: AccessContext?, record: FileRecord) -> UserSet {
-        index.accountUsers.union(parent?.orphans ?? .empty).union(AccessContext.orphans(of: record, index: index))
+        index.accountUsers.union(parent?.named ?? .empty).union(AccessContext.named(on: record, index: index))
     }
 
     // MARK: - Explanations
@@ -117,7 +129,7 @@ final class AccessEvaluator {
     func via(uid: UInt32, right: AccessRight, path: HostPath, record: FileRecord, parent: AccessContext?) -> [String] {
         var steps = (parent?.chain ?? []).map { dir in "\(check.decidingEntry(dir.record, uid: uid, bits: 1).entry) on \(dir.path)" }
         let own = check.decidingEntry(record, uid: uid, bits: right == .write && record.type == .directory ? 3 : right.bit)
-        let objectGrants = own.grants
+        let objectGrants = record.type != .symlink && own.grants
         if objectGrants || right != .write {
             steps.append("\(own.entry) on \(path)")
         } else if let parent {

@@ -112,6 +112,24 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
         return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
     }
 
+    /// A name the pattern's last segment matches (wildcards and captures filled with `x`), for asking
+    /// whether a new entry of a directory would fall under the pattern; nil for `**`.
+    public var sampleLastName: [UInt8]? {
+        switch segments.last {
+        case .literal(let bytes)?: return bytes
+        case .glob(let tokens)?:
+            var out = [UInt8]()
+            for t in tokens {
+                switch t {
+                case .literal(let bytes): out += bytes
+                case .star, .question, .capture: out.append(UInt8(ascii: "x"))
+                }
+            }
+            return out
+        default: return nil
+        }
+    }
+
     /// True when the pattern has no wildcard or capture: it names exactly one path.
     public var isLiteral: Bool {
         segments.allSatisfy { if case .literal = $0 { true } else { false } }

@@ -38,17 +38,21 @@ extension RuleEvaluator {
     /// created in it would grant, held against the access rules for paths below it.
     func inheritedAccess(_ entry: WalkEntry, directory: AccessContext, findings: inout [Finding]) {
         guard let access, let defaultACL = entry.record.defaultACL else { return }
-        var childPath = Array(entry.path)
-        if childPath.last != UInt8(ascii: "/") { childPath.append(UInt8(ascii: "/")) }
-        childPath += Array("new-entry".utf8)
+        var directoryPath = Array(entry.path)
+        if directoryPath.last != UInt8(ascii: "/") { directoryPath.append(UInt8(ascii: "/")) }
         var reported = Set<String>()
         for type in [FileType.file, .directory] {
             let child = Self.inheritedRecord(defaultACL, type: type, in: entry.record, accounts: accounts)
             for (r, rule) in baseline.rules.enumerated() {
                 guard let accessRule = rule.access else { continue }
                 if let types = rule.types, !types.contains(type) { continue }
-                let matched: Int? = childPath.withUnsafeBufferPointer {
-                    matchingPattern(rule: r, path: $0, segments: PathSegments($0))
+                // A name a new entry could have that the rule's patterns match (`x`, or `x.jsonl` for `*.jsonl`).
+                var childPath = directoryPath
+                var matched: Int?
+                for name in [Array("x".utf8)] + rule.patterns.compactMap(\.sampleLastName) {
+                    childPath = directoryPath + name
+                    matched = childPath.withUnsafeBufferPointer { matchingPattern(rule: r, path: $0, segments: PathSegments($0)) }
+                    if matched != nil { break }
                 }
                 guard let p = matched else { continue }
                 let capture: (String) -> String? = { name in
@@ -57,10 +61,8 @@ extension RuleEvaluator {
                 for right in AccessRight.allCases {
                     guard let specs = accessRule.principals(for: right) else { continue }
                     let allowed = access.allowed(specs, capture: capture).set
-                    // Only the object's own ACL: replacing entries is reported on the entries that exist.
-                    let objectHolders = right == .write
-                        ? access.holders(.write, record: child, parent: directory).subtracting(access.replacers(of: child, in: directory))
-                        : access.holders(right, record: child, parent: directory)
+                    // Only the new entry's own ACL: replacing entries is reported on the entries that exist.
+                    let objectHolders = access.objectHolders(right, record: child, parent: directory)
                     let extra = objectHolders.subtracting(allowed).intersection(access.reportable(parent: directory, record: child))
                     for i in extra.members(upTo: access.index.count) {
                         let uid = access.index.uid(at: i)
