@@ -27,6 +27,9 @@ struct Explain: ParsableCommand {
 
     func validate() throws {
         guard path.hasPrefix("/") else { throw ValidationError("\(path): give an absolute path, as it stands on the host") }
+        guard !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else {
+            throw ValidationError("\(path): '.' and '..' are not allowed; give the path they mean")
+        }
         if let root {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {

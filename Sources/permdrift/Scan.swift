@@ -55,6 +55,25 @@ struct Scan: ParsableCommand {
     }
 
     func run() throws {
+        let status: Int32
+        do {
+            status = try scan()
+        } catch let code as ExitCode where code.rawValue == ExitStatus.untrusted {
+            removeStaleOutputs()
+            throw code
+        }
+        throw ExitCode(status)
+    }
+
+    /// No result could be produced: reports from an earlier run must not stand in for this one.
+    func removeStaleOutputs() {
+        for output in outputs where unlink(output.path) == 0 {
+            warn("permdrift: removed \(TerminalText.escape(output.path)), which held an earlier run's report")
+        }
+    }
+
+    /// Scans and writes the reports; returns the exit status, or throws when no result could be produced.
+    func scan() throws -> Int32 {
         let rootDirectory = root ?? "/"
         let accounts: AccountDatabase
         if let root {
@@ -77,6 +96,7 @@ struct Scan: ParsableCommand {
         }
         var status = result.exitCode
         for output in outputs {
+            // Written even for an incomplete scan: the report itself says it cannot be trusted.
             do {
                 try AtomicFile.write(output.format.render(result), to: output.path)
             } catch {
@@ -88,7 +108,7 @@ struct Scan: ParsableCommand {
         if !result.isComplete {
             warn("permdrift: the scan is incomplete (\(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read); the result cannot be trusted")
         }
-        throw ExitCode(status)
+        return status
     }
 
     func loadBaseline(accounts: AccountDatabase) throws -> Baseline {

@@ -685,7 +685,7 @@ extension KernelDifferentialTests {
             case .success(let explanation):
                 var byRight = [AccessRight: [UInt32: [String]]]()
                 for (right, holders) in explanation.rights {
-                    byRight[right] = Dictionary(uniqueKeysWithValues: holders.map { ($0.uid, $0.via) })
+                    byRight[right] = Dictionary(uniqueKeysWithValues: holders.map { ($0.uid, $0.via.map(\.plainText)) })
                 }
                 return PermdriftAnswer(record: explanation.record, byRight: byRight)
             case .failure(let failure):

@@ -30,6 +30,9 @@ struct PathPatternTests {
         ("/", "/", true),
         ("/", "/home", false),
         ("/**", "/anything/at/all", true),
+        ("/x/{a}-{b}/{b}", "/x/p-q-r/q-r", true),
+        ("/x/{a}-{b}/{b}", "/x/p-q-r/r", true),
+        ("/x/{a}-{b}/{b}", "/x/p-q-r/p", false),
     ]
 
     @Test(arguments: cases)
@@ -56,7 +59,7 @@ struct PathPatternTests {
         #expect(try PathPattern("/home/ann/??").matches(path))
     }
 
-    @Test(arguments: ["home/*", "/a//b", "/a/**b", "/a/{", "/a/{}", "/a/{1x}", "/a/../b", "/a/./b", "/a\\"])
+    @Test(arguments: ["home/*", "/a//b", "/a/**b", "/a/{", "/a/{}", "/a/{1x}", "/a/../b", "/a/./b", "/a\\", "/a/b\\/c"])
     func badPatternsAreRejected(pattern: String) {
         #expect(throws: PathPattern.SyntaxError.self) { try PathPattern(pattern) }
     }

@@ -134,6 +134,20 @@ struct ScanEndToEndTests {
                 == ["report.json", "report.txt", "report.xml"])
     }
 
+    @Test func aFailedRunRemovesTheReportsOfAnEarlierOne() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let json = host.base + "/last.json"
+        let good = try host.baseline(ScratchHost.transcriptsRule)
+        #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", good, "--output", "json:\(json)"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: json))
+        let bad = try host.baseline(ScratchHost.head + "rules:\n  - id: t\n    match: /home/*\n    expect: { mode: 0600 }\n", name: "bad.yaml")
+        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", bad, "--output", "json:\(json)"])
+        #expect(run.status == 2)
+        #expect(!FileManager.default.fileExists(atPath: json), "a report of an earlier run must not stand in for this one")
+        #expect(run.stderr.contains("removed \(json), which held an earlier run's report"))
+    }
+
     @Test func junitListsEveryRuleAsATestCase() throws {
         let host = try ScratchHost()
         defer { host.remove() }
@@ -157,6 +171,8 @@ struct ScanEndToEndTests {
         (["scan", "--output", "pdf:/tmp/x"], "output"),
         (["scan", "--root", "/nonexistent-permdrift-root"], "no such directory"),
         (["frobnicate"], "frobnicate"),
+        (["explain", "--root", "/tmp", "/../etc"], "'.' and '..' are not allowed"),
+        (["explain", "relative/path"], "absolute path"),
     ])
     func usageErrorsExit64(arguments: [String], mentions: String) throws {
         let run = try Harness.permdrift(arguments)

@@ -123,19 +123,24 @@ final class AccessEvaluator {
 
     // MARK: - Explanations
 
+    /// The entry that lets `uid` search each directory from `/` through `directory`.
+    func searchSteps(uid: UInt32, through directory: AccessContext?) -> [AccessStep] {
+        (directory?.chain ?? []).map { AccessStep(entry: check.decidingEntry($0.record, uid: uid, bits: 1).entry, path: $0.path) }
+    }
+
     /// The entries that give `uid` the right, step by step: search on each directory from `/` to the
     /// parent, then the entry deciding the right on the object (or, for write, the directory that lets
     /// the user replace it).
-    func via(uid: UInt32, right: AccessRight, path: HostPath, record: FileRecord, parent: AccessContext?) -> [String] {
-        var steps = (parent?.chain ?? []).map { dir in "\(check.decidingEntry(dir.record, uid: uid, bits: 1).entry) on \(dir.path)" }
+    func via(uid: UInt32, right: AccessRight, path: HostPath, record: FileRecord, parent: AccessContext?) -> [AccessStep] {
+        var steps = searchSteps(uid: uid, through: parent)
         let own = check.decidingEntry(record, uid: uid, bits: right == .write && record.type == .directory ? 3 : right.bit)
         let objectGrants = record.type != .symlink && own.grants
         if objectGrants || right != .write {
-            steps.append("\(own.entry) on \(path)")
+            steps.append(AccessStep(entry: own.entry, path: path))
         } else if let parent {
             let dir = check.decidingEntry(parent.record, uid: uid, bits: 3).entry
             let why = parent.isSticky ? "sticky, and \(index.accounts.userDisplay(uid)) owns the entry or the directory" : "not sticky"
-            steps.append("replace via \(dir) on \(parent.path) (\(why))")
+            steps.append(AccessStep(entry: "replace via \(dir)", path: parent.path, note: " (\(why))"))
         }
         return steps
     }

@@ -5,7 +5,7 @@ public struct Explanation: Sendable {
         public let principal: String
         public let uid: UInt32
         /// The entries that grant the right at each step.
-        public let via: [String]
+        public let via: [AccessStep]
     }
 
     public let path: HostPath
@@ -48,7 +48,7 @@ public struct Explanation: Sendable {
         var rightsFields = [(String, JSONValue)]()
         for (right, holders) in rights {
             rightsFields.append((right.rawValue, .array(holders.map { h in
-                .object([("principal", .string(h.principal)), ("via", .array(h.via.map { .string($0) }))])
+                .object([("principal", .string(h.principal)), ("via", .array(h.via.map { .string($0.plainText) }))])
             })))
         }
         return JSONValue.object(JSONValue.pathFields(path) + [("rights", .object(rightsFields))]).serialized()
@@ -61,7 +61,7 @@ public struct Explanation: Sendable {
             out += "\n\(right.rawValue): \(holders.isEmpty ? "nobody else" : "\(holders.count) user\(holders.count == 1 ? "" : "s")")\n"
             for h in holders {
                 out += "  \(TerminalText.escape(h.principal))\n"
-                for step in h.via { out += "    \(TerminalText.escape(step))\n" }
+                for step in h.via { out += "    \(step.terminalText)\n" }
             }
         }
         return out

@@ -13,7 +13,8 @@ public struct BaselineDiagnostic: Error, Equatable, Sendable, CustomStringConver
         self.message = message
     }
 
-    public var description: String { "\(file):\(line):\(column): error: \(message)" }
+    /// The message as printed: names from the baseline are escaped like every other text permdrift prints.
+    public var description: String { TerminalText.escape("\(file):\(line):\(column): error: \(message)") }
 }
 
 /// A baseline that did not load. It is never enforced and never yields "no drift".

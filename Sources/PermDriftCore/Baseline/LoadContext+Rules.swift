@@ -42,6 +42,7 @@ extension LoadContext {
             }
             let captures = rule.patterns.map(\.captureNames)
             if let t = f["types"], let items = scalars(t.value, "types") {
+                if items.isEmpty { error(t.value, "types is empty, so the rule would match nothing; leave it out to match every type") }
                 var types = Set<FileType>()
                 for (node, text) in items {
                     if let type = FileType(rawValue: text) { types.insert(type) } else {

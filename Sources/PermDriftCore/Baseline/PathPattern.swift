@@ -75,6 +75,9 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
             switch b {
             case UInt8(ascii: "\\"):
                 guard i + 1 < part.count else { throw SyntaxError(description: "pattern '\(source)' ends with a lone backslash") }
+                guard part[i + 1] != UInt8(ascii: "/") else {
+                    throw SyntaxError(description: "pattern '\(source)' escapes a '/', which no name can contain")
+                }
                 literal.append(part[i + 1]); i += 2; continue
             case UInt8(ascii: "*"):
                 if i + 1 < part.count, part[i + 1] == UInt8(ascii: "*") {
@@ -231,8 +234,11 @@ extension PathPattern {
         case .glob(let tokens):
             guard pi < segs.count else { return false }
             let bound = captures.boundMask
-            if matchTokens(tokens, 0, segs.starts[pi], segs.ends[pi], path, &captures),
-               matchSegments(si + 1, pi + 1, path, segs, &captures) {
+            // Every way the segment can match is tried against the rest of the pattern (a capture bound
+            // here may have to match again in a later segment).
+            if matchTokens(tokens, 0, segs.starts[pi], segs.ends[pi], path, &captures, then: { c in
+                matchSegments(si + 1, pi + 1, path, segs, &c)
+            }) {
                 return true
             }
             captures.unbind(keeping: bound)
@@ -241,22 +247,23 @@ extension PathPattern {
     }
 
     private func matchTokens(_ tokens: [Token], _ ti: Int, _ pos: Int, _ end: Int,
-                             _ path: UnsafeBufferPointer<UInt8>, _ captures: inout Captures) -> Bool {
-        if ti == tokens.count { return pos == end }
+                             _ path: UnsafeBufferPointer<UInt8>, _ captures: inout Captures,
+                             then rest: (inout Captures) -> Bool) -> Bool {
+        if ti == tokens.count { return pos == end && rest(&captures) }
         switch tokens[ti] {
         case .literal(let lit):
             guard end - pos >= lit.count else { return false }
             for k in 0..<lit.count where path[pos + k] != lit[k] { return false }
-            return matchTokens(tokens, ti + 1, pos + lit.count, end, path, &captures)
+            return matchTokens(tokens, ti + 1, pos + lit.count, end, path, &captures, then: rest)
         case .question:
             guard pos < end else { return false }
             // One character: a whole UTF-8 sequence when the name is valid there, else one byte.
             let length = Self.characterLength(path, pos, end)
-            return matchTokens(tokens, ti + 1, pos + length, end, path, &captures)
+            return matchTokens(tokens, ti + 1, pos + length, end, path, &captures, then: rest)
         case .star:
             var p = end
             while p >= pos {
-                if matchTokens(tokens, ti + 1, p, end, path, &captures) { return true }
+                if matchTokens(tokens, ti + 1, p, end, path, &captures, then: rest) { return true }
                 p -= 1
             }
             return false
@@ -265,12 +272,12 @@ extension PathPattern {
                 let length = bound.count
                 guard end - pos >= length else { return false }
                 for k in 0..<length where path[pos + k] != path[bound.lowerBound + k] { return false }
-                return matchTokens(tokens, ti + 1, pos + length, end, path, &captures)
+                return matchTokens(tokens, ti + 1, pos + length, end, path, &captures, then: rest)
             }
             var p = end
             while p > pos {
                 captures.ranges[index] = pos..<p
-                if matchTokens(tokens, ti + 1, p, end, path, &captures) { return true }
+                if matchTokens(tokens, ti + 1, p, end, path, &captures, then: rest) { return true }
                 p -= 1
             }
             captures.ranges[index] = nil

@@ -23,10 +23,10 @@ public struct Finding: Sendable, Equatable {
     /// For access findings: who has the access (`user:NAME` or `uid:N`), which right, and through which entries.
     public var principal: String?
     public var right: String?
-    public var via: [String]?
+    public var via: [AccessStep]?
 
     public init(rule: String, severity: Severity, kind: FindingKind, path: HostPath, expected: String, actual: String,
-                principal: String? = nil, right: String? = nil, via: [String]? = nil) {
+                principal: String? = nil, right: String? = nil, via: [AccessStep]? = nil) {
         self.rule = rule
         self.severity = severity
         self.kind = kind

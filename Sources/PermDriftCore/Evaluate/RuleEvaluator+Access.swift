@@ -68,9 +68,10 @@ extension RuleEvaluator {
                         let uid = access.index.uid(at: i)
                         let label = accounts.userLabel(uid)
                         guard reported.insert("\(rule.id)\u{0}\(label)\u{0}\(right.rawValue)").inserted else { continue }
-                        var via = directory.chain.map { d in "\(access.check.decidingEntry(d.record, uid: uid, bits: 1).entry) on \(d.path)" }
+                        var via = access.searchSteps(uid: uid, through: directory)
                         let deciding = access.check.decidingEntry(child, uid: uid, bits: right == .write && type == .directory ? 3 : right.bit).entry
-                        via.append("default:\(deciding) on \(directory.path) (inherited by new \(type == .file ? "files" : "directories"))")
+                        via.append(AccessStep(entry: "default:\(deciding)", path: directory.path,
+                                              note: " (inherited by new \(type == .file ? "files" : "directories"))"))
                         findings.append(Finding(
                             rule: rule.id, severity: rule.severity, kind: .inheritedAccess, path: directory.path,
                             expected: "\(right.rawValue) only by \(describe(specs, capture: capture)) and root, also for new entries",

@@ -41,7 +41,7 @@ public enum JSONReport {
         fields += [("expected", .string(f.expected)), ("actual", .string(f.actual))]
         if let p = f.principal { fields.append(("principal", .string(p))) }
         if let r = f.right { fields.append(("right", .string(r))) }
-        if let via = f.via { fields.append(("via", .array(via.map { .string($0) }))) }
+        if let via = f.via { fields.append(("via", .array(via.map { .string($0.plainText) }))) }
         fields.append(("fingerprint", .string(f.fingerprint)))
         return .object(fields)
     }

@@ -50,12 +50,12 @@ public enum TextReport {
         var order = [String]()
         for f in findings {
             let via = f.via ?? []
-            let prefix = via.dropLast().joined(separator: "; ")
-            let verb = f.kind == .inheritedAccess ? "would \(f.right ?? "?") new entries of" : "can \(f.right ?? "?")"
+            let prefix = via.dropLast().map(\.terminalText).joined(separator: "; ")
+            let verb = f.kind == .inheritedAccess ? "would \(e(f.right ?? "?")) new entries of" : "can \(e(f.right ?? "?"))"
             let key = "\(verb) (through \(prefix.isEmpty ? "the entry itself" : prefix))"
             if causes[key] == nil { order.append(key); causes[key] = Cause() }
             if let p = f.principal, !causes[key]!.principals.contains(p) { causes[key]!.principals.append(p) }
-            let last = via.last.map { String($0.split(separator: " on ", maxSplits: 1).first ?? "") } ?? f.actual
+            let last = via.last.map { TerminalText.escape($0.entry) } ?? TerminalText.escape(f.actual)
             if !causes[key]!.paths.contains(where: { $0.0 == f.path }) { causes[key]!.paths.append((f.path, last)) }
         }
         var out = ""
@@ -63,9 +63,9 @@ public enum TextReport {
             let c = causes[key]!
             let who = c.principals.count <= 5 ? c.principals.map(e).joined(separator: ", ")
                 : c.principals.prefix(5).map(e).joined(separator: ", ") + " and \(c.principals.count - 5) more"
-            out += "  \(who) \(e(key)): \(count(c.paths.count, "path"))\n"
+            out += "  \(who) \(key): \(count(c.paths.count, "path"))\n"
             let shown = c.paths.count <= samplesPerRule * 2 ? c.paths[...] : c.paths.prefix(samplesPerRule)
-            for (path, last) in shown { out += "    \(path) (\(e(last)))\n" }
+            for (path, last) in shown { out += "    \(path) (\(last))\n" }
             if shown.count < c.paths.count { out += "    … and \(c.paths.count - shown.count) more (see --format json for all)\n" }
         }
         return out
@@ -77,7 +77,7 @@ public enum TextReport {
         case .pinMissing: return "\(f.path): pinned path missing: \(e(f.actual))"
         case .access, .inheritedAccess:
             var s = "\(f.path): \(e(f.principal ?? "?")) can \(e(f.right ?? "?"))"
-            if let via = f.via, !via.isEmpty { s += " via " + via.map(e).joined(separator: "; ") }
+            if let via = f.via, !via.isEmpty { s += " via " + via.map(\.terminalText).joined(separator: "; ") }
             return s
         default:
             let what = f.kind == .pin ? "pin" : f.kind.rawValue

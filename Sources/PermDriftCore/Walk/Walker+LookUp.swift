@@ -40,8 +40,14 @@ extension Walker {
             return .failure(.failed(WalkError(path: HostPath("/"), syscall: "statx", errno: .current)))
         }
         var root = FileRecord(rootStat)
-        if case .success(let acl) = reader.acl(.descriptor(fd), defaultACL: false) { root.acl = (acl?.isMinimal ?? true) ? nil : acl }
-        if case .success(let acl) = reader.acl(.descriptor(fd), defaultACL: true) { root.defaultACL = acl }
+        for isDefault in [false, true] {
+            switch reader.acl(.descriptor(fd), defaultACL: isDefault) {
+            case .success(let acl) where isDefault: root.defaultACL = acl
+            case .success(let acl): root.acl = (acl?.isMinimal ?? true) ? nil : acl
+            case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: HostPath("/"), syscall: call, errno: e)))
+            case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: HostPath("/"), message: d.description)))
+            }
+        }
         chain.append((HostPath("/"), root))
         let components = path.segments
         var walked = [UInt8]()
@@ -55,12 +61,12 @@ extension Walker {
                 let st: pd_stat
                 switch Syscalls.stat(at: fd, cname) {
                 case .success(let s): st = s
-                case .failure(let e) where e == .noEntry: return .failure(.missing("\(here) does not exist"))
+                case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
                 case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "statx", errno: e)))
                 }
                 var record = FileRecord(st)
                 if !isLast && record.type != .directory {
-                    return .failure(.missing("\(here) is a \(record.type.rawValue), not a directory (never followed)"))
+                    return .failure(.missing("\(here.lossyString) is a \(record.type.rawValue), not a directory (never followed)"))
                 }
                 if record.type == .symlink { return .success(record) }
                 switch reader.acl(.entry(parent: fd, name: cname), defaultACL: false) {
@@ -84,7 +90,7 @@ extension Walker {
                         }
                         Syscalls.close(fd)
                         fd = next
-                    case .failure(let e) where e == .noEntry: return .failure(.missing("\(here) does not exist"))
+                    case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
                     case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "openat", errno: e)))
                     }
                 }
