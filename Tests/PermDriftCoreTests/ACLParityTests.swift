@@ -34,14 +34,15 @@ struct ACLParityTests {
         #expect(listed.count >= 280, context)
         #expect(listed.values.contains { $0.type == UInt8(ascii: "c") } || tree.count(.device) == 0, context)
 
-        // Two walks: with the default descriptor budget and with the smallest one, which reopens every
-        // ancestor through `..` on the way back up. Both must see the same tree.
+        // Three walks: with the default descriptor budget, with the smallest one (which reopens every
+        // ancestor through `..` on the way back up), and reading ACLs through /proc/self/fd as kernels
+        // without getxattrat do. All must see the same tree.
         var walks = [[HostPath: FileRecord]]()
-        for options in [Walker.Options(), Walker.Options(maxOpenDirectories: 2)] {
+        for options in [Walker.Options(), Walker.Options(maxOpenDirectories: 2), Walker.Options(forceProcFallback: true)] {
             var walker = Walker(rootDirectory: tmp, options: options)
             var visitor = ParityVisitor()
             try walker.walk(roots: [HostPath("/tree")], visitor: &visitor)
-            let budget = "maxOpenDirectories \(options.maxOpenDirectories), seed \(seed)"
+            let budget = "maxOpenDirectories \(options.maxOpenDirectories), proc fallback \(options.forceProcFallback), seed \(seed)"
             #expect(visitor.errors.isEmpty, "\(budget): \(visitor.errors)")
             #expect(visitor.skipped.isEmpty, "\(budget)")
             #expect(visitor.duplicates.isEmpty, "visited twice (\(budget)): \(visitor.duplicates)")
@@ -50,6 +51,7 @@ struct ACLParityTests {
             walks.append(visitor.records)
         }
         #expect(walks[0] == walks[1], context)
+        #expect(walks[0] == walks[2], context)
         let records = walks[0]
 
         // The walk neither misses nor invents entries.

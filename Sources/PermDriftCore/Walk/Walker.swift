@@ -11,10 +11,14 @@ public struct Walker {
         public var oneFilesystem: Bool = true
         /// At most this many directory descriptors are held; deeper parents are reopened through `..`.
         public var maxOpenDirectories: Int = 64
+        /// Read entries' ACLs through `/proc/self/fd/PARENT/name` even where `getxattrat` works (tests of
+        /// the fallback that kernels before 6.13 and seccomp-filtered services use).
+        public var forceProcFallback = false
 
-        public init(oneFilesystem: Bool = true, maxOpenDirectories: Int = 64) {
+        public init(oneFilesystem: Bool = true, maxOpenDirectories: Int = 64, forceProcFallback: Bool = false) {
             self.oneFilesystem = oneFilesystem
             self.maxOpenDirectories = max(2, maxOpenDirectories)
+            self.forceProcFallback = forceProcFallback
         }
     }
 
@@ -37,10 +41,11 @@ public struct Walker {
             throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(Array(rootDirectory.utf8))): \(Errno.current)")
         }
         defer { Syscalls.close(rootFD) }
-        let method: EntryAttributeMethod
+        var method: EntryAttributeMethod
         do { method = try ExtendedAttributeReader.probe(directory: rootFD) } catch {
             throw WalkStartError(description: error.description)
         }
+        if options.forceProcFallback { method = .procFallback }
         attributeMethod = method == .getxattrat ? "getxattrat" : "/proc/self/fd + lgetxattr"
         let unique = Set(roots).sorted()
         let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: ExtendedAttributeReader(method: method),
