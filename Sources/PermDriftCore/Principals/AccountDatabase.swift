@@ -18,8 +18,10 @@ public struct AccountDatabase: Sendable {
     private(set) var membersByGID: [UInt32: Set<String>] = [:]
     /// Whether every user's memberships were collected at load (then `isMember` never asks NSS for them).
     private var enumerated = false
-    /// Lines that were ignored and files that were missing, for the report.
+    /// Notes for the report.
     public private(set) var notices: [String] = []
+    /// Lines of the account files that are not entries or repeat a name.
+    public private(set) var problems: [String] = []
 
     /// An empty database (tests, and roots with no account files).
     public init(source: Source) { self.source = source }
@@ -31,19 +33,35 @@ public struct AccountDatabase: Sendable {
         parseGroup(Array(group.utf8), file: "etc/group")
     }
 
-    /// Loads `etc/passwd` and `etc/group` under `root`, following no symlink inside it.
-    public static func load(root: String) -> Result<AccountDatabase, TrustedFile.ReadError> {
+    /// Why a root's account files cannot be used.
+    public enum LoadError: Error, Sendable, CustomStringConvertible {
+        case unreadable(TrustedFile.ReadError)
+        /// Lines that are not entries, or that name a user or group a second time.
+        case malformed([String])
+
+        public var description: String {
+            switch self {
+            case .unreadable(let e): e.description
+            case .malformed(let lines): lines.joined(separator: "\n")
+            }
+        }
+    }
+
+    /// Loads `etc/passwd` and `etc/group` under `root`, following no symlink inside it. Both must exist
+    /// and every line must be an entry: in a scratch root, a name that does not resolve as written would
+    /// make every rule that uses it mean something else.
+    public static func load(root: String) -> Result<AccountDatabase, LoadError> {
         var db = AccountDatabase(source: .files(root: root))
+        let display = root.hasSuffix("/") ? root : root + "/"
         switch TrustedFile.read(relative: "etc/passwd", under: root) {
-        case .success(let bytes): db.parsePasswd(bytes, file: "etc/passwd")
-        case .failure(.missing(let p)): db.notices.append("\(p) does not exist: no user names resolve in this root")
-        case .failure(let e): return .failure(e)
+        case .success(let bytes): db.parsePasswd(bytes, file: display + "etc/passwd")
+        case .failure(let e): return .failure(.unreadable(e))
         }
         switch TrustedFile.read(relative: "etc/group", under: root) {
-        case .success(let bytes): db.parseGroup(bytes, file: "etc/group")
-        case .failure(.missing(let p)): db.notices.append("\(p) does not exist: no group names resolve in this root")
-        case .failure(let e): return .failure(e)
+        case .success(let bytes): db.parseGroup(bytes, file: display + "etc/group")
+        case .failure(let e): return .failure(.unreadable(e))
         }
+        if !db.problems.isEmpty { return .failure(.malformed(db.problems)) }
         return .success(db)
     }
 
@@ -91,24 +109,38 @@ public struct AccountDatabase: Sendable {
     }
 
     mutating func parsePasswd(_ bytes: [UInt8], file: String) {
+        var seen = [String: Int]()
         for (number, line) in Self.lines(bytes) {
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
             guard f.count == 7, !f[0].isEmpty, let uid = UInt32(f[2]), let gid = UInt32(f[3]) else {
-                notices.append("\(file):\(number): malformed entry ignored")
+                problems.append("\(file):\(number): error: not a passwd entry (NAME:PASSWORD:UID:GID:GECOS:HOME:SHELL): \(TerminalText.escape(String(line)))")
                 continue
             }
-            addUser(name: String(f[0]), uid: uid, gid: gid)
+            let name = String(f[0])
+            if let first = seen[name] {
+                problems.append("\(file):\(number): error: user '\(TerminalText.escape(name))' is defined again (first at line \(first))")
+                continue
+            }
+            seen[name] = number
+            addUser(name: name, uid: uid, gid: gid)
         }
     }
 
     mutating func parseGroup(_ bytes: [UInt8], file: String) {
+        var seen = [String: Int]()
         for (number, line) in Self.lines(bytes) {
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
             guard f.count == 4, !f[0].isEmpty, let gid = UInt32(f[2]) else {
-                notices.append("\(file):\(number): malformed entry ignored")
+                problems.append("\(file):\(number): error: not a group entry (NAME:PASSWORD:GID:MEMBERS): \(TerminalText.escape(String(line)))")
                 continue
             }
-            addGroup(name: String(f[0]), gid: gid, members: f[3].split(separator: ",").map(String.init))
+            let name = String(f[0])
+            if let first = seen[name] {
+                problems.append("\(file):\(number): error: group '\(TerminalText.escape(name))' is defined again (first at line \(first))")
+                continue
+            }
+            seen[name] = number
+            addGroup(name: name, gid: gid, members: f[3].split(separator: ",").map(String.init))
         }
     }
 

@@ -7,7 +7,11 @@ public enum JUnitReport {
         for f in r.findings { grouped[f.rule, default: []].append(f) }
         for rule in r.rules { cases.append((rule.id, grouped[rule.id] ?? [])) }
         if let pins = grouped["pin"] { cases.append(("pin", pins)) }
-        let failures = cases.filter { !$0.failures.isEmpty }.count
+        // A rule below --fail-on passes; its findings are still listed, in the case's output.
+        func failing(_ name: String) -> Bool {
+            (r.rules.first { $0.id == name }?.severity ?? .high) >= r.failOn
+        }
+        let failures = cases.filter { !$0.failures.isEmpty && failing($0.name) }.count
         let errorCount = r.isComplete ? 0 : 1
         let suite = "permdrift." + TerminalText.escape(r.baselineName)
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -18,9 +22,13 @@ public enum JUnitReport {
             if c.failures.isEmpty { out += "/>\n"; continue }
             out += ">\n"
             let message = "\(c.failures.count) finding\(c.failures.count == 1 ? "" : "s")"
-            out += "      <failure message=\"\(xml(message))\" type=\"drift\">"
-            out += xml(c.failures.map { TextReport.line($0) }.joined(separator: "\n"))
-            out += "</failure>\n    </testcase>\n"
+            let lines = xml(c.failures.map { TextReport.line($0) }.joined(separator: "\n"))
+            if failing(c.name) {
+                out += "      <failure message=\"\(xml(message))\" type=\"drift\">\(lines)</failure>\n"
+            } else {
+                out += "      <system-out>\(xml(message)) below --fail-on \(r.failOn.rawValue):\n\(lines)</system-out>\n"
+            }
+            out += "    </testcase>\n"
         }
         if !r.isComplete {
             out += "    <testcase classname=\"\(xml(suite))\" name=\"scan-complete\">\n"

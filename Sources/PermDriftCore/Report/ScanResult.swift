@@ -17,6 +17,10 @@ public struct ScanResult: Sendable {
     public var rules: [Rule]
     /// Whether the Landlock sandbox was on during the scan.
     public var sandboxed = false
+    /// Whether the baseline has pins (reports list the `pin` rule then).
+    public var hasPins = false
+    /// Only findings at or above this severity make the run fail (`--fail-on`); the rest are reported.
+    public var failOn: Severity = .low
 
     public static let schemaVersion = 1
     public static let toolVersion = "0.1.0"
@@ -24,10 +28,14 @@ public struct ScanResult: Sendable {
     /// A scan with errors cannot be trusted to show "no drift".
     public var isComplete: Bool { errors.isEmpty }
 
-    /// 0 no drift, 1 drift, 2 the result cannot be trusted (an incomplete scan, even with findings).
+    /// Findings at or above `failOn`.
+    public var failingFindings: Int { findings.filter { $0.severity >= failOn }.count }
+
+    /// 0 no drift (or none at or above `failOn`), 1 drift, 2 the result cannot be trusted (an incomplete
+    /// scan, even with findings).
     public var exitCode: Int32 {
         if !isComplete { return 2 }
-        return findings.isEmpty ? 0 : 1
+        return failingFindings == 0 ? 0 : 1
     }
 
     /// Findings of each rule, in report order, rules ordered by severity then id.

@@ -96,6 +96,10 @@ public enum TextReport {
             s += ": INCOMPLETE, the result cannot be trusted"
         } else if r.findings.isEmpty {
             s += ": no drift"
+        } else if r.failingFindings == 0 {
+            s += ": drift below --fail-on \(r.failOn.rawValue), the run passes"
+        } else if r.failOn != .low {
+            s += ": drift found (\(r.failingFindings) at or above --fail-on \(r.failOn.rawValue))"
         } else {
             s += ": drift found"
         }
