@@ -1,0 +1,468 @@
+import CPermDrift
+import Glibc
+
+/// The state of one walk: the stack of open directories, the path buffer and the listing buffer.
+final class DirectoryWalk<V: WalkVisitor> {
+    struct Frame {
+        var fd: Int32
+        let device: UInt64
+        let inode: UInt64
+        let pathLength: Int
+        var names: [UInt8] = []
+        var nameStarts: [Int] = []
+        var next = 0
+        let context: V.DirectoryContext
+    }
+
+    let rootFD: Int32
+    let options: Walker.Options
+    let reader: ExtendedAttributeReader
+    var entries = 0
+    private var path: [UInt8] = []
+    private var frames: [Frame] = []
+    private var openFrames = 0
+    private let listing: UnsafeMutableRawBufferPointer
+    private var rootDevice: UInt64 = 0
+    private var rootMount: UInt64 = 0
+    /// Every scan root: one met inside another is not entered there, it is walked as a root of its own
+    /// (on its own filesystem, with its own ancestors).
+    private let roots: Set<[UInt8]>
+    private var currentRoot: [UInt8] = []
+
+    init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>) {
+        self.rootFD = rootFD
+        self.options = options
+        self.reader = reader
+        self.roots = roots
+        listing = .allocate(byteCount: 64 * 1024, alignment: 8)
+        path.reserveCapacity(4096)
+    }
+
+    deinit {
+        for frame in frames where frame.fd >= 0 { Syscalls.close(frame.fd) }
+        listing.deallocate()
+    }
+
+    // MARK: - Scan roots
+
+    func walkRoot(_ root: HostPath, visitor: inout V) {
+        visitor.beginRoot(root)
+        currentRoot = root.bytes
+        path.removeAll(keepingCapacity: true)
+        path.append(UInt8(ascii: "/"))
+        let components = root.segments
+        // Walk down from `/`, reporting each ancestor, holding one descriptor at a time.
+        var current = Glibc.dup(rootFD)
+        guard current >= 0 else {
+            visitor.record(WalkError(path: HostPath("/"), syscall: "dup", errno: .current)); return
+        }
+        defer { if current >= 0 { Syscalls.close(current) } }
+        if components.isEmpty {
+            walkScanRootDirectory(fd: current, visitor: &visitor)
+            current = -1
+            return
+        }
+        switch readDirectoryRecord(fd: current) {
+        case .success(let record):
+            path.withUnsafeBufferPointer { p in
+                visitor.visitAncestor(WalkEntry(path: p, record: record, target: .descriptor(current), reader: reader))
+            }
+        case .failure(let error): visitor.record(error)
+        }
+        for (i, component) in components.enumerated() {
+            let isLast = i == components.count - 1
+            if path.count > 1 { path.append(UInt8(ascii: "/")) }
+            path.append(contentsOf: component)
+            if isExcluded(visitor) { return }
+            var name = Array(component); name.append(0)
+            let next: Int32? = name.withUnsafeBufferPointer { n in
+                let cname = UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self)
+                return isLast ? openScanRoot(parent: current, name: cname, root: root, visitor: &visitor)
+                              : openAncestor(parent: current, name: cname, root: root, visitor: &visitor)
+            }
+            guard let next else { return }
+            Syscalls.close(current)
+            current = next
+        }
+    }
+
+    /// Reads an ancestor of a scan root through its parent (which needs only search permission on the
+    /// parent), reports it, and holds it with `O_PATH` to go on. `nil` when the walk cannot go on.
+    private func openAncestor(parent: Int32, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> Int32? {
+        let record: FileRecord
+        switch readRecord(parent: parent, name: name) {
+        case nil:
+            visitor.record(WalkError(path: currentPath, syscall: "statx", errno: .noEntry,
+                                     message: "scan root \(root) does not exist: \(currentPath) is missing"))
+            return nil
+        case .failure(let e)?: visitor.record(e); return nil
+        case .success(let r)?: record = r
+        }
+        guard record.type == .directory else {
+            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: record.type == .symlink ? .tooManyLinks : .notDirectory,
+                message: "scan root \(root) passes through \(currentPath), which is a \(record.type.rawValue); permdrift never follows it"))
+            return nil
+        }
+        path.withUnsafeBufferPointer { p in
+            visitor.visitAncestor(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader))
+        }
+        switch Syscalls.openAt(parent, name, flags: Syscalls.pathOpenFlags | O_DIRECTORY | O_NOFOLLOW) {
+        case .success(let fd):
+            if case .success(let st) = Syscalls.stat(fd: fd), st.dev == record.device, st.ino == record.inode { return fd }
+            Syscalls.close(fd)
+            visitor.record(WalkError(path: currentPath, message: "replaced while it was being read; scan root \(root) was not scanned"))
+            return nil
+        case .failure(let e):
+            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                                     message: "cannot reach scan root \(root): \(e.message)"))
+            return nil
+        }
+    }
+
+    /// Opens and walks the scan root itself (a directory, or a single entry of another kind). Returns nil:
+    /// the walk of this root is over.
+    private func openScanRoot(parent: Int32, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> Int32? {
+        switch Syscalls.openDirectory(parent, name) {
+        case .success(let fd):
+            walkScanRootDirectory(fd: fd, visitor: &visitor)
+        case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
+            if case .success(let s) = Syscalls.stat(at: parent, name), FileType(mode: s.mode) != .symlink {
+                // A scan root that is a single file (or FIFO, device …): read it, never open it.
+                rootDevice = s.dev
+                rootMount = s.mnt_id
+                let context = visitor.rootContext()
+                visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor)
+            } else {
+                visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                    message: "scan root \(root) is a symlink; permdrift never follows symlinks (name the directory itself)"))
+            }
+        case .failure(let e):
+            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                                     message: "cannot open scan root \(root): \(e.message)"))
+        }
+        return nil
+    }
+
+    private var currentPath: HostPath { HostPath(bytes: path) }
+
+    private func isExcluded(_ visitor: V) -> Bool {
+        path.withUnsafeBufferPointer { visitor.isExcluded($0) }
+    }
+
+    /// Visits the scan root directory (already open as `fd`, which this takes over) and walks below it.
+    private func walkScanRootDirectory(fd: Int32, visitor: inout V) {
+        let record: FileRecord
+        switch readDirectoryRecord(fd: fd) {
+        case .success(let r): record = r
+        case .failure(let e):
+            visitor.record(e); Syscalls.close(fd); return
+        }
+        rootDevice = record.device
+        rootMount = record.mountID
+        entries += 1
+        let parentContext = visitor.rootContext()
+        let context = path.withUnsafeBufferPointer { p in
+            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader), in: parentContext)
+        }
+        guard let context else { Syscalls.close(fd); return }
+        push(fd: fd, record: record, context: context, visitor: &visitor)
+        run(visitor: &visitor)
+    }
+
+    // MARK: - The walk below a scan root
+
+    private func run(visitor: inout V) {
+        while !frames.isEmpty {
+            let top = frames.count - 1
+            if frames[top].next < frames[top].nameStarts.count {
+                let start = frames[top].nameStarts[frames[top].next]
+                frames[top].next += 1
+                descend(nameStart: start, visitor: &visitor)
+            } else {
+                pop(visitor: &visitor)
+            }
+        }
+    }
+
+    private func push(fd: Int32, record: FileRecord, context: V.DirectoryContext, visitor: inout V) {
+        frames.append(Frame(fd: fd, device: record.device, inode: record.inode, pathLength: path.count, context: context))
+        openFrames += 1
+        if openFrames > options.maxOpenDirectories,
+           let oldest = frames.firstIndex(where: { $0.fd >= 0 }), oldest < frames.count - 1 {
+            // Bound the descriptors held: the oldest directory is reopened through `..` when the walk
+            // climbs back to it.
+            Syscalls.close(frames[oldest].fd)
+            frames[oldest].fd = -1
+            openFrames -= 1
+        }
+        list(visitor: &visitor)
+    }
+
+    private func pop(visitor: inout V) {
+        let frame = frames.removeLast()
+        guard let parentIndex = frames.indices.last else {
+            if frame.fd >= 0 { Syscalls.close(frame.fd); openFrames -= 1 }
+            return
+        }
+        if frames[parentIndex].fd < 0 {
+            reopenParent(index: parentIndex, from: frame.fd, visitor: &visitor)
+        }
+        if frame.fd >= 0 { Syscalls.close(frame.fd); openFrames -= 1 }
+        if let parent = frames.last { path.removeSubrange(parent.pathLength..<path.count) }
+    }
+
+    /// Reopens a directory whose descriptor was released, through `..` of its child, and checks that it
+    /// is still the same directory (an ancestor renamed away or replaced mid-walk is not followed).
+    private func reopenParent(index: Int, from child: Int32, visitor: inout V) {
+        let expected = frames[index]
+        let dotdot: [CChar] = [46, 46, 0]
+        var reopened: Int32 = -1
+        if child >= 0, case .success(let fd) = Syscalls.openDirectory(child, dotdot) {
+            if case .success(let st) = Syscalls.stat(fd: fd), st.dev == expected.device, st.ino == expected.inode {
+                reopened = fd
+            } else {
+                Syscalls.close(fd)
+            }
+        }
+        if reopened >= 0 {
+            frames[index].fd = reopened
+            openFrames += 1
+            return
+        }
+        // Everything below the released descriptors is abandoned: it moved during the scan.
+        for i in stride(from: index, through: 0, by: -1) where frames[i].fd < 0 {
+            let frame = frames[i]
+            if frame.next < frame.nameStarts.count {
+                let p = HostPath(bytes: Array(path[0..<frame.pathLength]))
+                visitor.record(WalkError(path: p,
+                    message: "directory moved during the scan; \(frame.nameStarts.count - frame.next) of its subdirectories were not scanned"))
+            }
+            frames[i].next = frames[i].nameStarts.count
+        }
+        // Unwind the abandoned frames without reopening them.
+        while let last = frames.last, last.fd < 0 {
+            frames.removeLast()
+        }
+    }
+
+    /// Lists the top directory: non-directories are read and visited at once; subdirectories are
+    /// remembered (as bytes) to be descended into afterwards.
+    private func list(visitor: inout V) {
+        let top = frames.count - 1
+        let fd = frames[top].fd
+        let context = frames[top].context
+        let dirLength = path.count
+        while true {
+            let n: Int
+            switch Syscalls.getdents(fd, into: listing) {
+            case .success(let count): n = count
+            case .failure(let e):
+                path.removeSubrange(dirLength..<path.count)
+                visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: e,
+                                         message: "cannot list directory: \(e.message); the rest of it was not scanned"))
+                return
+            }
+            if n == 0 { break }
+            var offset = 0
+            while offset < n {
+                let reclen = offset + 19 < n ? Int(listing.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self)) : 0
+                guard reclen > 19, offset + reclen <= n else {
+                    path.removeSubrange(dirLength..<path.count)
+                    visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: Errno(EIO),
+                                             message: "the kernel returned a malformed directory entry; the rest of the directory was not scanned"))
+                    return
+                }
+                let dtype = listing[offset + 18]
+                let nameStart = listing.baseAddress! + offset + 19
+                let name = nameStart.assumingMemoryBound(to: CChar.self)
+                let nameLength = strnlen(name, reclen - 19)
+                offset += reclen
+                if nameLength == 0 || (nameLength == 1 && name[0] == 46) || (nameLength == 2 && name[0] == 46 && name[1] == 46) {
+                    continue
+                }
+                path.removeSubrange(dirLength..<path.count)
+                if dirLength > 1 { path.append(UInt8(ascii: "/")) }
+                path.append(contentsOf: UnsafeRawBufferPointer(start: nameStart, count: nameLength))
+                if isExcluded(visitor) { continue }
+                if roots.count > 1, path != currentRoot, roots.contains(path) { continue }
+                if dtype == UInt8(DT_DIR) {
+                    remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
+                } else {
+                    visitNonDirectory(parent: fd, name: name, context: context, visitor: &visitor, directoryName: UnsafeRawBufferPointer(start: nameStart, count: nameLength), frame: top)
+                }
+            }
+        }
+        path.removeSubrange(dirLength..<path.count)
+    }
+
+    private func remember(name: UnsafeRawBufferPointer, in frame: Int) {
+        frames[frame].nameStarts.append(frames[frame].names.count)
+        frames[frame].names.append(contentsOf: name)
+        frames[frame].names.append(0)
+    }
+
+    /// Reads an entry that is not opened — statx, its ACLs, statx again to detect a swap in between; a
+    /// changed entry is read once more, then reported. `nil` when it vanished.
+    private func readRecord(parent: Int32, name: UnsafePointer<CChar>) -> Result<FileRecord, WalkError>? {
+        for _ in 0..<2 {
+            let first: pd_stat
+            switch Syscalls.stat(at: parent, name) {
+            case .success(let s): first = s
+            case .failure(let e) where e == .noEntry: return nil
+            case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
+            }
+            var record = FileRecord(first)
+            if record.type == .symlink { return .success(record) }
+            switch reader.acl(.entry(parent: parent, name: name), defaultACL: false) {
+            case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
+            case .failure(.system(_, let e)) where e == .noEntry: return nil
+            case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
+            case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: d.description))
+            }
+            if record.type == .directory {
+                switch reader.acl(.entry(parent: parent, name: name), defaultACL: true) {
+                case .success(let acl): record.defaultACL = acl
+                case .failure(.system(_, let e)) where e == .noEntry: return nil
+                case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
+                case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: "default ACL: \(d.description)"))
+                }
+            }
+            switch Syscalls.stat(at: parent, name) {
+            case .success(let second) where second.ino == first.ino && second.dev == first.dev
+                && second.ctime_sec == first.ctime_sec && second.ctime_nsec == first.ctime_nsec:
+                return .success(record)
+            case .success: continue
+            case .failure(let e) where e == .noEntry: return nil
+            case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
+            }
+        }
+        return .failure(WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
+    }
+
+    /// Reads and visits an entry that is not opened. A directory found here (listed with an unknown type,
+    /// or swapped in after the listing) is remembered for descent when `frame` is given.
+    private func visitNonDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+                                   visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil) {
+        switch readRecord(parent: parent, name: name) {
+        case nil: return
+        case .failure(let e)?: visitor.record(e)
+        case .success(let record)?:
+            if record.type == .directory {
+                if let directoryName, let frame {
+                    remember(name: directoryName, in: frame)
+                } else {
+                    // It failed to open as a directory a moment ago and is one again: swapped back and forth.
+                    visitor.record(WalkError(path: currentPath,
+                        message: "changed during the scan (a directory was replaced and put back); nothing below it was scanned"))
+                }
+                return
+            }
+            entries += 1
+            path.withUnsafeBufferPointer { p in
+                _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),
+                                  in: context)
+            }
+        }
+    }
+
+    /// Opens a remembered subdirectory of the top directory, visits it, and pushes it for listing.
+    private func descend(nameStart: Int, visitor: inout V) {
+        let top = frames.count - 1
+        let parentFD = frames[top].fd
+        let context = frames[top].context
+        let dirLength = frames[top].pathLength
+        path.removeSubrange(dirLength..<path.count)
+        if dirLength > 1 { path.append(UInt8(ascii: "/")) }
+        let names = frames[top].names
+        var end = nameStart
+        while names[end] != 0 { end += 1 }
+        path.append(contentsOf: names[nameStart..<end])
+        names.withUnsafeBufferPointer { buf in
+            let name = UnsafeRawPointer(buf.baseAddress! + nameStart).assumingMemoryBound(to: CChar.self)
+            openAndVisitDirectory(parent: parentFD, name: name, context: context, visitor: &visitor)
+        }
+    }
+
+    private func openAndVisitDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+                                                visitor: inout V) {
+        let fd: Int32
+        switch Syscalls.openDirectory(parent, name) {
+        case .success(let opened): fd = opened
+        case .failure(let e) where e == .noEntry: return
+        case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
+            // Swapped for a symlink or another kind of entry after it was listed: record what it is now.
+            visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor)
+            return
+        case .failure(let e):
+            // Unreadable: report its own metadata (read through the parent) and that its contents are unknown.
+            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
+                                     message: "cannot open directory: \(e.message); nothing below it was scanned"))
+            visitUnopenableDirectory(parent: parent, name: name, context: context, visitor: &visitor)
+            return
+        }
+        let record: FileRecord
+        switch readDirectoryRecord(fd: fd) {
+        case .success(let r): record = r
+        case .failure(let e):
+            visitor.record(e); Syscalls.close(fd); return
+        }
+        // Another mount (a bind mount of the same filesystem too): compared by mount id where the kernel
+        // gives one, so a btrfs subvolume an agent creates is walked, not skipped.
+        let otherMount = record.mountID != 0 && rootMount != 0 ? record.mountID != rootMount : record.device != rootDevice
+        if options.oneFilesystem, otherMount || record.isMountRoot {
+            Syscalls.close(fd)
+            visitor.skip(SkippedMount(path: currentPath, reason: "mount point (one-filesystem)"))
+            return
+        }
+        if frames.contains(where: { $0.device == record.device && $0.inode == record.inode }) {
+            Syscalls.close(fd)
+            visitor.record(WalkError(path: currentPath, message: "directory loop: this directory is also one of its own ancestors"))
+            return
+        }
+        entries += 1
+        let childContext = path.withUnsafeBufferPointer { p in
+            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader), in: context)
+        }
+        guard let childContext else { Syscalls.close(fd); return }
+        push(fd: fd, record: record, context: childContext, visitor: &visitor)
+    }
+
+    private func visitUnopenableDirectory(parent: Int32, name: UnsafePointer<CChar>,
+                                          context: V.DirectoryContext, visitor: inout V) {
+        guard case .success(let record)? = readRecord(parent: parent, name: name) else { return }
+        entries += 1
+        path.withUnsafeBufferPointer { p in
+            _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),
+                              in: context)
+        }
+    }
+
+    /// A directory's record from its own descriptor: fstat, both ACLs, fstat again (an ACL or mode that
+    /// changes while being read is read once more, then reported).
+    private func readDirectoryRecord(fd: Int32) -> Result<FileRecord, WalkError> {
+        for _ in 0..<2 {
+            let first: pd_stat
+            switch Syscalls.stat(fd: fd) {
+            case .success(let s): first = s
+            case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
+            }
+            var record = FileRecord(first)
+            switch reader.acl(.descriptor(fd), defaultACL: false) {
+            case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
+            case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
+            case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: d.description))
+            }
+            switch reader.acl(.descriptor(fd), defaultACL: true) {
+            case .success(let acl): record.defaultACL = acl
+            case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
+            case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: "default ACL: \(d.description)"))
+            }
+            if case .success(let second) = Syscalls.stat(fd: fd),
+               second.ctime_sec == first.ctime_sec, second.ctime_nsec == first.ctime_nsec {
+                return .success(record)
+            }
+        }
+        return .failure(WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
+    }
+}
+
