@@ -8,6 +8,8 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef SYS_getxattrat
@@ -124,6 +126,53 @@ ssize_t pd_lgetxattr(const char *path, const char *attribute, void *value, size_
     ssize_t r;
     do {
         r = lgetxattr(path, attribute, value, size);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+/* Landlock, without relying on the installed kernel headers (Debian 12's predate ABI 4). */
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+
+struct pd_landlock_ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net;
+    uint64_t scoped;
+};
+
+struct pd_landlock_path_beneath_attr {
+    uint64_t allowed_access;
+    int32_t parent_fd;
+} __attribute__((packed));
+
+int pd_landlock_abi(void) {
+    return (int)syscall(SYS_landlock_create_ruleset, NULL, 0, 1U /* LANDLOCK_CREATE_RULESET_VERSION */);
+}
+
+int pd_landlock_create_ruleset(uint64_t handled_fs, uint64_t handled_net, uint64_t scoped, int abi) {
+    struct pd_landlock_ruleset_attr attr = { handled_fs, handled_net, scoped };
+    /* The kernel takes the size of the structure it knows for the ABI in use. */
+    size_t size = abi >= 6 ? sizeof attr : (abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t));
+    return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0U);
+}
+
+int pd_landlock_allow_beneath(int ruleset_fd, int parent_fd, uint64_t access) {
+    struct pd_landlock_path_beneath_attr attr = { access, parent_fd };
+    return (int)syscall(SYS_landlock_add_rule, ruleset_fd, 1 /* LANDLOCK_RULE_PATH_BENEATH */, &attr, 0U);
+}
+
+int pd_landlock_restrict(int ruleset_fd) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return (int)syscall(SYS_landlock_restrict_self, ruleset_fd, 0U);
+}
+
+int pd_flock_exclusive(int fd) {
+    int r;
+    do {
+        r = flock(fd, LOCK_EX | LOCK_NB);
     } while (r < 0 && errno == EINTR);
     return r;
 }

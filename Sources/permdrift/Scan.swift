@@ -24,11 +24,17 @@ struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Scan the baseline's roots and report every drift.",
         discussion: """
-            Without --baseline, /etc/permdrift/baseline.yaml is used if it exists, else the built-in \
-            agent-host baseline; the report says which. With --root DIR, / means DIR: baseline paths and \
-            report paths are host paths, read under DIR, and names resolve in DIR/etc/passwd and DIR/etc/group.
+            Settings come from --config (default /etc/permdrift/config.yaml when it exists); flags override \
+            them. Without a baseline from either, /etc/permdrift/baseline.yaml is used if it exists, else the \
+            built-in agent-host baseline; the report says which. With --root DIR, / means DIR: baseline paths \
+            and report paths are host paths, read under DIR, and names resolve in DIR/etc/passwd and \
+            DIR/etc/group. Exit codes: 0 no drift, 1 drift, 2 the result cannot be trusted, 64 usage, 75 \
+            another run holds the state directory's lock.
             """
     )
+
+    @Option(name: .long, help: ArgumentHelp("The run configuration (default /etc/permdrift/config.yaml when it exists).", valueName: "file"))
+    var config: String?
 
     @Option(name: .long, help: ArgumentHelp("The baseline to enforce.", valueName: "file"))
     var baseline: String?
@@ -41,12 +47,23 @@ struct Scan: ParsableCommand {
     @Option(name: .customLong("fail-on"),
             help: ArgumentHelp("Exit 1 only for findings at or above this severity (critical, high, medium, low); the others are still reported.",
                                valueName: "severity"))
-    var failOn: Severity = .low
+    var failOn: Severity?
 
     @Option(name: .customLong("output"), parsing: .singleValue,
-            help: ArgumentHelp("Also write a report to a file, atomically (repeatable), e.g. json:/var/lib/permdrift/last.json.",
+            help: ArgumentHelp("Also write a report to a file, atomically (repeatable; replaces the configuration's outputs), e.g. json:/var/lib/permdrift/last.json.",
                                valueName: "format:path"))
     var outputs: [OutputSpec] = []
+
+    @Option(name: .customLong("state-dir"),
+            help: ArgumentHelp("The state directory (the service passes its StateDirectory): the account's own, 0700; holds the run lock.",
+                               valueName: "dir"))
+    var stateDirectory: String?
+
+    @Flag(name: .customLong("require-sandbox"), help: "Refuse to scan (exit 2) when the Landlock sandbox cannot be applied.")
+    var requireSandbox = false
+
+    @Option(name: .customLong("sandbox-probe"), help: .hidden)
+    var sandboxProbe: String?
 
     static let defaultBaselinePath = "/etc/permdrift/baseline.yaml"
 
@@ -55,14 +72,14 @@ struct Scan: ParsableCommand {
         do {
             status = try scan()
         } catch let code as ExitCode where code.rawValue == ExitStatus.untrusted {
-            removeStaleOutputs()
+            removeStaleOutputs(outputs)
             throw code
         }
         throw ExitCode(status)
     }
 
     /// No result could be produced: reports from an earlier run must not stand in for this one.
-    func removeStaleOutputs() {
+    func removeStaleOutputs(_ outputs: [OutputSpec]) {
         for output in outputs where unlink(output.path) == 0 {
             warn("permdrift: removed \(TerminalText.escape(output.path)), which held an earlier run's report")
         }
@@ -70,17 +87,51 @@ struct Scan: ParsableCommand {
 
     /// Scans and writes the reports; returns the exit status, or throws when no result could be produced.
     func scan() throws -> Int32 {
+        let settings = try loadConfiguration()
+        let outputs = self.outputs.isEmpty ? settings.outputs.compactMap(OutputSpec.init(argument:)) : self.outputs
+        do {
+            return try scan(settings: settings, outputs: outputs)
+        } catch let code as ExitCode where code.rawValue == ExitStatus.untrusted && self.outputs.isEmpty {
+            removeStaleOutputs(outputs)
+            throw code
+        }
+    }
+
+    func scan(settings: RunConfiguration, outputs: [OutputSpec]) throws -> Int32 {
         let rootDirectory = try host.rootDirectory()
         let accounts = try host.accounts()
-        let baseline = try loadBaseline(accounts: accounts)
+        let baseline = try loadBaseline(accounts: accounts, configured: settings.baseline)
+        let root: RootDirectory
+        do { root = try RootDirectory(path: rootDirectory) } catch {
+            warn("permdrift: \(error)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        // The state directory and its lock come first: a second run stops here, having touched nothing.
+        var state: StateDirectory?
+        if let path = stateDirectory ?? settings.stateDirectory {
+            do {
+                let directory = try StateDirectory(path: path)
+                try directory.lock()
+                state = directory
+            } catch .busy(let lock) {
+                Log.error("permdrift: another permdrift run holds \(TerminalText.escape(lock)); this run does nothing")
+                throw ExitCode(ExitStatus.locked)
+            } catch {
+                warn("permdrift: the state directory cannot be used: \(error)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        }
+        let sandbox = try applySandbox(root: root, baseline: baseline, state: state, outputs: outputs,
+                                       required: requireSandbox || settings.requireSandbox == true)
         var result: ScanResult
         do {
-            result = try Scanner(baseline: baseline, accounts: accounts, rootDirectory: rootDirectory).run()
-            result.failOn = failOn
+            result = try Scanner(baseline: baseline, accounts: accounts, root: root).run()
         } catch {
             warn("permdrift: cannot scan: \(error)")
             throw ExitCode(ExitStatus.untrusted)
         }
+        result.failOn = failOn ?? settings.failOn ?? .low
+        result.sandboxed = sandbox.isEnforced
         var status = result.exitCode
         for output in outputs {
             // Written even for an incomplete scan: the report itself says it cannot be trusted.
@@ -95,15 +146,72 @@ struct Scan: ParsableCommand {
         if !result.isComplete {
             warn("permdrift: the scan is incomplete (\(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read); the result cannot be trusted")
         }
+        _ = state
         return status
     }
 
-    func loadBaseline(accounts: AccountDatabase) throws -> Baseline {
+    /// Restricts the process once everything it reads is loaded: directory listings under the scan
+    /// roots only, writes in the state and report directories only.
+    func applySandbox(root: RootDirectory, baseline: Baseline, state: StateDirectory?, outputs: [OutputSpec],
+                      required: Bool) throws -> SandboxStatus {
+        ScanResult.prepareForSandbox()
+        var plan = Sandbox.Plan()
+        for scanRoot in baseline.roots {
+            if let fd = Sandbox.openBeneath(root.fd, scanRoot) { plan.listable.append(fd) }
+        }
+        var directories = outputs.map { output -> String in
+            let directory = (output.path as NSString).deletingLastPathComponent
+            return directory.isEmpty ? "." : directory
+        }
+        if let state { directories.append(state.path) }
+        for directory in directories {
+            switch Sandbox.openDirectory(directory) {
+            case .success(let fd): plan.writable.append(fd)
+            case .failure(let e):
+                Sandbox.close(plan)
+                warn("permdrift: cannot open a report directory: \(e)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        }
+        defer { Sandbox.close(plan) }
+        let status = Sandbox.restrict(plan)
+        if !status.isEnforced && required {
+            warn("permdrift: --require-sandbox: \(status); refusing to scan with CAP_DAC_READ_SEARCH and no sandbox")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        Log.info("permdrift: \(status)")
+        if let probe = sandboxProbe {
+            switch Sandbox.probeRead(probe) {
+            case .success: Log.error("permdrift: sandbox probe: opening \(TerminalText.escape(probe)) for reading was allowed")
+            case .failure(let e): Log.error("permdrift: sandbox probe: opening \(TerminalText.escape(probe)) for reading was refused (\(e.name))")
+            }
+        }
+        return status
+    }
+
+    func loadConfiguration() throws -> RunConfiguration {
+        var st = stat()
+        let path = config ?? (lstat(RunConfiguration.defaultPath, &st) == 0 || errno != ENOENT ? RunConfiguration.defaultPath : nil)
+        guard let path else { return RunConfiguration() }
+        switch TrustedFile.read(path: path, requireTrustedOwner: true) {
+        case .success(let bytes):
+            do { return try RunConfiguration.load(bytes, file: path) } catch {
+                warn(error.description)
+                warn("permdrift: the configuration does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was scanned")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        case .failure(let e):
+            warn("permdrift: cannot use the configuration: \(e)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+    }
+
+    func loadBaseline(accounts: AccountDatabase, configured: String?) throws -> Baseline {
         let loader = BaselineLoader(accounts: accounts)
         // Anything at the default path (even a dangling symlink) is the baseline: it is refused if it is not
         // a trusted regular file, never silently replaced by the built-in one.
         var st = stat()
-        let path = baseline ?? (lstat(Self.defaultBaselinePath, &st) == 0 || errno != ENOENT ? Self.defaultBaselinePath : nil)
+        let path = baseline ?? configured ?? (lstat(Self.defaultBaselinePath, &st) == 0 || errno != ENOENT ? Self.defaultBaselinePath : nil)
         do {
             guard let path else {
                 return try loader.load(Array(BuiltInBaseline.text.utf8), file: "built-in:agent-host.yaml", isBuiltIn: true)

@@ -53,6 +53,23 @@ ssize_t pd_getdents(int fd, void *buffer, size_t size);
 /// The symbolic name of an errno value ("EACCES"), or NULL when unknown.
 const char *pd_errno_name(int errnum);
 
+/// Landlock: the highest ABI version the kernel supports, or -1 with errno set (ENOSYS, EOPNOTSUPP).
+int pd_landlock_abi(void);
+
+/// Landlock: creates a ruleset handling these filesystem, network and scope rights (a right of a later
+/// ABI must be 0 on older kernels). Returns the ruleset descriptor, or -1 with errno set.
+int pd_landlock_create_ruleset(uint64_t handled_fs, uint64_t handled_net, uint64_t scoped, int abi);
+
+/// Landlock: allows `access` beneath the directory open as `parent_fd`. Returns 0, or -1 with errno set.
+int pd_landlock_allow_beneath(int ruleset_fd, int parent_fd, uint64_t access);
+
+/// Landlock: sets no_new_privs and restricts the calling process (all its threads) to the ruleset.
+/// Returns 0, or -1 with errno set.
+int pd_landlock_restrict(int ruleset_fd);
+
+/// flock(2) with LOCK_EX|LOCK_NB. Returns 0, or -1 with errno set (EWOULDBLOCK when held).
+int pd_flock_exclusive(int fd);
+
 /// Sets the process umask and returns the previous one.
 unsigned pd_umask(unsigned mask);
 

@@ -18,32 +18,36 @@ public struct BaselineLoader {
                                     sha256: SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined(),
                                     isBuiltIn: isBuiltIn)
         let context = LoadContext(file: file, accounts: accounts)
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw BaselineLoadError(diagnostics: [context.diagnostic(line: 1, column: 1, "the baseline is not valid UTF-8")])
-        }
-        let root: Node
-        do {
-            let parser = try Parser(yaml: text)
-            guard let document = try parser.nextRoot() else {
-                throw BaselineLoadError(diagnostics: [context.diagnostic(line: 1, column: 1, "the baseline is empty")])
-            }
-            if let extra = try parser.nextRoot() {
-                throw BaselineLoadError(diagnostics: [context.diagnostic(line: extra.mark?.line ?? 1, column: extra.mark?.column ?? 1,
-                    "the baseline holds more than one YAML document")])
-            }
-            root = document
-        } catch let error as BaselineLoadError {
-            throw error
-        } catch let error as YamlError {
-            throw BaselineLoadError(diagnostics: [context.diagnostic(yaml: error, text: text)])
-        } catch {
-            throw BaselineLoadError(diagnostics: [context.diagnostic(line: 1, column: 1, "cannot parse the baseline: \(error)")])
-        }
+        let root = try Self.document(bytes, context: context, what: "baseline")
         let baseline = context.baseline(root, origin: origin)
         if !context.diagnostics.isEmpty {
             throw BaselineLoadError(diagnostics: context.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
         }
         return baseline!
+    }
+
+    /// Parses YAML bytes into one document, with every problem as a `FILE:LINE:COLUMN` diagnostic.
+    static func document(_ bytes: [UInt8], context: LoadContext, what: String) throws(BaselineLoadError) -> Node {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw BaselineLoadError(diagnostics: [context.diagnostic(line: 1, column: 1, "the \(what) is not valid UTF-8")])
+        }
+        do {
+            let parser = try Parser(yaml: text)
+            guard let document = try parser.nextRoot() else {
+                throw BaselineLoadError(diagnostics: [context.diagnostic(line: 1, column: 1, "the \(what) is empty")])
+            }
+            if let extra = try parser.nextRoot() {
+                throw BaselineLoadError(diagnostics: [context.diagnostic(line: extra.mark?.line ?? 1, column: extra.mark?.column ?? 1,
+                    "the \(what) holds more than one YAML document")])
+            }
+            return document
+        } catch let error as BaselineLoadError {
+            throw error
+        } catch let error as YamlError {
+            throw BaselineLoadError(diagnostics: [context.diagnostic(yaml: error, text: text)])
+        } catch {
+            throw BaselineLoadError(diagnostics: [context.diagnostic(line: 1, column: 1, "cannot parse the \(what): \(error)")])
+        }
     }
 }
 

@@ -7,6 +7,8 @@ public struct Scanner {
     public let accounts: AccountDatabase
     /// The directory that stands for `/` (`--root DIR`, or `/`).
     public let rootDirectory: String
+    /// The root directory opened in advance, when the caller sandboxes the process before scanning.
+    public var openRoot: RootDirectory?
     public var options: Walker.Options
     public var now: () -> Date = Date.init
 
@@ -15,6 +17,11 @@ public struct Scanner {
         self.accounts = accounts
         self.rootDirectory = rootDirectory
         options = Walker.Options(oneFilesystem: baseline.oneFilesystem)
+    }
+
+    public init(baseline: Baseline, accounts: AccountDatabase, root: RootDirectory) {
+        self.init(baseline: baseline, accounts: accounts, rootDirectory: root.path)
+        openRoot = root
     }
 
     public enum ScanError: Error, CustomStringConvertible, Sendable {
@@ -30,7 +37,7 @@ public struct Scanner {
     public func run() throws(ScanError) -> ScanResult {
         let started = now()
         var visitor = ScanVisitor(baseline: baseline, accounts: accounts)
-        var walker = Walker(rootDirectory: rootDirectory, options: options)
+        var walker = openRoot.map { Walker(root: $0, options: options) } ?? Walker(rootDirectory: rootDirectory, options: options)
         do {
             try walker.walk(roots: baseline.roots, visitor: &visitor)
         } catch {

@@ -83,6 +83,7 @@ public enum TrustedFile {
             case .failure(let e): return .failure(.system(SystemCallError("openat", path: walked, errno: e)))
             }
         }
+        let pathFD = fd
         return readPinned(fd, display: path, limit: limit) { st in
             if FileType(mode: st.mode) == .symlink { return .untrusted(path: path, why: "is a symlink; give the path of the file itself") }
             guard requireTrustedOwner else { return nil }
@@ -92,15 +93,47 @@ public enum TrustedFile {
             if st.mode & 0o022 != 0 {
                 return .untrusted(path: path, why: "is writable by group or others (mode \(String(st.mode & 0o7777, radix: 8))); refusing to enforce it")
             }
+            if let why = aclGrantsWrite(pathFD) { return .untrusted(path: path, why: "\(why); refusing to enforce it") }
             return nil
         }
     }
 
-    /// Why a directory could be changed by someone other than root or the caller, or nil.
+    /// Why a directory could be changed by someone other than root or the caller, or nil. A sticky
+    /// directory (such as /tmp) may be writable by others: they cannot replace what root or the caller
+    /// owns in it.
     private static func untrustedDirectory(_ fd: Int32) -> String? {
         guard case .success(let st) = Syscalls.stat(fd: fd) else { return "cannot be examined" }
         if st.uid != 0 && st.uid != geteuid() { return "is owned by uid \(st.uid)" }
-        if st.mode & 0o022 != 0 && st.mode & 0o1000 == 0 { return "is writable by group or others and not sticky" }
+        let sticky = st.mode & 0o1000 != 0
+        if st.mode & 0o022 != 0 && !sticky { return "is writable by group or others and not sticky" }
+        if !sticky, let why = aclGrantsWrite(fd) { return why }
+        return nil
+    }
+
+    /// Whether the access ACL of the object held by `fd` (an `O_PATH` descriptor) lets anyone but root or
+    /// the caller write it: a named user other than them, or a group entry, with write after the mask.
+    static func aclGrantsWrite(_ fd: Int32) -> String? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = "/proc/self/fd/\(fd)".withCString { path in
+            buffer.withUnsafeMutableBytes { pd_lgetxattr(path, "system.posix_acl_access", $0.baseAddress, $0.count) }
+        }
+        if n < 0 {
+            let e = errno
+            return e == ENODATA || e == EOPNOTSUPP ? nil : "its ACL cannot be read (\(Errno(e)))"
+        }
+        guard let acl = try? buffer.withUnsafeBytes({ try PosixACL(xattr: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else {
+            return "its ACL cannot be decoded"
+        }
+        let mask = acl.mask ?? 7
+        let me = geteuid()
+        for e in acl.entries where e.permissions & mask & 2 != 0 {
+            switch e.tag {
+            case .user where e.id != 0 && e.id != me: return "has an ACL entry user:\(e.id) that grants write"
+            case .group: return "has an ACL entry group:\(e.id) that grants write"
+            case .groupObject: return "has an ACL that grants write to its group"
+            default: continue
+            }
+        }
         return nil
     }
 

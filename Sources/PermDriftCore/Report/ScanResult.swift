@@ -48,6 +48,14 @@ public struct ScanResult: Sendable {
 
     func description(ofRule id: String) -> String? { rules.first { $0.id == id }?.description }
 
+    /// Loads what formatting reports loads lazily (time zone, calendar data), before a sandbox closes
+    /// the files it would read.
+    public static func prepareForSandbox() {
+        _ = timestamp(Date())
+        _ = Scanner.utcDay(Date())
+        _ = Scanner.hostName()
+    }
+
     static func timestamp(_ date: Date) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -11,7 +11,8 @@ public enum TextReport {
         if r.rootDirectory != "/" { out += ", root \(e(r.rootDirectory))" }
         out += "\n"
         let source = r.baselineOrigin.isBuiltIn ? "the built-in default" : e(r.baselineOrigin.source)
-        out += "baseline \(e(r.baselineName)) from \(source) (sha256 \(r.baselineOrigin.sha256.prefix(16)))\n"
+        out += "baseline \(e(r.baselineName)) from \(source) (sha256 \(r.baselineOrigin.sha256.prefix(16)))"
+        out += r.sandboxed ? ", Landlock sandbox on\n" : "\n"
         for group in r.findingsByRule {
             out += "\n\(group.severity.rawValue.uppercased())  \(group.rule)  \(count(group.findings.count, "finding"))\n"
             if let d = r.description(ofRule: group.rule) { out += "  \(e(d))\n" }

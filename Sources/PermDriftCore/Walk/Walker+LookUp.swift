@@ -26,7 +26,7 @@ extension Walker {
     /// Reads the records of `/` and of every component down to `path`, each through its parent's
     /// descriptor, never following a symlink (a symlink may only be the last component).
     public func lookUpChain(_ path: HostPath) -> Result<[(path: HostPath, record: FileRecord)], ChainFailure> {
-        var fd = rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        var fd = openRootDescriptor()
         guard fd >= 0 else { return .failure(.failed(WalkError(path: path, syscall: "open", errno: .current))) }
         defer { Syscalls.close(fd) }
         let method: EntryAttributeMethod

@@ -24,6 +24,8 @@ public struct Walker {
 
     /// The directory that stands for `/` (the host's root, or `--root DIR`).
     public let rootDirectory: String
+    /// The same directory opened in advance (before a sandbox closes the way to it), when given.
+    public let openRoot: RootDirectory?
     public let options: Options
     public private(set) var entriesVisited = 0
     /// How entries' ACLs are read on this kernel (known once the walk starts).
@@ -31,12 +33,25 @@ public struct Walker {
 
     public init(rootDirectory: String, options: Options = Options()) {
         self.rootDirectory = rootDirectory
+        openRoot = nil
         self.options = options
+    }
+
+    public init(root: RootDirectory, options: Options = Options()) {
+        rootDirectory = root.path
+        openRoot = root
+        self.options = options
+    }
+
+    /// A new descriptor of the root directory.
+    func openRootDescriptor() -> Int32 {
+        if let openRoot { return Glibc.dup(openRoot.fd) }
+        return rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
     }
 
     /// Walks every scan root in turn. Throws only when the walk cannot start at all.
     public mutating func walk<V: WalkVisitor>(roots: [HostPath], visitor: inout V) throws(WalkStartError) {
-        let rootFD = rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let rootFD = openRootDescriptor()
         guard rootFD >= 0 else {
             throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(Array(rootDirectory.utf8))): \(Errno.current)")
         }
@@ -61,4 +76,22 @@ public struct Walker {
 /// The walk cannot start (the root directory cannot be opened, or the kernel lacks what a safe walk needs).
 public struct WalkStartError: Error, CustomStringConvertible, Sendable {
     public let description: String
+}
+
+/// The directory that stands for `/`, opened once (before the sandbox is applied) and shared by the walk
+/// and the look-ups that follow it.
+public final class RootDirectory: Sendable {
+    public let path: String
+    public let fd: Int32
+
+    public init(path: String) throws(WalkStartError) {
+        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        guard fd >= 0 else {
+            throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(path)): \(Errno.current)")
+        }
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { Syscalls.close(fd) }
 }

@@ -1,0 +1,115 @@
+import CPermDrift
+import Glibc
+
+/// Whether the Landlock sandbox is on for this process.
+public enum SandboxStatus: Sendable, Equatable, CustomStringConvertible {
+    case enforced(abi: Int)
+    case unavailable(String)
+
+    public var isEnforced: Bool { if case .enforced = self { true } else { false } }
+
+    public var description: String {
+        switch self {
+        case .enforced(let abi): "Landlock sandbox on (ABI \(abi))"
+        case .unavailable(let why): "Landlock sandbox off: \(why)"
+        }
+    }
+}
+
+/// Restricts the process with Landlock once everything it reads is loaded: directories may be listed
+/// only under the scan roots (no file there may be opened for reading, written or executed), files may
+/// be written only in the state and report directories, and no TCP connection may be made. This is what
+/// keeps CAP_DAC_READ_SEARCH from ever reading an agent's file. It applies to the calling thread and
+/// the threads it starts afterwards.
+public enum Sandbox {
+    // Filesystem rights, as <linux/landlock.h> numbers them.
+    static let execute: UInt64 = 1 << 0, writeFile: UInt64 = 1 << 1, readFile: UInt64 = 1 << 2, readDir: UInt64 = 1 << 3
+    static let removeFile: UInt64 = 1 << 5, makeReg: UInt64 = 1 << 8
+    static let refer: UInt64 = 1 << 13, truncate: UInt64 = 1 << 14, ioctlDev: UInt64 = 1 << 15
+
+    /// Every filesystem right an ABI version knows (all of them are denied unless a rule grants them).
+    static func handledFilesystem(abi: Int) -> UInt64 {
+        var rights: UInt64 = (1 << 13) - 1
+        if abi >= 2 { rights |= refer }
+        if abi >= 3 { rights |= truncate }
+        if abi >= 5 { rights |= ioctlDev }
+        return rights
+    }
+
+    /// The directories a scan needs.
+    public struct Plan: Sendable {
+        /// Directories (descriptors, e.g. `O_PATH`) whose trees may be listed: the scan roots.
+        public var listable: [Int32] = []
+        /// Directories whose files may be created, written, renamed and read: state and report directories.
+        public var writable: [Int32] = []
+
+        public init(listable: [Int32] = [], writable: [Int32] = []) {
+            self.listable = listable
+            self.writable = writable
+        }
+    }
+
+    /// Applies the plan. Returns `.unavailable` (and restricts nothing) where the kernel has no Landlock.
+    public static func restrict(_ plan: Plan) -> SandboxStatus {
+        let abi = Int(pd_landlock_abi())
+        guard abi >= 1 else {
+            let e = Errno.current
+            return .unavailable(e.rawValue == ENOSYS ? "the kernel has no Landlock (ENOSYS)"
+                : e.rawValue == EOPNOTSUPP ? "Landlock is disabled at boot (EOPNOTSUPP)" : "landlock_create_ruleset: \(e)")
+        }
+        let fs = handledFilesystem(abi: abi)
+        let net: UInt64 = abi >= 4 ? 0b11 : 0          // bind and connect TCP
+        let scoped: UInt64 = abi >= 6 ? 0b11 : 0       // abstract UNIX sockets and signals outside the domain
+        let ruleset = pd_landlock_create_ruleset(fs, net, scoped, Int32(abi))
+        guard ruleset >= 0 else { return .unavailable("landlock_create_ruleset: \(Errno.current)") }
+        defer { Syscalls.close(ruleset) }
+        for fd in plan.listable where pd_landlock_allow_beneath(ruleset, fd, readDir) != 0 {
+            return .unavailable("landlock_add_rule: \(Errno.current)")
+        }
+        var write = readDir | readFile | writeFile | makeReg | removeFile
+        if abi >= 2 { write |= refer }
+        if abi >= 3 { write |= truncate }
+        for fd in plan.writable where pd_landlock_allow_beneath(ruleset, fd, write & fs) != 0 {
+            return .unavailable("landlock_add_rule: \(Errno.current)")
+        }
+        guard pd_landlock_restrict(ruleset) == 0 else { return .unavailable("landlock_restrict_self: \(Errno.current)") }
+        return .enforced(abi: abi)
+    }
+
+    /// Opens a directory named by a trusted path (a report's or the state directory), `O_PATH`, for a rule.
+    public static func openDirectory(_ path: String) -> Result<Int32, SystemCallError> {
+        let fd = path.withCString { Glibc.open($0, Syscalls.pathOpenFlags | O_DIRECTORY) }
+        return fd >= 0 ? .success(fd) : .failure(SystemCallError("open", path: path, errno: .current))
+    }
+
+    /// Tries to open a file for reading and closes it at once: the test that the sandbox holds.
+    public static func probeRead(_ path: String) -> Result<Void, Errno> {
+        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
+        guard fd >= 0 else { return .failure(.current) }
+        Syscalls.close(fd)
+        return .success(())
+    }
+
+    /// Closes descriptors a plan no longer needs (the rules hold the directories).
+    public static func close(_ plan: Plan) {
+        for fd in plan.listable + plan.writable { Syscalls.close(fd) }
+    }
+
+    /// Opens a directory for a rule, `O_PATH`, each component under `rootFD` without following a symlink
+    /// (a scan root that is a symlink gets no rule; the walk reports it).
+    public static func openBeneath(_ rootFD: Int32, _ path: HostPath) -> Int32? {
+        var fd = Glibc.dup(rootFD)
+        guard fd >= 0 else { return nil }
+        for component in path.segments {
+            var name = Array(component); name.append(0)
+            let next = name.withUnsafeBufferPointer { n in
+                Syscalls.openAt(fd, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
+                                flags: Syscalls.pathOpenFlags | O_NOFOLLOW | O_DIRECTORY)
+            }
+            Syscalls.close(fd)
+            guard case .success(let n) = next else { return nil }
+            fd = n
+        }
+        return fd
+    }
+}

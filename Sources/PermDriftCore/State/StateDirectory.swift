@@ -1,0 +1,91 @@
+import CPermDrift
+import Glibc
+
+/// Why the state directory or its lock cannot be used.
+public enum StateError: Error, Sendable, CustomStringConvertible {
+    /// Someone else could change it, or it is not what it should be.
+    case untrusted(path: String, why: String)
+    /// Another run holds the lock.
+    case busy(path: String)
+    case system(SystemCallError)
+
+    public var description: String {
+        switch self {
+        case .untrusted(let path, let why): "\(TerminalText.escape(path)): \(why)"
+        case .busy(let path): "another permdrift run holds \(TerminalText.escape(path)); this run does nothing"
+        case .system(let e): e.description
+        }
+    }
+}
+
+/// The service's state directory (`--state-dir`, systemd's `StateDirectory=`): the account's own, 0700,
+/// never a symlink, and the lock that keeps two runs from overlapping.
+public final class StateDirectory {
+    public let path: String
+    /// The directory, open for `openat`.
+    public let fd: Int32
+    private var lockFD: Int32 = -1
+
+    /// Opens and checks the directory: not a symlink, a directory, owned by the user running permdrift,
+    /// mode 0700.
+    public init(path: String) throws(StateError) {
+        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else {
+            let e = Errno.current
+            if e == .tooManyLinks || e == .notDirectory {
+                throw .untrusted(path: path, why: "is a symlink or not a directory; the state directory must be a directory of its own")
+            }
+            throw .system(SystemCallError("open", path: path, errno: e))
+        }
+        guard case .success(let st) = Syscalls.stat(fd: fd) else {
+            let e = Errno.current
+            Syscalls.close(fd)
+            throw .system(SystemCallError("statx", path: path, errno: e))
+        }
+        let me = geteuid()
+        if st.uid != me {
+            Syscalls.close(fd)
+            throw .untrusted(path: path, why: "is owned by uid \(st.uid), not by the user running permdrift (uid \(me))")
+        }
+        if st.mode & 0o7777 != 0o700 {
+            Syscalls.close(fd)
+            throw .untrusted(path: path, why: "has mode \(ModeSpec.octal(st.mode)); the state directory must be 0700")
+        }
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit {
+        if lockFD >= 0 { Syscalls.close(lockFD) }
+        Syscalls.close(fd)
+    }
+
+    /// Takes the run lock (`flock` on `lock` in the directory) for as long as this object lives. A lock
+    /// file that is a symlink, not a regular file, not the user's own or readable by others is refused.
+    public func lock() throws(StateError) {
+        let display = (path.hasSuffix("/") ? path : path + "/") + "lock"
+        let opened = "lock".withCString { name in
+            Glibc.openat(fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        }
+        guard opened >= 0 else {
+            let e = Errno.current
+            if e == .tooManyLinks { throw .untrusted(path: display, why: "is a symlink; refusing to use it as the lock") }
+            throw .system(SystemCallError("openat", path: display, errno: e))
+        }
+        guard case .success(let st) = Syscalls.stat(fd: opened), FileType(mode: st.mode) == .file else {
+            Syscalls.close(opened)
+            throw .untrusted(path: display, why: "is not a regular file")
+        }
+        if st.uid != geteuid() || st.mode & 0o077 != 0 {
+            Syscalls.close(opened)
+            throw .untrusted(path: display, why: "is owned by uid \(st.uid) with mode \(ModeSpec.octal(st.mode)); the lock must be the running user's own, 0600")
+        }
+        if pd_flock_exclusive(opened) != 0 {
+            let e = Errno.current
+            Syscalls.close(opened)
+            if e.rawValue == EWOULDBLOCK { throw .busy(path: display) }
+            throw .system(SystemCallError("flock", path: display, errno: e))
+        }
+        lockFD = opened
+    }
+}
