@@ -176,3 +176,11 @@ int pd_flock_exclusive(int fd) {
     } while (r < 0 && errno == EINTR);
     return r;
 }
+
+ssize_t pd_getxattr_following(const char *path, const char *attribute, void *value, size_t size) {
+    ssize_t r;
+    do {
+        r = getxattr(path, attribute, value, size);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}

@@ -9,7 +9,7 @@ struct PermDriftCommand: ParsableCommand {
         abstract: "Find permission drift on hosts that run autonomous coding agents.",
         discussion: """
             Exit codes: 0 no drift, 1 drift found, 2 the result cannot be trusted (baseline invalid, \
-            scan incomplete), 64 usage error.
+            scan incomplete), 64 usage error, 75 another run holds the lock.
             """,
         version: ScanResult.toolVersion,
         subcommands: [Scan.self, Explain.self, Demo.self]

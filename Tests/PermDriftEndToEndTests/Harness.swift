@@ -31,7 +31,8 @@ enum Harness {
     }
 
     /// Runs a program, with its output in files (no pipe can fill up and stall it).
-    static func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> Run {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                    timeout: TimeInterval = 120) throws -> Run {
         let dir = try makeTemporaryDirectory(prefix: "pd-run")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/stdout", err = dir + "/stderr"
@@ -40,6 +41,9 @@ enum Harness {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
         process.standardInput = FileHandle.nullDevice
@@ -61,8 +65,8 @@ enum Harness {
     }
 
     /// Runs permdrift.
-    static func permdrift(_ arguments: [String]) throws -> Run {
-        try run(binary, arguments)
+    static func permdrift(_ arguments: [String], environment: [String: String]? = nil) throws -> Run {
+        try run(binary, arguments, environment: environment)
     }
 
     /// Runs permdrift as an unprivileged uid with no capabilities (setpriv), the way an unprivileged user

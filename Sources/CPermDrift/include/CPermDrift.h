@@ -46,6 +46,10 @@ ssize_t pd_fgetxattr(int fd, const char *attribute, void *value, size_t size);
 /// lgetxattr(2) of a path, not following a final symlink. Returns the size, or -1 with errno set.
 ssize_t pd_lgetxattr(const char *path, const char *attribute, void *value, size_t size);
 
+/// getxattr(2) of a path, following a final symlink: for /proc/self/fd/N, the object the descriptor
+/// holds. Returns the size, or -1 with errno set.
+ssize_t pd_getxattr_following(const char *path, const char *attribute, void *value, size_t size);
+
 /// getdents64(2): fills `buffer` with linux_dirent64 records. Returns the number of bytes, 0 at the end,
 /// or -1 with errno set.
 ssize_t pd_getdents(int fd, void *buffer, size_t size);

@@ -105,8 +105,9 @@ public enum TrustedFile {
         guard case .success(let st) = Syscalls.stat(fd: fd) else { return "cannot be examined" }
         if st.uid != 0 && st.uid != geteuid() { return "is owned by uid \(st.uid)" }
         let sticky = st.mode & 0o1000 != 0
-        if st.mode & 0o022 != 0 && !sticky { return "is writable by group or others and not sticky" }
+        // With an ACL the group bits are its mask: name the entry that grants write rather than the bits.
         if !sticky, let why = aclGrantsWrite(fd) { return why }
+        if st.mode & 0o022 != 0 && !sticky { return "is writable by group or others and not sticky" }
         return nil
     }
 
@@ -115,7 +116,8 @@ public enum TrustedFile {
     static func aclGrantsWrite(_ fd: Int32) -> String? {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let n = "/proc/self/fd/\(fd)".withCString { path in
-            buffer.withUnsafeMutableBytes { pd_lgetxattr(path, "system.posix_acl_access", $0.baseAddress, $0.count) }
+            // Following /proc/self/fd/N reaches the object the descriptor holds, nothing else.
+            buffer.withUnsafeMutableBytes { pd_getxattr_following(path, "system.posix_acl_access", $0.baseAddress, $0.count) }
         }
         if n < 0 {
             let e = errno
