@@ -132,6 +132,7 @@ struct Scan: ParsableCommand {
         }
         result.failOn = failOn ?? settings.failOn ?? .low
         result.sandboxed = sandbox.isEnforced
+        if !sandbox.isEnforced { result.notices.append("\(sandbox); the scan ran without it") }
         var status = result.exitCode
         for output in outputs {
             // Written even for an incomplete scan: the report itself says it cannot be trusted.
