@@ -62,6 +62,13 @@ struct Scan: ParsableCommand {
     @Flag(name: .customLong("require-sandbox"), help: "Refuse to scan (exit 2) when the Landlock sandbox cannot be applied.")
     var requireSandbox = false
 
+    @Flag(name: .customLong("require-signature"),
+          help: "Enforce the baseline only if FILE.sig, made with ssh-keygen -Y sign, verifies against --signers (no built-in fallback).")
+    var requireSignature = false
+
+    @Option(name: .long, help: ArgumentHelp("The OpenSSH allowed_signers file that approves baselines.", valueName: "file"))
+    var signers: String?
+
     @Option(name: .customLong("sandbox-probe"), help: .hidden)
     var sandboxProbe: String?
 
@@ -100,7 +107,9 @@ struct Scan: ParsableCommand {
     func scan(settings: RunConfiguration, outputs: [OutputSpec]) throws -> Int32 {
         let rootDirectory = try host.rootDirectory()
         let accounts = try host.accounts()
-        let baseline = try loadBaseline(accounts: accounts, configured: settings.baseline)
+        let mustBeSigned = requireSignature || settings.requireSignature == true
+        let baseline = try loadBaseline(accounts: accounts, configured: settings.baseline,
+                                        signers: mustBeSigned ? (signers ?? settings.signers) : nil, mustBeSigned: mustBeSigned)
         let root: RootDirectory
         do { root = try RootDirectory(path: rootDirectory) } catch {
             warn("permdrift: \(error)")
@@ -112,6 +121,7 @@ struct Scan: ParsableCommand {
             do {
                 let directory = try StateDirectory(path: path)
                 try directory.lock()
+                if mustBeSigned { try checkSerial(baseline, state: directory) }
                 state = directory
             } catch .busy(let lock) {
                 Log.error("permdrift: another permdrift run holds \(TerminalText.escape(lock)); this run does nothing")
@@ -207,8 +217,42 @@ struct Scan: ParsableCommand {
         }
     }
 
-    func loadBaseline(accounts: AccountDatabase, configured: String?) throws -> Baseline {
+    /// A signed baseline's serial never goes down on a host: an older signed baseline is not replayed.
+    func checkSerial(_ baseline: Baseline, state: StateDirectory) throws(StateError) {
+        let serial = baseline.serial ?? 0
+        if let highest = try state.highestSerial(), serial < highest {
+            throw .untrusted(path: baseline.origin.source,
+                             why: "has serial \(serial), lower than \(highest), the highest this host has accepted: an older baseline is being replayed; rejected")
+        }
+        try state.recordSerial(serial)
+    }
+
+    func loadBaseline(accounts: AccountDatabase, configured: String?, signers: String?, mustBeSigned: Bool) throws -> Baseline {
         let loader = BaselineLoader(accounts: accounts)
+        if mustBeSigned {
+            // The bytes are read once, verified, and the same bytes parsed; no built-in fallback.
+            guard let signers else {
+                warn("permdrift: --require-signature needs --signers (or signers: in the configuration)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+            let path = baseline ?? configured ?? Self.defaultBaselinePath
+            switch ApprovedBaseline.read(path, signers: signers) {
+            case .success(let approved):
+                do {
+                    var loaded = try loader.load(approved.bytes, file: path)
+                    loaded.origin.signer = approved.signer.description
+                    Log.info("permdrift: baseline \(TerminalText.escape(path)) approved by \(TerminalText.escape(approved.signer.description))")
+                    return loaded
+                } catch {
+                    warn(error.description)
+                    warn("permdrift: the baseline does not load; nothing was scanned")
+                    throw ExitCode(ExitStatus.untrusted)
+                }
+            case .failure(let why):
+                warn("permdrift: baseline rejected: \(TerminalText.escape(path)): \(why)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        }
         // Anything at the default path (even a dangling symlink) is the baseline: it is refused if it is not
         // a trusted regular file, never silently replaced by the built-in one.
         var st = stat()

@@ -33,6 +33,7 @@ struct ServiceTests {
         #expect(!unit.contains("\nPrivateUsers="), "PrivateUsers= would empty the capability set on the host")
         #expect(unit.contains("landlock_create_ruleset landlock_add_rule landlock_restrict_self"))
         #expect(unit.contains("--require-sandbox"))
+        #expect(unit.contains("--require-signature"))
         let timer = try String(contentsOfFile: Self.timer, encoding: .utf8)
         for required in ["OnCalendar=hourly", "Persistent=true", "RandomizedDelaySec=10min", "WantedBy=timers.target"] {
             #expect(timer.contains(required), "permdrift.timer lacks \(required)")

@@ -21,6 +21,8 @@ public struct BaselineOrigin: Sendable, Equatable {
     public var source: String
     public var sha256: String
     public var isBuiltIn: Bool
+    /// Who approved it, when its signature was verified (`alice@example.com (ED25519 key SHA256:…)`).
+    public var signer: String?
 }
 
 public enum Severity: String, CaseIterable, Sendable, Comparable {

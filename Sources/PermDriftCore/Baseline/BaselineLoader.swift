@@ -16,7 +16,7 @@ public struct BaselineLoader {
     public func load(_ bytes: [UInt8], file: String, isBuiltIn: Bool = false) throws(BaselineLoadError) -> Baseline {
         let origin = BaselineOrigin(source: isBuiltIn ? "built-in" : file,
                                     sha256: SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined(),
-                                    isBuiltIn: isBuiltIn)
+                                    isBuiltIn: isBuiltIn, signer: nil)
         let context = LoadContext(file: file, accounts: accounts)
         let root = try Self.document(bytes, context: context, what: "baseline")
         let baseline = context.baseline(root, origin: origin)

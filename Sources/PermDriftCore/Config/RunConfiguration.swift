@@ -9,16 +9,18 @@ public struct RunConfiguration: Sendable, Equatable {
     public var outputs: [String] = []
     public var failOn: Severity?
     public var requireSandbox: Bool?
+    /// The OpenSSH allowed_signers file that approves baselines.
+    public var signers: String?
+    public var requireSignature: Bool?
 
     public init() {}
 
     public static let defaultPath = "/etc/permdrift/config.yaml"
 
     static let keys = ["baseline", "state-directory", "outputs", "fail-on", "require-sandbox",
-                       "signers", "alertmanager", "prometheus-textfile"]
+                       "signers", "require-signature", "alertmanager", "prometheus-textfile"]
     /// Keys of the format that later versions act on; this one refuses to ignore them silently.
     static let notYetSupported: [String: String] = [
-        "signers": "signed baselines",
         "alertmanager": "alert delivery",
         "prometheus-textfile": "Prometheus metrics",
     ]
@@ -54,6 +56,16 @@ public struct RunConfiguration: Sendable, Equatable {
             if let v = f["fail-on"]?.value, let text = context.scalar(v, "fail-on") {
                 if let s = Severity(rawValue: text) { config.failOn = s } else {
                     context.error(v, "fail-on '\(text)' is not one of critical, high, medium, low")
+                }
+            }
+            if let v = f["signers"]?.value, let text = context.scalar(v, "signers") {
+                if text.hasPrefix("/") { config.signers = text } else { context.error(v, "signers must be an absolute path") }
+            }
+            if let v = f["require-signature"]?.value, let text = context.scalar(v, "require-signature") {
+                switch text {
+                case "true": config.requireSignature = true
+                case "false": config.requireSignature = false
+                default: context.error(v, "require-signature must be true or false")
                 }
             }
             if let v = f["require-sandbox"]?.value, let text = context.scalar(v, "require-sandbox") {

@@ -17,6 +17,7 @@ public enum JSONReport {
                 ("name", .string(r.baselineName)),
                 ("sha256", .string(r.baselineOrigin.sha256)),
                 ("source", .string(r.baselineOrigin.source)),
+                ("signer", .string(r.baselineOrigin.signer)),
             ])),
             ("summary", .object([
                 ("entries", .int(Int64(r.entries))),

@@ -79,6 +79,7 @@ public enum SARIFReport {
                     ("name", .string(r.baselineName)),
                     ("sha256", .string(r.baselineOrigin.sha256)),
                     ("source", .string(r.baselineOrigin.source)),
+                    ("signer", .string(r.baselineOrigin.signer)),
                 ])),
                 ("complete", .bool(r.isComplete)),
                 ("entries", .int(Int64(r.entries))),

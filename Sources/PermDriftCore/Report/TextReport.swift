@@ -12,6 +12,7 @@ public enum TextReport {
         out += "\n"
         let source = r.baselineOrigin.isBuiltIn ? "the built-in default" : e(r.baselineOrigin.source)
         out += "baseline \(e(r.baselineName)) from \(source) (sha256 \(r.baselineOrigin.sha256.prefix(16)))"
+        if let signer = r.baselineOrigin.signer { out += ", approved by \(e(signer))" }
         out += r.sandboxed ? ", Landlock sandbox on\n" : "\n"
         for group in r.findingsByRule {
             out += "\n\(group.severity.rawValue.uppercased())  \(group.rule)  \(count(group.findings.count, "finding"))\n"

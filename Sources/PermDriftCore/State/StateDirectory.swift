@@ -1,4 +1,5 @@
 import CPermDrift
+import Foundation
 import Glibc
 
 /// Why the state directory or its lock cannot be used.
@@ -58,6 +59,26 @@ public final class StateDirectory {
     deinit {
         if lockFD >= 0 { Syscalls.close(lockFD) }
         Syscalls.close(fd)
+    }
+
+    static let serialFile = "baseline-serial"
+
+    /// The highest baseline serial this host has accepted, if any.
+    public func highestSerial() throws(StateError) -> Int? {
+        switch TrustedFile.read(relative: Self.serialFile, under: path, limit: 64) {
+        case .success(let bytes):
+            guard let n = Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw .untrusted(path: path + "/" + Self.serialFile, why: "does not hold a serial number; it is corrupt, not trusted")
+            }
+            return n
+        case .failure(.missing): return nil
+        case .failure(let e): throw .untrusted(path: path + "/" + Self.serialFile, why: e.description)
+        }
+    }
+
+    /// Records a newly accepted baseline serial (atomically).
+    public func recordSerial(_ serial: Int) throws(StateError) {
+        do { try AtomicFile.write("\(serial)\n", to: path + "/" + Self.serialFile, mode: 0o600) } catch { throw .system(error) }
     }
 
     /// Takes the run lock (`flock` on `lock` in the directory) for as long as this object lives. A lock
