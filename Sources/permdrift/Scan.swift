@@ -33,8 +33,11 @@ struct Scan: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The run configuration (default /etc/permdrift/config.yaml when it exists).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The run configuration (default /etc/permdrift/config.yaml when it exists and --root is not given).", valueName: "file"))
     var config: String?
+
+    @Flag(name: .customLong("no-config"), help: "Read no configuration file, not even /etc/permdrift/config.yaml.")
+    var noConfig = false
 
     @Option(name: .long, help: ArgumentHelp("The baseline to enforce.", valueName: "file"))
     var baseline: String?
@@ -79,6 +82,8 @@ struct Scan: ParsableCommand {
         do {
             status = try scan()
         } catch let code as ExitCode where code.rawValue == ExitStatus.untrusted {
+            // The reports named on this command line must not stand in for this run. Those of the
+            // configuration are removed only by a run that holds the lock (see scan(settings:outputs:)).
             removeStaleOutputs(outputs)
             throw code
         }
@@ -96,40 +101,48 @@ struct Scan: ParsableCommand {
     func scan() throws -> Int32 {
         let settings = try loadConfiguration()
         let outputs = self.outputs.isEmpty ? settings.outputs.compactMap(OutputSpec.init(argument:)) : self.outputs
-        do {
-            return try scan(settings: settings, outputs: outputs)
-        } catch let code as ExitCode where code.rawValue == ExitStatus.untrusted && self.outputs.isEmpty {
-            removeStaleOutputs(outputs)
-            throw code
-        }
-    }
-
-    func scan(settings: RunConfiguration, outputs: [OutputSpec]) throws -> Int32 {
-        let rootDirectory = try host.rootDirectory()
-        let accounts = try host.accounts()
-        let mustBeSigned = requireSignature || settings.requireSignature == true
-        let baseline = try loadBaseline(accounts: accounts, configured: settings.baseline,
-                                        signers: mustBeSigned ? (signers ?? settings.signers) : nil, mustBeSigned: mustBeSigned)
-        let root: RootDirectory
-        do { root = try RootDirectory(path: rootDirectory) } catch {
-            warn("permdrift: \(error)")
-            throw ExitCode(ExitStatus.untrusted)
-        }
         // The state directory and its lock come first: a second run stops here, having touched nothing.
         var state: StateDirectory?
         if let path = stateDirectory ?? settings.stateDirectory {
             do {
                 let directory = try StateDirectory(path: path)
                 try directory.lock()
-                if mustBeSigned { try checkSerial(baseline, state: directory) }
                 state = directory
             } catch .busy(let lock) {
                 Log.error("permdrift: another permdrift run holds \(TerminalText.escape(lock)); this run does nothing")
                 throw ExitCode(ExitStatus.locked)
             } catch {
-                warn("permdrift: the state directory cannot be used: \(error)")
+                warn("permdrift: the state directory cannot be used: \(error)\(stateDirectory == nil ? " (it comes from the configuration; --no-config or --config FILE scans without the service's settings)" : "")")
                 throw ExitCode(ExitStatus.untrusted)
             }
+        }
+        return try withExtendedLifetime(state) {
+            do {
+                return try scan(settings: settings, outputs: outputs, state: state)
+            } catch let code as ExitCode where code.rawValue == ExitStatus.untrusted && state != nil && self.outputs.isEmpty {
+                // This run holds the lock: the configuration's reports of an earlier run are its to remove.
+                removeStaleOutputs(outputs)
+                throw code
+            }
+        }
+    }
+
+    func scan(settings: RunConfiguration, outputs: [OutputSpec], state: StateDirectory?) throws -> Int32 {
+        let rootDirectory = try host.rootDirectory()
+        let accounts = try host.accounts()
+        let mustBeSigned = requireSignature || settings.requireSignature == true
+        let baseline = try loadBaseline(accounts: accounts, configured: settings.baseline,
+                                        signers: mustBeSigned ? (signers ?? settings.signers) : nil, mustBeSigned: mustBeSigned)
+        if mustBeSigned, let state {
+            do { try checkSerial(baseline, state: state) } catch {
+                warn("permdrift: baseline rejected: \(error)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        }
+        let root: RootDirectory
+        do { root = try RootDirectory(path: rootDirectory) } catch {
+            warn("permdrift: \(error)")
+            throw ExitCode(ExitStatus.untrusted)
         }
         let sandbox = try applySandbox(root: root, baseline: baseline, state: state, outputs: outputs,
                                        required: requireSandbox || settings.requireSandbox == true)
@@ -150,6 +163,7 @@ struct Scan: ParsableCommand {
                 try AtomicFile.write(output.format.render(result), to: output.path)
             } catch {
                 warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
+                removeStaleOutputs([output])
                 status = ExitStatus.untrusted
             }
         }
@@ -157,7 +171,6 @@ struct Scan: ParsableCommand {
         if !result.isComplete {
             warn("permdrift: the scan is incomplete (\(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read); the result cannot be trusted")
         }
-        _ = state
         return status
     }
 
@@ -170,11 +183,11 @@ struct Scan: ParsableCommand {
         for scanRoot in baseline.roots {
             if let fd = Sandbox.openBeneath(root.fd, scanRoot) { plan.listable.append(fd) }
         }
-        var directories = outputs.map { output -> String in
+        let directories = outputs.map { output -> String in
             let directory = (output.path as NSString).deletingLastPathComponent
             return directory.isEmpty ? "." : directory
         }
-        if let state { directories.append(state.path) }
+        plan.state = state?.pathDescriptor()
         for directory in directories {
             switch Sandbox.openDirectory(directory) {
             case .success(let fd): plan.writable.append(fd)
@@ -191,7 +204,7 @@ struct Scan: ParsableCommand {
             throw ExitCode(ExitStatus.untrusted)
         }
         Log.info("permdrift: \(status)")
-        if let probe = sandboxProbe {
+        if let probe = sandboxProbe, status.isEnforced {
             switch Sandbox.probeRead(probe) {
             case .success: Log.error("permdrift: sandbox probe: opening \(TerminalText.escape(probe)) for reading was allowed")
             case .failure(let e): Log.error("permdrift: sandbox probe: opening \(TerminalText.escape(probe)) for reading was refused (\(e.name))")
@@ -201,6 +214,9 @@ struct Scan: ParsableCommand {
     }
 
     func loadConfiguration() throws -> RunConfiguration {
+        // The default configuration is the service's, for the live host: a scan of a scratch root (--root)
+        // reads a configuration only when one is named.
+        guard !noConfig, config != nil || host.root == nil else { return RunConfiguration() }
         var st = stat()
         let path = config ?? (lstat(RunConfiguration.defaultPath, &st) == 0 || errno != ENOENT ? RunConfiguration.defaultPath : nil)
         guard let path else { return RunConfiguration() }

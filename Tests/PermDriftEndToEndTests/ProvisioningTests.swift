@@ -96,6 +96,13 @@ struct ProvisioningTests {
         #expect(junit.stdout.contains("failures=\"0\""))
         #expect(junit.stdout.contains("<system-out>1 finding below --fail-on high:"))
         #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file]).status == 1)
+        let sarif = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--fail-on", "high", "--format", "sarif"])
+        try Harness.validateSARIF(sarif.stdoutBytes)
+        let results = (((try JSONSerialization.jsonObject(with: sarif.stdoutBytes) as? [String: Any])?["runs"] as? [[String: Any]])?
+            .first?["results"] as? [[String: Any]]) ?? []
+        #expect(results.count == 1)
+        #expect(results.first?["level"] as? String == "note", "a finding below --fail-on must not fail a code-scanning check")
+        #expect(results.first?["kind"] as? String == "informational")
         host.setMode(ScratchHost.transcript, 0o644)
         let failing = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--fail-on", "high"])
         #expect(failing.status == 1)

@@ -246,4 +246,37 @@ struct ServiceTests {
                                           "--state-dir", state], environment: ["JOURNAL_STREAM": "8:12345"])
         #expect(good.stderr.contains("<6>permdrift: Landlock sandbox on"), "\(good.stderr)")
     }
+
+    @Test func aReportDirectoryInsideAScannedTreeLeavesNoSandboxToRequire() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let file = try host.baseline(ScratchHost.transcriptsRule)
+        // A report written inside /home would need write rights over the scanned tree.
+        let inside = host.path("/home/report.json")
+        let required = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--output", "json:\(inside)", "--require-sandbox"])
+        #expect(required.status == 2)
+        #expect(required.stderr.contains("overlaps a scan root"), "\(required.stderr)")
+        let (run, report) = try host.scanJSON(file, extra: ["--output", "json:\(inside)"])
+        #expect(run.status == 0)
+        #expect(report["sandbox"] as? Bool == false)
+        #expect((report["notices"] as? [String])?.contains { $0.contains("overlaps a scan root") } == true)
+    }
+
+    @Test func aRunThatCannotUseTheConfiguredStateDirectoryLeavesItsReportsAlone() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let file = try host.baseline(ScratchHost.transcriptsRule)
+        let state = host.base + "/service-state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
+        chown(state, 61999, 61999)
+        chmod(state, 0o700)
+        let last = host.base + "/last.json"
+        #expect(FileManager.default.createFile(atPath: last, contents: Data("{\"the service's\": \"report\"}".utf8)))
+        let config = try host.baseline("state-directory: \(state)\noutputs: [\"json:\(last)\"]\n", name: "config.yaml")
+        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--config", config])
+        #expect(run.status == 2)
+        #expect(run.stderr.contains("is owned by uid 61999"), "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: last), "another user's run must not remove the service's reports")
+        #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--config", config, "--no-config"]).status == 0)
+    }
 }

@@ -67,7 +67,8 @@ int pd_landlock_create_ruleset(uint64_t handled_fs, uint64_t handled_net, uint64
 /// Landlock: allows `access` beneath the directory open as `parent_fd`. Returns 0, or -1 with errno set.
 int pd_landlock_allow_beneath(int ruleset_fd, int parent_fd, uint64_t access);
 
-/// Landlock: sets no_new_privs and restricts the calling process (all its threads) to the ruleset.
+/// Landlock: sets no_new_privs and restricts the calling thread (and the threads and processes it starts
+/// afterwards) to the ruleset.
 /// Returns 0, or -1 with errno set.
 int pd_landlock_restrict(int ruleset_fd);
 

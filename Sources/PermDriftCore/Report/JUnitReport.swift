@@ -17,6 +17,17 @@ public enum JUnitReport {
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"permdrift\" tests=\"\(cases.count + errorCount)\" failures=\"\(failures)\" errors=\"\(errorCount)\">\n"
         out += "  <testsuite name=\"\(xml(suite))\" tests=\"\(cases.count + errorCount)\" failures=\"\(failures)\" errors=\"\(errorCount)\" hostname=\"\(xml(TerminalText.escape(r.host)))\" timestamp=\"\(ScanResult.timestamp(r.startedAt))\">\n"
+        var properties: [(String, String)] = [
+            ("baseline", r.baselineName), ("baseline.sha256", r.baselineOrigin.sha256), ("baseline.source", r.baselineOrigin.source),
+            ("sandbox", r.sandboxed ? "true" : "false"), ("fail-on", r.failOn.rawValue), ("complete", r.isComplete ? "true" : "false"),
+        ]
+        if let signer = r.baselineOrigin.signer { properties.append(("baseline.signer", signer)) }
+        for (i, notice) in r.notices.enumerated() { properties.append(("notice.\(i + 1)", notice)) }
+        out += "    <properties>\n"
+        for (name, value) in properties {
+            out += "      <property name=\"\(xml(name))\" value=\"\(xml(TerminalText.escape(value)))\"/>\n"
+        }
+        out += "    </properties>\n"
         for c in cases {
             out += "    <testcase classname=\"\(xml(suite))\" name=\"\(xml(TerminalText.escape(c.name)))\""
             if c.failures.isEmpty { out += "/>\n"; continue }

@@ -38,23 +38,29 @@ public enum SARIFReport {
             if let p = f.principal { properties.append(("principal", .string(p))) }
             if let right = f.right { properties.append(("right", .string(right))) }
             if let via = f.via { properties.append(("via", .array(via.map { .string($0.plainText) }))) }
+            // A finding below --fail-on does not fail the run: it is a note, so code scanning does not fail
+            // the check on it either.
+            let failing = f.severity >= r.failOn
             return .object([
                 ("ruleId", .string(f.rule)),
                 ("ruleIndex", .int(Int64(ruleIDs.firstIndex(of: f.rule) ?? 0))),
-                ("level", .string(level(f.severity))),
-                ("kind", .string("fail")),
+                ("level", .string(failing ? level(f.severity) : "note")),
+                ("kind", .string(failing ? "fail" : "informational")),
                 ("message", .object([("text", .string(message(f)))])),
                 ("locations", .array([location(f.path)])),
                 ("partialFingerprints", .object([("permdrift/v1", .string(f.fingerprint))])),
                 ("properties", .object(properties)),
             ])
         }
-        let notifications = r.errors.map { e -> JSONValue in
+        var notifications = r.errors.map { e -> JSONValue in
             .object([
                 ("level", .string("error")),
-                ("message", .object([("text", .string("\(e.path.lossyString): \(e.syscall.map { "\($0): " } ?? "")\(e.errno?.name ?? "")\(e.errno == nil ? "" : " ")\(e.message)"))])),
+                ("message", .object([("text", .string(e.description))])),
                 ("locations", .array([location(e.path)])),
             ])
+        }
+        notifications += r.notices.map { n in
+            .object([("level", .string("note")), ("message", .object([("text", .string(TerminalText.escape(n)))]))])
         }
         let run: JSONValue = .object([
             ("tool", .object([("driver", .object([
@@ -83,6 +89,8 @@ public enum SARIFReport {
                 ])),
                 ("complete", .bool(r.isComplete)),
                 ("entries", .int(Int64(r.entries))),
+                ("sandbox", .bool(r.sandboxed)),
+                ("failOn", .string(r.failOn.rawValue)),
             ])),
         ])
         return JSONValue.object([
@@ -110,16 +118,18 @@ public enum SARIFReport {
         }
     }
 
+    /// Text for people (names escaped as in the text report; the location's URI is exact).
     static func message(_ f: Finding) -> String {
+        let e = TerminalText.escape
         switch f.kind {
         case .access, .inheritedAccess:
-            var text = "\(f.actual) \(f.path.lossyString); expected \(f.expected)."
-            if let via = f.via, !via.isEmpty { text += " Via: " + via.map(\.plainText).joined(separator: "; ") + "." }
+            var text = "\(e(f.actual)) \(f.path); expected \(e(f.expected))."
+            if let via = f.via, !via.isEmpty { text += " Via: " + via.map(\.terminalText).joined(separator: "; ") + "." }
             return text
         case .pinMissing:
-            return "Pinned path \(f.path.lossyString) is missing: \(f.actual)."
+            return "Pinned path \(f.path) is missing: \(e(f.actual))."
         default:
-            return "\(f.kind.rawValue) of \(f.path.lossyString) is \(f.actual), expected \(f.expected)."
+            return "\(f.kind.rawValue) of \(f.path) is \(e(f.actual)), expected \(e(f.expected))."
         }
     }
 

@@ -18,9 +18,10 @@ public enum SandboxStatus: Sendable, Equatable, CustomStringConvertible {
 
 /// Restricts the process with Landlock once everything it reads is loaded: directories may be listed
 /// only under the scan roots (no file there may be opened for reading, written or executed), files may
-/// be written only in the state and report directories, and no TCP connection may be made. This is what
-/// keeps CAP_DAC_READ_SEARCH from ever reading an agent's file. It applies to the calling thread and
-/// the threads it starts afterwards.
+/// be written only in the state and report directories (and read only in the state directory), and no
+/// TCP connection may be made. This is what keeps CAP_DAC_READ_SEARCH from ever reading an agent's file.
+/// It applies to the calling thread and the threads it starts afterwards, so it is applied before any
+/// worker thread exists.
 public enum Sandbox {
     // Filesystem rights, as <linux/landlock.h> numbers them.
     static let execute: UInt64 = 1 << 0, writeFile: UInt64 = 1 << 1, readFile: UInt64 = 1 << 2, readDir: UInt64 = 1 << 3
@@ -40,17 +41,31 @@ public enum Sandbox {
     public struct Plan: Sendable {
         /// Directories (descriptors, e.g. `O_PATH`) whose trees may be listed: the scan roots.
         public var listable: [Int32] = []
-        /// Directories whose files may be created, written, renamed and read: state and report directories.
+        /// Directories where reports are written (files created, written, renamed; nothing read).
         public var writable: [Int32] = []
+        /// The state directory: also read (the state a run keeps).
+        public var state: Int32?
 
-        public init(listable: [Int32] = [], writable: [Int32] = []) {
+        public init(listable: [Int32] = [], writable: [Int32] = [], state: Int32? = nil) {
             self.listable = listable
             self.writable = writable
+            self.state = state
         }
     }
 
-    /// Applies the plan. Returns `.unavailable` (and restricts nothing) where the kernel has no Landlock.
+    /// Applies the plan. Returns `.unavailable` (and restricts nothing) where the kernel has no Landlock,
+    /// or where a report or state directory is a scan root, lies inside one or above one: a rule that
+    /// lets files be written there would reach into the scanned tree, so no sandbox could keep its promise.
     public static func restrict(_ plan: Plan) -> SandboxStatus {
+        let roots = plan.listable.map(identity)
+        for fd in plan.writable + (plan.state.map { [$0] } ?? []) {
+            let chain = ancestry(fd)
+            for (i, root) in roots.enumerated() where root != nil {
+                if chain.contains(where: { $0 == root! }) || ancestry(plan.listable[i]).contains(where: { $0 == identity(fd) }) {
+                    return .unavailable("a report or state directory overlaps a scan root (one contains the other), so writing there would reach into the scanned tree; put reports outside the scanned trees")
+                }
+            }
+        }
         let abi = Int(pd_landlock_abi())
         guard abi >= 1 else {
             let e = Errno.current
@@ -66,14 +81,39 @@ public enum Sandbox {
         for fd in plan.listable where pd_landlock_allow_beneath(ruleset, fd, readDir) != 0 {
             return .unavailable("landlock_add_rule: \(Errno.current)")
         }
-        var write = readDir | readFile | writeFile | makeReg | removeFile
-        if abi >= 2 { write |= refer }
+        // Reports: create the temporary file, write it, rename it over the old one, fsync the directory.
+        var write = readDir | writeFile | makeReg | removeFile
         if abi >= 3 { write |= truncate }
         for fd in plan.writable where pd_landlock_allow_beneath(ruleset, fd, write & fs) != 0 {
             return .unavailable("landlock_add_rule: \(Errno.current)")
         }
+        if let fd = plan.state, pd_landlock_allow_beneath(ruleset, fd, (write | readFile) & fs) != 0 {
+            return .unavailable("landlock_add_rule: \(Errno.current)")
+        }
         guard pd_landlock_restrict(ruleset) == 0 else { return .unavailable("landlock_restrict_self: \(Errno.current)") }
         return .enforced(abi: abi)
+    }
+
+    struct Identity: Equatable { let device: UInt64; let inode: UInt64 }
+
+    static func identity(_ fd: Int32) -> Identity? {
+        guard case .success(let st) = Syscalls.stat(fd: fd) else { return nil }
+        return Identity(device: st.dev, inode: st.ino)
+    }
+
+    /// The directory and every directory above it, by device and inode (through `..`, up to `/`).
+    static func ancestry(_ fd: Int32) -> [Identity] {
+        var out = [Identity]()
+        var current = Glibc.dup(fd)
+        while current >= 0, let id = identity(current), !out.contains(id) {
+            out.append(id)
+            let parent = Syscalls.openAt(current, "..", flags: Syscalls.pathOpenFlags | O_DIRECTORY)
+            Syscalls.close(current)
+            guard case .success(let p) = parent else { return out }
+            current = p
+        }
+        if current >= 0 { Syscalls.close(current) }
+        return out
     }
 
     /// Opens a directory named by a trusted path (a report's or the state directory), `O_PATH`, for a rule.
@@ -92,7 +132,7 @@ public enum Sandbox {
 
     /// Closes descriptors a plan no longer needs (the rules hold the directories).
     public static func close(_ plan: Plan) {
-        for fd in plan.listable + plan.writable { Syscalls.close(fd) }
+        for fd in plan.listable + plan.writable + (plan.state.map { [$0] } ?? []) { Syscalls.close(fd) }
     }
 
     /// Opens a directory for a rule, `O_PATH`, each component under `rootFD` without following a symlink

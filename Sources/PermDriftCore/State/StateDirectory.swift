@@ -63,6 +63,9 @@ public final class StateDirectory {
 
     static let serialFile = "baseline-serial"
 
+    /// A new `O_PATH` descriptor of the directory (for a sandbox rule).
+    public func pathDescriptor() -> Int32 { Glibc.dup(fd) }
+
     /// The highest baseline serial this host has accepted, if any.
     public func highestSerial() throws(StateError) -> Int? {
         switch TrustedFile.read(relative: Self.serialFile, under: path, limit: 64) {
