@@ -7,8 +7,118 @@ struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Approve baselines: sign them with an SSH key and verify who signed them.",
-        subcommands: [Sign.self, Verify.self]
+        subcommands: [Accept.self, Pin.self, Sign.self, Verify.self]
     )
+
+    /// Reads, loads and rewrites a baseline's machine-written section, validating the result before it
+    /// replaces the file.
+    static func edit(_ file: String, host: RootOptions, change: (inout BaselineEditor, AccountDatabase, Baseline) throws -> String) throws {
+        let accounts = try host.accounts()
+        let bytes: [UInt8]
+        switch TrustedFile.read(path: file, requireTrustedOwner: true) {
+        case .success(let b): bytes = b
+        case .failure(let e): warn("permdrift baseline: cannot use \(TerminalText.escape(file)): \(e)"); throw ExitCode(ExitStatus.untrusted)
+        }
+        let loader = BaselineLoader(accounts: accounts)
+        let loaded: Baseline
+        do { loaded = try loader.load(bytes, file: file) } catch {
+            warn(error.description)
+            warn("permdrift baseline: \(TerminalText.escape(file)) does not load; fix it first")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        var editor: BaselineEditor
+        do { editor = try BaselineEditor(bytes, loaded: loaded, accounts: accounts) } catch {
+            warn("permdrift baseline: \(error)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        let summary = try change(&editor, accounts, loaded)
+        let updated = editor.render()
+        do { _ = try loader.load(updated, file: file) } catch {
+            warn(error.description)
+            warn("permdrift baseline: the change would not load; \(TerminalText.escape(file)) is unchanged")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        do { try AtomicFile.write(updated, to: file, mode: 0o644) } catch {
+            warn("permdrift baseline: cannot write \(TerminalText.escape(file)): \(error)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        print(summary)
+        if FileManager.default.fileExists(atPath: SSHSignature.signaturePath(for: file)) {
+            print("\(TerminalText.escape(SSHSignature.signaturePath(for: file))) no longer matches: review the change, then re-sign with `permdrift baseline sign \(TerminalText.escape(file)) --key KEY`")
+        }
+    }
+
+    struct Accept: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept a drift: add an exception (who approved it, why, until when) to the baseline's machine-written section.")
+
+        @Option(name: .long, help: ArgumentHelp("The baseline to change.", valueName: "file"))
+        var baseline: String
+
+        @Option(name: .long, help: ArgumentHelp("The rule whose findings are accepted (or pin).", valueName: "id"))
+        var rule: String
+
+        @Option(name: .long, help: ArgumentHelp("The path or pattern the exception covers.", valueName: "path"))
+        var path: String
+
+        @Option(name: .long, help: ArgumentHelp("Why the drift is accepted.", valueName: "text"))
+        var reason: String
+
+        @Option(name: .customLong("by"), help: ArgumentHelp("Who approved it.", valueName: "name"))
+        var approvedBy: String
+
+        @Option(name: .long, help: ArgumentHelp("The last day it holds (YYYY-MM-DD, UTC).", valueName: "date"))
+        var expires: String?
+
+        @OptionGroup var host: RootOptions
+
+        func validate() throws {
+            for (name, value) in [("--reason", reason), ("--by", approvedBy)] where value.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw ValidationError("\(name) must not be empty")
+            }
+        }
+
+        func run() throws {
+            try BaselineCommand.edit(baseline, host: host) { editor, _, _ in
+                editor.accepted.append(.init(rule: rule, path: path, approvedBy: approvedBy, reason: reason, expires: expires))
+                return "accepted findings of \(TerminalText.escape(rule)) on \(TerminalText.escape(path)), approved by \(TerminalText.escape(approvedBy))\(expires.map { " until \($0)" } ?? " with no expiry (lint warns about that)")"
+            }
+        }
+    }
+
+    struct Pin: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record the present state of paths as pins in the baseline's machine-written section.")
+
+        @Argument(help: ArgumentHelp("Paths to pin, as they stand on the host.", valueName: "path"))
+        var paths: [String]
+
+        @Option(name: .long, help: ArgumentHelp("The baseline to change.", valueName: "file"))
+        var baseline: String
+
+        @OptionGroup var host: RootOptions
+
+        func run() throws {
+            let rootDirectory = try host.rootDirectory()
+            try BaselineCommand.edit(baseline, host: host) { editor, accounts, _ in
+                let walker = Walker(rootDirectory: rootDirectory)
+                for path in paths {
+                    guard path.hasPrefix("/") else { warn("permdrift baseline pin: \(path): give an absolute path"); throw ExitCode(ExitStatus.usage) }
+                    switch walker.lookUp(HostPath(path)) {
+                    case .found(let record):
+                        let pin = BaselineEditor.pin(for: HostPath(path), record: record, accounts: accounts)
+                        editor.pinned.removeAll { $0.path == pin.path }
+                        editor.pinned.append(pin)
+                    case .missing(let why):
+                        warn("permdrift baseline pin: \(TerminalText.escape(why))"); throw ExitCode(ExitStatus.untrusted)
+                    case .failed(let error):
+                        warn("permdrift baseline pin: cannot read \(error)"); throw ExitCode(ExitStatus.untrusted)
+                    }
+                }
+                return "pinned \(paths.map(TerminalText.escape).joined(separator: ", "))"
+            }
+        }
+    }
 
     struct Sign: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -124,4 +124,49 @@ struct ApprovalTests {
         #expect(replay.stderr.contains("has serial 3, lower than 5, the highest this host has accepted"), "\(replay.stderr)")
         #expect(try admins.scan(newer, ["--state-dir", state]).status == 0, "the same serial is accepted again")
     }
+
+    @Test func fromDriftToAcceptedResignedAndCleanWithDocumentedCommands() throws {
+        let admins = try Admins()
+        defer { admins.remove() }
+        // A commented, hand-formatted baseline: accept and pin must leave it byte for byte.
+        let original = ScratchHost.head + """
+            # Transcripts are private. (Reviewed in PR 17.)
+            rules:
+              - id: transcripts-private      # the rule admins care about
+                severity: critical
+                match: '/home/{a}/transcripts/**'
+                types: [file]
+                expect: {owner: "{a}", mode: '0600', acl: none}
+
+            """
+        let file = try admins.host.baseline(original)
+        try admins.sign(file)
+        admins.host.setMode(ScratchHost.transcript, 0o640)
+        let drift = try admins.scan(file)
+        #expect(drift.status == 1)
+
+        let accept = try Harness.permdrift(["baseline", "accept", "--baseline", file, "--rule", "transcripts-private",
+                                            "--path", ScratchHost.transcript, "--reason", "shared with the reviewer, incident 42",
+                                            "--by", "alice", "--expires", "2999-12-31", "--root", admins.host.root])
+        #expect(accept.status == 0, "\(accept.stderr)")
+        #expect(accept.stdout.contains("no longer matches: review the change, then re-sign"))
+        let pin = try Harness.permdrift(["baseline", "pin", "/srv/shared", "--baseline", file, "--root", admins.host.root])
+        #expect(pin.status == 0, "\(pin.stderr)")
+        let edited = try Data(contentsOf: URL(fileURLWithPath: file))
+        #expect(edited.starts(with: Data(original.utf8)), "what the admin wrote stays byte for byte")
+        let text = String(decoding: edited, as: UTF8.self)
+        #expect(text.contains("accepted:\n  - { rule: \"transcripts-private\", path: \"\(ScratchHost.transcript)\", approved-by: \"alice\""))
+        #expect(text.contains("pinned:\n  \"/srv/shared\": { type: \"directory\", owner: \"svc\", group: \"agents\", mode: \"0750\""))
+
+        // The old signature no longer matches the edited baseline; re-signed, the next scan is clean.
+        #expect(try admins.scan(file).status == 2)
+        try admins.sign(file)
+        let clean = try admins.scan(file)
+        #expect(clean.status == 0, "\(clean.stdout)\(clean.stderr)")
+        // The pin now holds the approved state of /srv/shared: a change to it is drift.
+        admins.host.setMode("/srv/shared", 0o770)
+        let pinned = try admins.scan(file)
+        #expect(pinned.status == 1)
+        #expect(pinned.stdout.contains("\"rule\": \"pin\""))
+    }
 }

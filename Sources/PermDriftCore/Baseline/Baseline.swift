@@ -158,7 +158,7 @@ public struct Pin: Sendable {
 }
 
 /// Approved drift: silences one rule's findings on the paths it names until it expires.
-public struct BaselineException: Sendable {
+public struct BaselineException: Sendable, Equatable {
     public var rule: String
     public var pattern: PathPattern
     public var approvedBy: String
@@ -166,6 +166,11 @@ public struct BaselineException: Sendable {
     /// The last day (UTC) the exception holds, as `YYYY-MM-DD`.
     public var expires: String?
     public var line: Int
+
+    public static func == (a: BaselineException, b: BaselineException) -> Bool {
+        a.rule == b.rule && a.pattern.source == b.pattern.source && a.approvedBy == b.approvedBy
+            && a.reason == b.reason && a.expires == b.expires
+    }
 
     /// Expired when today (UTC) is past the `expires` day.
     public func isExpired(today: String) -> Bool {

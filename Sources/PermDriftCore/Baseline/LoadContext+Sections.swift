@@ -2,7 +2,8 @@ import Foundation
 import Yams
 
 extension LoadContext {
-    static let topKeys = ["version", "name", "serial", "description", "scan", "principals", "rules", "pins", "exceptions"]
+    static let topKeys = ["version", "name", "serial", "description", "scan", "principals", "rules", "pins", "exceptions",
+                          "accepted", "pinned"]
 
     /// Builds the baseline; problems are collected in `diagnostics` (the result is meaningful only without any).
     func baseline(_ root: Node, origin: BaselineOrigin) -> Baseline? {
@@ -30,8 +31,19 @@ extension LoadContext {
         if let r = f["rules"]?.value { rules = self.rules(r) }
         var pins = [Pin]()
         if let p = f["pins"]?.value { pins = self.pins(p) }
+        // The machine-written section (`permdrift baseline accept` and `pin`) has the same shapes.
+        if let p = f["pinned"]?.value {
+            for pin in self.pins(p) {
+                if pins.contains(where: { $0.path == pin.path }) {
+                    diagnostics.append(diagnostic(line: pin.line, column: 3, "\(pin.path) is pinned twice (in pins: and in pinned:)"))
+                } else {
+                    pins.append(pin)
+                }
+            }
+        }
         var exceptions = [BaselineException]()
         if let e = f["exceptions"]?.value { exceptions = self.exceptions(e, ruleIDs: Set(rules.map(\.id))) }
+        if let e = f["accepted"]?.value { exceptions += self.exceptions(e, ruleIDs: Set(rules.map(\.id))) }
         return Baseline(name: name, serial: serial, roots: roots, excludes: excludes, oneFilesystem: oneFilesystem,
                         rules: rules, pins: pins, exceptions: exceptions, origin: origin)
     }
