@@ -7,7 +7,7 @@ struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Approve baselines: sign them with an SSH key and verify who signed them.",
-        subcommands: [Accept.self, Pin.self, Sign.self, Verify.self]
+        subcommands: [Init.self, Lint.self, Diff.self, Accept.self, Pin.self, Sign.self, Verify.self]
     )
 
     /// Reads, loads and rewrites a baseline's machine-written section, validating the result before it
@@ -45,6 +45,140 @@ struct BaselineCommand: ParsableCommand {
         print(summary)
         if FileManager.default.fileExists(atPath: SSHSignature.signaturePath(for: file)) {
             print("\(TerminalText.escape(SSHSignature.signaturePath(for: file))) no longer matches: review the change, then re-sign with `permdrift baseline sign \(TerminalText.escape(file)) --key KEY`")
+        }
+    }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a starting baseline from a host in a known-good state: a few readable rules per scan root.")
+
+        @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("The scan roots (absolute host paths).", valueName: "path"))
+        var roots: [String]
+
+        @Option(name: .long, help: ArgumentHelp("The baseline's name.", valueName: "name"))
+        var name = "initial"
+
+        @Option(name: .long, help: ArgumentHelp("Write it here (refusing to overwrite) instead of to standard output.", valueName: "file"))
+        var output: String?
+
+        @OptionGroup var host: RootOptions
+
+        func validate() throws {
+            guard !roots.isEmpty else { throw ValidationError("--roots needs at least one path") }
+            for r in roots where !r.hasPrefix("/") || r.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
+                throw ValidationError("--roots \(r): give an absolute path without . or ..")
+            }
+        }
+
+        func run() throws {
+            let accounts = try host.accounts()
+            let rootDirectory = try host.rootDirectory()
+            let draft: BaselineDraft
+            do {
+                draft = try BaselineDraft(name: name, roots: roots.map(HostPath.init), rootDirectory: rootDirectory, accounts: accounts)
+            } catch {
+                warn("permdrift baseline init: \(error)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+            // The draft must itself load.
+            do { _ = try BaselineLoader(accounts: accounts).load(Array(draft.text.utf8), file: output ?? "draft") } catch {
+                warn(error.description)
+                warn("permdrift baseline init: the draft does not load; this is a bug")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+            for e in draft.errors { warn("permdrift baseline init: \(e)") }
+            if let output {
+                guard !FileManager.default.fileExists(atPath: output) else {
+                    warn("permdrift baseline init: \(TerminalText.escape(output)) exists; refusing to overwrite it")
+                    throw ExitCode(ExitStatus.usage)
+                }
+                do { try AtomicFile.write(draft.text, to: output, mode: 0o644) } catch {
+                    warn("permdrift baseline init: cannot write \(TerminalText.escape(output)): \(error)")
+                    throw ExitCode(ExitStatus.untrusted)
+                }
+            } else {
+                print(draft.text, terminator: "")
+            }
+            if !draft.errors.isEmpty { throw ExitCode(ExitStatus.untrusted) }
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a baseline: every error the loader finds, and warnings for rules and exceptions that match nothing on the tree, exceptions without expires, and rules that can never hold together.",
+            discussion: "Exit codes: 0 clean, 1 warnings, 2 errors (or a tree that could not be read completely).")
+
+        @Argument(help: ArgumentHelp("The baseline to check.", valueName: "file"))
+        var file: String
+
+        @OptionGroup var host: RootOptions
+
+        func run() throws {
+            let accounts = try host.accounts()
+            let rootDirectory = try host.rootDirectory()
+            let bytes: [UInt8]
+            switch TrustedFile.read(path: file, requireTrustedOwner: false) {
+            case .success(let b): bytes = b
+            case .failure(let e): warn("permdrift baseline lint: \(e)"); throw ExitCode(ExitStatus.untrusted)
+            }
+            let baseline: Baseline
+            do { baseline = try BaselineLoader(accounts: accounts).load(bytes, file: file) } catch {
+                warn(error.description)
+                throw ExitCode(ExitStatus.untrusted)
+            }
+            let lint = LintCollector(baseline: baseline)
+            var scanner = Scanner(baseline: baseline, accounts: accounts, rootDirectory: rootDirectory)
+            scanner.lint = lint
+            let result: ScanResult
+            do { result = try scanner.run() } catch {
+                warn("permdrift baseline lint: cannot walk the tree: \(error)")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+            let warnings = lint.warnings(file: file)
+            for w in warnings { print(w) }
+            if !result.isComplete {
+                for e in result.errors { warn("permdrift baseline lint: \(e)") }
+                warn("permdrift baseline lint: the tree could not be read completely; warnings about matching nothing may be wrong")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+            print("\(TerminalText.escape(file)): \(warnings.isEmpty ? "no problems" : "\(warnings.count) warning\(warnings.count == 1 ? "" : "s")") (\(result.entries) entries walked)")
+            throw ExitCode(warnings.isEmpty ? ExitStatus.clean : ExitStatus.drift)
+        }
+    }
+
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what changed in meaning between two baselines: rules, scan settings, pins, exceptions.")
+
+        @Argument(help: ArgumentHelp("The baseline before.", valueName: "old"))
+        var old: String
+
+        @Argument(help: ArgumentHelp("The baseline after.", valueName: "new"))
+        var new: String
+
+        @OptionGroup var host: RootOptions
+
+        @Option(name: .long, help: ArgumentHelp("text or json.", valueName: "format"))
+        var format: Explain.ExplainFormat = .text
+
+        func run() throws {
+            let accounts = try host.accounts()
+            let loader = BaselineLoader(accounts: accounts)
+            var loaded = [Baseline]()
+            for file in [old, new] {
+                switch TrustedFile.read(path: file, requireTrustedOwner: false) {
+                case .success(let bytes):
+                    do { loaded.append(try loader.load(bytes, file: file)) } catch {
+                        warn(error.description)
+                        throw ExitCode(ExitStatus.untrusted)
+                    }
+                case .failure(let e):
+                    warn("permdrift baseline diff: \(e)")
+                    throw ExitCode(ExitStatus.untrusted)
+                }
+            }
+            let diff = BaselineDiff(old: loaded[0], new: loaded[1], accounts: accounts, today: Scanner.utcDay(Date()))
+            print(format == .json ? diff.json : diff.text, terminator: "")
         }
     }
 

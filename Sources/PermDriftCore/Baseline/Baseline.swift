@@ -141,8 +141,9 @@ public struct Rule: Sendable {
     public var conditions: [CaptureCondition]
     public var expect: Expectations
     public var access: AccessRule?
-    /// Line of the rule in the baseline, for messages.
+    /// Line and column of the rule in the baseline, for messages.
     public var line: Int
+    public var column: Int = 1
 }
 
 /// The exact approved state of one path.
@@ -166,6 +167,7 @@ public struct BaselineException: Sendable, Equatable {
     /// The last day (UTC) the exception holds, as `YYYY-MM-DD`.
     public var expires: String?
     public var line: Int
+    public var column: Int = 1
 
     public static func == (a: BaselineException, b: BaselineException) -> Bool {
         a.rule == b.rule && a.pattern.source == b.pattern.source && a.approvedBy == b.approvedBy

@@ -12,6 +12,7 @@ extension LoadContext {
             guard let pairs = mapping(item, "a rule") else { continue }
             let f = fields(pairs, allowed: Self.ruleKeys, in: "a rule")
             var rule = Rule(id: "", severity: .medium, patterns: [], conditions: [], expect: Expectations(), line: line(item))
+            rule.column = item.mark?.column ?? 1
             if let i = f["id"], let id = scalar(i.value, "id") {
                 if !Self.isRuleID(id) {
                     error(i.value, "rule id '\(id)' must be lowercase letters, digits and '-', starting with a letter or digit")

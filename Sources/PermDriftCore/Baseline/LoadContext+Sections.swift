@@ -230,7 +230,7 @@ extension LoadContext {
                 if Self.isDate(text) { expires = text } else { error(e.value, "expires must be a date written YYYY-MM-DD") }
             }
             out.append(BaselineException(rule: rule, pattern: pattern, approvedBy: approvedBy, reason: reason,
-                                         expires: expires, line: line(item)))
+                                         expires: expires, line: line(item), column: item.mark?.column ?? 1))
         }
         return out
     }

@@ -8,6 +8,8 @@ final class RuleEvaluator {
     private let pinLengths: Set<Int>
     /// Effective-access evaluation, when some rule has `access`.
     let access: AccessEvaluator?
+    /// What `baseline lint` collects, when linting.
+    var lint: LintCollector?
 
     /// Segment boundaries of the entry being evaluated, shared by every pattern.
     private var segments = PathSegments()
@@ -57,6 +59,7 @@ final class RuleEvaluator {
             let rule = baseline.rules[r]
             if let types = rule.types, !types.contains(record.type) { continue }
             guard let p = matchingPattern(rule: r, path: entry.path, segments: segments) else { continue }
+            lint?.matched(rule: r, path: entry.path)
             let capture: (String) -> ResolvedName? = { self.captured($0, rule: r, pattern: p, in: entry.path) }
             if !rule.expect.isEmpty { check(rule, entry, capture: capture, findings: &findings, errors: &errors) }
             if let accessRule = rule.access, access != nil {

@@ -11,6 +11,8 @@ public struct Scanner {
     public var openRoot: RootDirectory?
     public var options: Walker.Options
     public var now: () -> Date = Date.init
+    /// Set by `baseline lint` to learn what the baseline matches.
+    public var lint: LintCollector?
 
     public init(baseline: Baseline, accounts: AccountDatabase, rootDirectory: String = "/") {
         self.baseline = baseline
@@ -37,6 +39,7 @@ public struct Scanner {
     public func run() throws(ScanError) -> ScanResult {
         let started = now()
         var visitor = ScanVisitor(baseline: baseline, accounts: accounts)
+        visitor.rules.lint = lint
         var walker = openRoot.map { Walker(root: $0, options: options) } ?? Walker(rootDirectory: rootDirectory, options: options)
         do {
             try walker.walk(roots: baseline.roots, visitor: &visitor)
@@ -88,7 +91,7 @@ public struct Scanner {
             hasPins: !baseline.pins.isEmpty)
     }
 
-    static func utcDay(_ date: Date) -> String {
+    public static func utcDay(_ date: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month, .day], from: date)
