@@ -127,17 +127,40 @@ struct Scan: ParsableCommand {
         }
     }
 
+    /// A signed baseline that was refused: it is reported (a critical `baseline-rejected` finding), not
+    /// only printed, so whoever reads the reports learns that nothing was enforced.
+    struct BaselineRejected: Error {
+        let source: String
+        let bytes: [UInt8]?
+        let reason: String
+    }
+
     func scan(settings: RunConfiguration, outputs: [OutputSpec], state: StateDirectory?) throws -> Int32 {
         let rootDirectory = try host.rootDirectory()
         let accounts = try host.accounts()
         let mustBeSigned = requireSignature || settings.requireSignature == true
-        let baseline = try loadBaseline(accounts: accounts, configured: settings.baseline,
+        let baseline: Baseline
+        do {
+            baseline = try loadBaseline(accounts: accounts, configured: settings.baseline,
                                         signers: mustBeSigned ? (signers ?? settings.signers) : nil, mustBeSigned: mustBeSigned)
-        if mustBeSigned, let state {
-            do { try checkSerial(baseline, state: state) } catch {
-                warn("permdrift: baseline rejected: \(error)")
-                throw ExitCode(ExitStatus.untrusted)
+            if mustBeSigned, let state {
+                do { try checkSerial(baseline, state: state) } catch {
+                    throw BaselineRejected(source: baseline.origin.source, bytes: nil, reason: error.description)
+                }
             }
+        } catch let rejected as BaselineRejected {
+            warn("permdrift: baseline rejected: \(TerminalText.escape(rejected.source)): \(rejected.reason)")
+            var result = ScanResult.rejectedBaseline(source: rejected.source, bytes: rejected.bytes, reason: rejected.reason,
+                                                     rootDirectory: rootDirectory)
+            result.failOn = failOn ?? settings.failOn ?? .low
+            for output in outputs {
+                do { try AtomicFile.write(output.format.render(result), to: output.path) } catch {
+                    warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
+                    removeStaleOutputs([output])
+                }
+            }
+            FileHandle.standardOutput.write(Data(format.render(result).utf8))
+            return ExitStatus.untrusted
         }
         let root: RootDirectory
         do { root = try RootDirectory(path: rootDirectory) } catch {
@@ -265,8 +288,7 @@ struct Scan: ParsableCommand {
                     throw ExitCode(ExitStatus.untrusted)
                 }
             case .failure(let why):
-                warn("permdrift: baseline rejected: \(TerminalText.escape(path)): \(why)")
-                throw ExitCode(ExitStatus.untrusted)
+                throw BaselineRejected(source: path, bytes: nil, reason: why.description)
             }
         }
         // Anything at the default path (even a dangling symlink) is the baseline: it is refused if it is not

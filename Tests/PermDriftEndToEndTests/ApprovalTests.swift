@@ -71,7 +71,14 @@ struct ApprovalTests {
         let run = try admins.scan(file)
         #expect(run.status == 2)
         #expect(run.stderr.contains("baseline rejected: \(file): the signature does not verify"), "\(run.stderr)")
-        #expect(run.stdout.isEmpty)
+        // The rejection is reported, so whoever reads the reports learns nothing was enforced.
+        try Harness.validateAgainstSchema(run.stdoutBytes)
+        let report = try #require(try JSONSerialization.jsonObject(with: run.stdoutBytes) as? [String: Any])
+        #expect(report.findings.count == 1)
+        #expect(report.findings.first?["kind"] as? String == "baseline-rejected")
+        #expect(report.findings.first?["rule"] as? String == "baseline")
+        #expect(report.findings.first?["severity"] as? String == "critical")
+        #expect((report["summary"] as? [String: Any])?["complete"] as? Bool == false)
         #expect(try admins.verify(file).status == 2)
     }
 

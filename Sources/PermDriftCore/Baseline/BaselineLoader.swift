@@ -8,14 +8,13 @@ import Yams
 public struct BaselineLoader {
     public let accounts: AccountDatabase
     /// Rule ids the tool itself uses for findings.
-    public static let reservedRuleIDs: Set<String> = ["pin"]
+    public static let reservedRuleIDs: Set<String> = ["pin", "baseline"]
 
     public init(accounts: AccountDatabase) { self.accounts = accounts }
 
     /// Loads a baseline from its bytes. `file` names it in messages.
     public func load(_ bytes: [UInt8], file: String, isBuiltIn: Bool = false) throws(BaselineLoadError) -> Baseline {
-        let origin = BaselineOrigin(source: isBuiltIn ? "built-in" : file,
-                                    sha256: SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined(),
+        let origin = BaselineOrigin(source: isBuiltIn ? "built-in" : file, sha256: Self.sha256Hex(bytes),
                                     isBuiltIn: isBuiltIn, signer: nil)
         let context = LoadContext(file: file, accounts: accounts)
         let root = try Self.document(bytes, context: context, what: "baseline")
@@ -24,6 +23,11 @@ public struct BaselineLoader {
             throw BaselineLoadError(diagnostics: context.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) })
         }
         return baseline!
+    }
+
+    /// The SHA-256 of bytes, lowercase hex.
+    public static func sha256Hex(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Parses YAML bytes into one document, with every problem as a `FILE:LINE:COLUMN` diagnostic.

@@ -8,6 +8,8 @@ public enum FindingKind: String, CaseIterable, Sendable, Comparable {
     case inheritedAccess = "inherited-access"
     case pin
     case pinMissing = "pin-missing"
+    /// The baseline was not enforced: its signature or serial was refused (rule `baseline`).
+    case baselineRejected = "baseline-rejected"
 
     public static func < (a: FindingKind, b: FindingKind) -> Bool { a.rawValue < b.rawValue }
 }

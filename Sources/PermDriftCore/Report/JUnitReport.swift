@@ -7,6 +7,7 @@ public enum JUnitReport {
         for f in r.findings { grouped[f.rule, default: []].append(f) }
         for rule in r.rules { cases.append((rule.id, grouped[rule.id] ?? [])) }
         if let pins = grouped["pin"] { cases.append(("pin", pins)) }
+        if let rejected = grouped["baseline"] { cases.append(("baseline", rejected)) }
         // A rule below --fail-on passes; its findings are still listed, in the case's output.
         func failing(_ name: String) -> Bool {
             (r.rules.first { $0.id == name }?.severity ?? .high) >= r.failOn

@@ -9,12 +9,14 @@ public enum SARIFReport {
     public static func render(_ r: ScanResult) -> String {
         var ruleIDs = r.rules.map(\.id)
         if r.findings.contains(where: { $0.rule == "pin" }) || r.hasPins { ruleIDs.append("pin") }
+        if r.findings.contains(where: { $0.rule == "baseline" }) { ruleIDs.append("baseline") }
         var rules = [JSONValue]()
         for id in ruleIDs {
             let rule = r.rules.first { $0.id == id }
-            let severity = rule?.severity ?? .high
+            let severity = rule?.severity ?? (id == "baseline" ? .critical : .high)
             let description = rule?.description
-                ?? (id == "pin" ? "A pinned path matches its approved state exactly." : "Baseline rule \(id).")
+                ?? (id == "pin" ? "A pinned path matches its approved state exactly."
+                    : id == "baseline" ? "The baseline is approved: signed by an allowed signer, its serial never going down." : "Baseline rule \(id).")
             rules.append(.object([
                 ("id", .string(id)),
                 ("name", .string(id)),
@@ -128,6 +130,8 @@ public enum SARIFReport {
             return text
         case .pinMissing:
             return "Pinned path \(f.path) is missing: \(e(f.actual))."
+        case .baselineRejected:
+            return "The baseline \(f.path) was rejected and nothing was scanned: \(e(f.actual))."
         default:
             return "\(f.kind.rawValue) of \(f.path) is \(e(f.actual)), expected \(e(f.expected))."
         }

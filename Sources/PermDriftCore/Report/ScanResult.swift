@@ -48,6 +48,24 @@ public struct ScanResult: Sendable {
 
     func description(ofRule id: String) -> String? { rules.first { $0.id == id }?.description }
 
+    /// The report of a run that enforced nothing because its baseline was rejected (an unsigned, changed
+    /// or unknown-signer baseline, or a replayed serial): one critical `baseline-rejected` finding, and
+    /// incomplete, so nothing reads it as "no drift".
+    public static func rejectedBaseline(source: String, bytes: [UInt8]?, reason: String, rootDirectory: String) -> ScanResult {
+        let now = Date()
+        let sha = bytes.map { BaselineLoader.sha256Hex($0) } ?? String(repeating: "0", count: 64)
+        let path = HostPath(source.hasPrefix("/") ? source : "/" + source)
+        return ScanResult(
+            host: Scanner.hostName(), rootDirectory: rootDirectory, startedAt: now, finishedAt: now,
+            baselineName: "(rejected)", baselineOrigin: BaselineOrigin(source: source, sha256: sha, isBuiltIn: false, signer: nil),
+            entries: 0,
+            findings: [Finding(rule: "baseline", severity: .critical, kind: .baselineRejected, path: path,
+                               expected: "a baseline signed by an allowed signer, with a serial no lower than the last accepted",
+                               actual: reason)],
+            errors: [WalkError(path: path, message: "baseline rejected; nothing was scanned")],
+            skipped: [], notices: [], rules: [])
+    }
+
     /// Loads what formatting reports loads lazily (time zone, calendar data), before a sandbox closes
     /// the files it would read.
     public static func prepareForSandbox() {

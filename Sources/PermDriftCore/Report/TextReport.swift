@@ -77,6 +77,7 @@ public enum TextReport {
         let e = TerminalText.escape
         switch f.kind {
         case .pinMissing: return "\(f.path): pinned path missing: \(e(f.actual))"
+        case .baselineRejected: return "\(f.path): baseline rejected, nothing was scanned: \(e(f.actual))"
         case .access, .inheritedAccess:
             var s = "\(f.path): \(e(f.principal ?? "?")) can \(e(f.right ?? "?"))"
             if let via = f.via, !via.isEmpty { s += " via " + via.map(\.terminalText).joined(separator: "; ") }
