@@ -73,7 +73,11 @@ final class DirectoryWalk<V: WalkVisitor> {
             let isLast = i == components.count - 1
             if path.count > 1 { path.append(UInt8(ascii: "/")) }
             path.append(contentsOf: component)
-            if isExcluded(visitor) { return }
+            if isExcluded(visitor) {
+                // A whole scan root dropped by an exclude is worth saying.
+                visitor.skip(SkippedMount(path: currentPath, reason: "scan root \(root) is excluded by the baseline"))
+                return
+            }
             var name = Array(component); name.append(0)
             let next: Int32? = name.withUnsafeBufferPointer { n in
                 let cname = UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self)
