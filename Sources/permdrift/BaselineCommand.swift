@@ -10,22 +10,31 @@ struct BaselineCommand: ParsableCommand {
         subcommands: [Init.self, Lint.self, Diff.self, Accept.self, Pin.self, Sign.self, Verify.self]
     )
 
+    /// Reads a file for a baseline command, or exits 2 naming it and the problem.
+    static func read(_ path: String, trusted: Bool, command: String) throws -> [UInt8] {
+        switch TrustedFile.read(path: path, requireTrustedOwner: trusted) {
+        case .success(let bytes): return bytes
+        case .failure(let e):
+            warn("permdrift baseline \(command): \(e)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+    }
+
+    /// Loads a baseline's bytes, or prints its errors like a compiler and exits 2.
+    static func load(_ bytes: [UInt8], file: String, accounts: AccountDatabase) throws -> Baseline {
+        do { return try BaselineLoader(accounts: accounts).load(bytes, file: file) } catch {
+            warn(error.description)
+            throw ExitCode(ExitStatus.untrusted)
+        }
+    }
+
     /// Reads, loads and rewrites a baseline's machine-written section, validating the result before it
     /// replaces the file.
     static func edit(_ file: String, host: RootOptions, change: (inout BaselineEditor, AccountDatabase, Baseline) throws -> String) throws {
         let accounts = try host.accounts()
-        let bytes: [UInt8]
-        switch TrustedFile.read(path: file, requireTrustedOwner: true) {
-        case .success(let b): bytes = b
-        case .failure(let e): warn("permdrift baseline: cannot use \(TerminalText.escape(file)): \(e)"); throw ExitCode(ExitStatus.untrusted)
-        }
+        let bytes = try read(file, trusted: true, command: "edit")
         let loader = BaselineLoader(accounts: accounts)
-        let loaded: Baseline
-        do { loaded = try loader.load(bytes, file: file) } catch {
-            warn(error.description)
-            warn("permdrift baseline: \(TerminalText.escape(file)) does not load; fix it first")
-            throw ExitCode(ExitStatus.untrusted)
-        }
+        let loaded = try load(bytes, file: file, accounts: accounts)
         var editor: BaselineEditor
         do { editor = try BaselineEditor(bytes, loaded: loaded, accounts: accounts) } catch {
             warn("permdrift baseline: \(error)")
@@ -116,16 +125,7 @@ struct BaselineCommand: ParsableCommand {
         func run() throws {
             let accounts = try host.accounts()
             let rootDirectory = try host.rootDirectory()
-            let bytes: [UInt8]
-            switch TrustedFile.read(path: file, requireTrustedOwner: false) {
-            case .success(let b): bytes = b
-            case .failure(let e): warn("permdrift baseline lint: \(e)"); throw ExitCode(ExitStatus.untrusted)
-            }
-            let baseline: Baseline
-            do { baseline = try BaselineLoader(accounts: accounts).load(bytes, file: file) } catch {
-                warn(error.description)
-                throw ExitCode(ExitStatus.untrusted)
-            }
+            let baseline = try BaselineCommand.load(try BaselineCommand.read(file, trusted: false, command: "lint"), file: file, accounts: accounts)
             let lint = LintCollector(baseline: baseline)
             var scanner = Scanner(baseline: baseline, accounts: accounts, rootDirectory: rootDirectory)
             scanner.lint = lint
@@ -163,19 +163,8 @@ struct BaselineCommand: ParsableCommand {
 
         func run() throws {
             let accounts = try host.accounts()
-            let loader = BaselineLoader(accounts: accounts)
-            var loaded = [Baseline]()
-            for file in [old, new] {
-                switch TrustedFile.read(path: file, requireTrustedOwner: false) {
-                case .success(let bytes):
-                    do { loaded.append(try loader.load(bytes, file: file)) } catch {
-                        warn(error.description)
-                        throw ExitCode(ExitStatus.untrusted)
-                    }
-                case .failure(let e):
-                    warn("permdrift baseline diff: \(e)")
-                    throw ExitCode(ExitStatus.untrusted)
-                }
+            let loaded = try [old, new].map { file in
+                try BaselineCommand.load(try BaselineCommand.read(file, trusted: false, command: "diff"), file: file, accounts: accounts)
             }
             let diff = BaselineDiff(old: loaded[0], new: loaded[1], accounts: accounts, today: Scanner.utcDay(Date()))
             print(format == .json ? diff.json : diff.text, terminator: "")
@@ -265,11 +254,7 @@ struct BaselineCommand: ParsableCommand {
         var key: String
 
         func run() throws {
-            let bytes: [UInt8]
-            switch TrustedFile.read(path: file, requireTrustedOwner: false) {
-            case .success(let b): bytes = b
-            case .failure(let e): warn("permdrift baseline sign: \(e)"); throw ExitCode(ExitStatus.untrusted)
-            }
+            let bytes = try BaselineCommand.read(file, trusted: false, command: "sign")
             do {
                 let signature = try SSHSignature.sign(bytes, key: key)
                 try AtomicFile.write(signature, to: SSHSignature.signaturePath(for: file), mode: 0o644)
