@@ -95,13 +95,13 @@ struct WalkerTests {
     @Test func deepTreesHoldABoundedNumberOfDescriptors() throws {
         let root = try Self.tree()
         defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", root]).waitUntilExit() }
-        // 2,100 levels: paths beyond PATH_MAX, and far more directories than the descriptor bound, so parents
+        // 5,000 levels: paths far beyond PATH_MAX, and far more directories than the descriptor bound, so parents
         // are released and reopened through `..`.
         var path = root + "/top"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let fd = open(path, O_RDONLY | O_DIRECTORY)
         var dirfd = fd
-        for i in 0..<2100 {
+        for i in 0..<5000 {
             #expect(mkdirat(dirfd, "d", 0o755) == 0)
             let f = openat(dirfd, "d", O_RDONLY | O_DIRECTORY)
             if i % 100 == 0 { close(openat(f, "file", O_CREAT | O_WRONLY, 0o644)) }
@@ -115,10 +115,10 @@ struct WalkerTests {
         var walker = Walker(rootDirectory: root, options: .init(maxOpenDirectories: 8))
         try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
         #expect(visitor.errors.isEmpty, "\(visitor.errors.prefix(3))")
-        #expect(visitor.visited.count == 1 + 2100 + 21)
-        let deepest = "/top" + String(repeating: "/d", count: 2100)
+        #expect(visitor.visited.count == 1 + 5000 + 50)
+        let deepest = "/top" + String(repeating: "/d", count: 5000)
         #expect(visitor.visited[deepest]?.type == .directory)
-        #expect(deepest.utf8.count > Int(PATH_MAX))
+        #expect(deepest.utf8.count > 2 * Int(PATH_MAX))
         // The bound, plus the directory being visited before it is pushed, and the root directory and
         // the scan root's parent held while the root is walked.
         #expect(visitor.maxOpenDescriptors <= 8 + 3, "the walk held \(visitor.maxOpenDescriptors) descriptors into the tree")
@@ -171,5 +171,32 @@ struct WalkerTests {
         #expect(visitor.visited["/top/bind/secret"] == nil)
         #expect(visitor.visited["/top/f"] != nil)
         #expect(visitor.errors.isEmpty)
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root to mount a ramfs"))
+    func aFilesystemWithoutACLSupportGivesModeOnlyRecordsNotErrors() throws {
+        let root = try Self.tree()
+        try Self.make(root, dirs: ["/top/ram"], files: [])
+        func sh(_ args: [String]) -> Int32 {
+            let p = try? Process.run(URL(fileURLWithPath: args[0]), arguments: Array(args.dropFirst()))
+            p?.waitUntilExit()
+            return p?.terminationStatus ?? -1
+        }
+        // ramfs has no extended attributes at all: reading an ACL there answers EOPNOTSUPP.
+        try #require(sh(["/bin/mount", "-t", "ramfs", "permdrift-test", root + "/top/ram"]) == 0)
+        defer {
+            _ = sh(["/bin/umount", root + "/top/ram"])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        try Self.make(root, dirs: ["/top/ram/d"], files: ["/top/ram/f", "/top/ram/d/g"])
+        chmod(root + "/top/ram/f", 0o640)
+        var visitor = RecordingVisitor()
+        var walker = Walker(rootDirectory: root)
+        try walker.walk(roots: [HostPath("/top/ram")], visitor: &visitor)
+        #expect(visitor.errors.isEmpty, "\(visitor.errors)")
+        #expect(visitor.visited["/top/ram/f"]?.acl == nil)
+        #expect(visitor.visited["/top/ram/f"]?.effectiveACL == PosixACL(mode: 0o640))
+        #expect(visitor.visited["/top/ram/d"]?.defaultACL == nil)
+        #expect(visitor.visited["/top/ram/d/g"] != nil)
     }
 }
