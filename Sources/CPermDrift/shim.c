@@ -10,6 +10,10 @@
 #include <sys/xattr.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_getxattrat
@@ -183,4 +187,69 @@ ssize_t pd_getxattr_following(const char *path, const char *attribute, void *val
         r = getxattr(path, attribute, value, size);
     } while (r < 0 && errno == EINTR);
     return r;
+}
+
+/* The run's watchdog. Everything it does after the deadline is async-signal-safe and needs nothing
+   the sandbox forbids: write(2) to standard error, unlink(2) of report paths, _exit(2). */
+static sem_t pd_wd_request, pd_wd_answer;
+static int pd_wd_running = 0, pd_wd_ruleset = -1, pd_wd_result = -1;
+static struct timespec pd_wd_end;
+static char *pd_wd_message = NULL;
+static char **pd_wd_paths = NULL;
+static int pd_wd_count = 0;
+
+static void *pd_watchdog(void *arg) {
+    (void)arg;
+    for (;;) {
+        if (sem_timedwait(&pd_wd_request, &pd_wd_end) == 0) {
+            pd_wd_result = (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+                            && syscall(SYS_landlock_restrict_self, pd_wd_ruleset, 0U) == 0) ? 0 : -1;
+            sem_post(&pd_wd_answer);
+            continue;
+        }
+        if (errno == EINTR) continue;
+        break;
+    }
+    if (pd_wd_message) {
+        size_t n = strlen(pd_wd_message);
+        while (n > 0) {
+            ssize_t w = write(2, pd_wd_message, n);
+            if (w <= 0) break;
+            n -= (size_t)w;
+        }
+    }
+    for (int i = 0; i < pd_wd_count; i++) unlink(pd_wd_paths[i]);
+    _exit(2);
+}
+
+int pd_watchdog_start(double seconds, const char *message, const char *const *paths, int count) {
+    if (pd_wd_running) { errno = EBUSY; return -1; }
+    if (sem_init(&pd_wd_request, 0, 0) != 0 || sem_init(&pd_wd_answer, 0, 0) != 0) return -1;
+    clock_gettime(CLOCK_REALTIME, &pd_wd_end);
+    time_t whole = (time_t)seconds;
+    long nanos = (long)((seconds - (double)whole) * 1e9);
+    pd_wd_end.tv_sec += whole;
+    pd_wd_end.tv_nsec += nanos;
+    if (pd_wd_end.tv_nsec >= 1000000000L) { pd_wd_end.tv_sec += 1; pd_wd_end.tv_nsec -= 1000000000L; }
+    pd_wd_message = strdup(message);
+    pd_wd_paths = calloc((size_t)(count > 0 ? count : 1), sizeof(char *));
+    for (int i = 0; i < count; i++) pd_wd_paths[i] = strdup(paths[i]);
+    pd_wd_count = count;
+    pthread_t thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int r = pthread_create(&thread, &attr, pd_watchdog, NULL);
+    pthread_attr_destroy(&attr);
+    if (r != 0) { errno = r; return -1; }
+    pd_wd_running = 1;
+    return 0;
+}
+
+int pd_watchdog_restrict(int ruleset_fd) {
+    if (!pd_wd_running) return 1;
+    pd_wd_ruleset = ruleset_fd;
+    sem_post(&pd_wd_request);
+    while (sem_wait(&pd_wd_answer) != 0 && errno == EINTR) {}
+    return pd_wd_result;
 }

@@ -72,6 +72,9 @@ struct Scan: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The OpenSSH allowed_signers file that approves baselines.", valueName: "file"))
     var signers: String?
 
+    @Option(name: .long, help: ArgumentHelp("Give up after this many seconds (default 1500): a scan that does not finish, as on a hanging filesystem, is incomplete (exit 2).", valueName: "seconds"))
+    var deadline: Double?
+
     @Option(name: .customLong("sandbox-probe"), help: .hidden)
     var sandboxProbe: String?
 
@@ -98,7 +101,20 @@ struct Scan: ParsableCommand {
     }
 
     /// Scans and writes the reports; returns the exit status, or throws when no result could be produced.
+    static let defaultDeadline = 1500.0
+
+    func validate() throws {
+        if let deadline, !(deadline > 0) { throw ValidationError("--deadline must be a positive number of seconds") }
+    }
+
     func scan() throws -> Int32 {
+        // The watchdog starts first: loading accounts through NSS can hang as well as a filesystem.
+        let limit = deadline ?? Self.defaultDeadline
+        let message = (Log.journal ? "<3>" : "") + "permdrift: the scan did not finish within \(limit) seconds (a filesystem may hang); the result cannot be trusted\n"
+        if case .failure(let e) = Deadline.start(seconds: limit, message: message, reports: self.outputs.map(\.path)) {
+            warn("permdrift: cannot start the run's watchdog: \(e)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
         let settings = try loadConfiguration()
         let outputs = self.outputs.isEmpty ? settings.outputs.compactMap(OutputSpec.init(argument:)) : self.outputs
         // The state directory and its lock come first: a second run stops here, having touched nothing.

@@ -244,4 +244,21 @@ struct HostileInputTests {
         #expect(report.hasFinding(rule: "files-0600", path: "/home/ann/mnt/loose.md", kind: "mode"))
         #expect((report["skipped"] as? [Any])?.isEmpty == true, "the nested root is walked, not skipped: \(report["skipped"] ?? "")")
     }
+
+    @Test func aRunPastItsDeadlineIsIncompleteAndLeavesNoStaleReport() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let file = try host.baseline(ScratchHost.transcriptsRule)
+        let report = host.base + "/last.json"
+        #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--output", "json:\(report)"]).status == 0)
+        #expect(FileManager.default.fileExists(atPath: report))
+        // A deadline that has passed before the walk can end: the watchdog ends the run, as it would a
+        // run stuck on a hanging filesystem.
+        let late = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--output", "json:\(report)",
+                                          "--deadline", "0.000001"])
+        #expect(late.status == 2)
+        #expect(late.stderr.contains("the scan did not finish within"), "\(late.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: report), "the earlier report must not stand in for this run")
+        #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--deadline", "-1"]).status == 64)
+    }
 }

@@ -72,6 +72,16 @@ int pd_landlock_allow_beneath(int ruleset_fd, int parent_fd, uint64_t access);
 /// Returns 0, or -1 with errno set.
 int pd_landlock_restrict(int ruleset_fd);
 
+/// Starts the run's watchdog thread: when `seconds` pass, it writes `message` to standard error, unlinks
+/// `paths` (reports that must not outlive a failed run) and ends the process with status 2 — even when
+/// the main thread is stuck in a system call on a hanging filesystem. Returns 0, or -1 with errno set.
+int pd_watchdog_start(double seconds, const char *message, const char *const *paths, int count);
+
+/// Makes the watchdog thread restrict itself with the same Landlock ruleset as the calling thread (a
+/// ruleset applies only to the thread that restricts itself). Returns 0; -1 when it could not; 1 when
+/// no watchdog runs.
+int pd_watchdog_restrict(int ruleset_fd);
+
 /// flock(2) with LOCK_EX|LOCK_NB. Returns 0, or -1 with errno set (EWOULDBLOCK when held).
 int pd_flock_exclusive(int fd);
 

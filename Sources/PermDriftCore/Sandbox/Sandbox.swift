@@ -91,6 +91,10 @@ public enum Sandbox {
             return .unavailable("landlock_add_rule: \(Errno.current)")
         }
         guard pd_landlock_restrict(ruleset) == 0 else { return .unavailable("landlock_restrict_self: \(Errno.current)") }
+        // A ruleset binds only the thread that applies it: the watchdog applies it to itself too.
+        guard pd_watchdog_restrict(ruleset) >= 0 else {
+            return .unavailable("the run's watchdog thread could not restrict itself; one thread would be outside the sandbox")
+        }
         return .enforced(abi: abi)
     }
 

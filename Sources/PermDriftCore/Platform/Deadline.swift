@@ -1,0 +1,19 @@
+import Glibc
+import CPermDrift
+
+/// A run's deadline. A filesystem that hangs (a FUSE mount an agent controls) can block a system call
+/// forever; when the deadline passes, a watchdog thread writes `message`, removes `reports` (they must
+/// not stand in for this run) and ends the process with status 2 — so the run never hangs, and never
+/// looks like "no drift". The watchdog restricts itself with the same Landlock ruleset as the scan.
+public enum Deadline {
+    public static func start(seconds: Double, message: String, reports: [String]) -> Result<Void, Errno> {
+        var cPaths = reports.map { strdup($0) }
+        defer { cPaths.forEach { free($0) } }
+        let r = cPaths.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(buffer.count, 1)) { paths in
+                pd_watchdog_start(seconds, message, paths, Int32(reports.count))
+            }
+        }
+        return r == 0 ? .success(()) : .failure(.current)
+    }
+}
