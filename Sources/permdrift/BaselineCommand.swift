@@ -6,7 +6,7 @@ import PermDriftCore
 struct BaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
-        abstract: "Approve baselines: sign them with an SSH key and verify who signed them.",
+        abstract: "Manage baselines: draw, check, compare, accept drift, pin, sign and verify.",
         subcommands: [Init.self, Lint.self, Diff.self, Accept.self, Pin.self, Sign.self, Verify.self]
     )
 
