@@ -62,6 +62,8 @@ struct Scan: ParsableCommand {
                                valueName: "dir"))
     var stateDirectory: String?
 
+    @OptionGroup var alerting: AlertOptions
+
     @Flag(name: .customLong("require-sandbox"), help: "Refuse to scan (exit 2) when the Landlock sandbox cannot be applied.")
     var requireSandbox = false
 
@@ -118,28 +120,91 @@ struct Scan: ParsableCommand {
         let settings = try loadConfiguration()
         let outputs = self.outputs.isEmpty ? settings.outputs.compactMap(OutputSpec.init(argument:)) : self.outputs
         // The state directory and its lock come first: a second run stops here, having touched nothing.
-        var state: StateDirectory?
-        if let path = stateDirectory ?? settings.stateDirectory {
-            do {
-                let directory = try StateDirectory(path: path)
-                try directory.lock()
-                state = directory
-            } catch .busy(let lock) {
-                Log.error("permdrift: another permdrift run holds \(TerminalText.escape(lock)); this run does nothing")
-                throw ExitCode(ExitStatus.locked)
-            } catch {
-                warn("permdrift: the state directory cannot be used: \(error)\(stateDirectory == nil ? " (it comes from the configuration; --no-config or --config FILE scans without the service's settings)" : "")")
-                throw ExitCode(ExitStatus.untrusted)
+        let statePath = stateDirectory ?? settings.stateDirectory
+        let state = try statePath.map { try openStateDirectory($0, fromConfiguration: stateDirectory == nil) }
+        let delivers = alerting.delivers(settings)
+        if delivers && state == nil {
+            warn("permdrift: --alertmanager needs --state-dir (or state-directory: in the configuration): undelivered alerts wait there")
+            throw ExitCode(ExitStatus.usage)
+        }
+        // The findings of earlier runs, to tell new drift from old and to resolve what was fixed.
+        var ledger: FindingLedger?
+        var stateTrusted = true
+        if let state {
+            switch state.loadLedger() {
+            case .missing: ledger = FindingLedger()
+            case .loaded(let l): ledger = l
+            case .corrupt(let why, let keptAs):
+                warn("permdrift: the state cannot be trusted: \(why)\(keptAs.map { "; kept as \(TerminalText.escape($0))" } ?? ""); starting it anew (every finding counts as new, and alerts resolved since the last good state are not resolved until Alertmanager's endsAt)")
+                ledger = FindingLedger()
+                stateTrusted = false
             }
         }
+        // Delivery needs the network and files the sandbox closes: a notify process started now, before
+        // the sandbox, waits for the scan to record its alerts and then sends them.
+        var courier: ChildProcess?
+        if delivers, let statePath {
+            _ = try alerting.endpoint(settings)  // a bad URL or credential file fails now, before scanning
+            courier = try startCourier(statePath: statePath)
+        }
         return try withExtendedLifetime(state) {
+            var status: Int32
+            let result: ScanResult
             do {
-                return try scan(settings: settings, outputs: outputs, state: state)
+                (status, result) = try scan(settings: settings, outputs: outputs, state: state)
             } catch let code as ExitCode where code.rawValue == ExitStatus.untrusted && state != nil && self.outputs.isEmpty {
                 // This run holds the lock: the configuration's reports of an earlier run are its to remove.
                 removeStaleOutputs(outputs)
                 throw code
             }
+            if !stateTrusted { status = ExitStatus.untrusted }
+            let run: RunSummary
+            if let state, var l = ledger {
+                let now = Date()
+                let lifecycle = l.record(result, now: now)
+                AlertBuilder.update(&l, result: result, now: now)
+                Log.info("permdrift: \(lifecycle.new.count) new, \(lifecycle.stillFiring.count) still firing, \(lifecycle.resolved.count) resolved, \(lifecycle.kept.count) kept (not readable this time); \(l.pendingAlerts.count) alert\(l.pendingAlerts.count == 1 ? "" : "s") to deliver")
+                do { try state.saveLedger(l) } catch {
+                    warn("permdrift: cannot record the findings in the state directory: \(error); the previous state is kept, and this run's alerts are not recorded")
+                    status = ExitStatus.untrusted
+                }
+                ledger = l
+                run = l.lastRun ?? RunSummary(result)
+            } else {
+                run = RunSummary(result)
+            }
+            if let textfile = alerting.textfile(settings) {
+                let lastSuccess = ledger?.lastSuccess ?? (run.complete ? result.finishedAt : nil)
+                if !writeTextfile(textfile, run: run, lastSuccess: lastSuccess, pending: ledger?.pendingAlerts.count) {
+                    status = ExitStatus.untrusted
+                }
+            }
+            if let courier {
+                state?.unlock()
+                courier.send("go\n")
+                let delivered = courier.wait()
+                if delivered != 0 { status = ExitStatus.untrusted }
+            }
+            return status
+        }
+    }
+
+    /// Starts `permdrift notify --after-scan` with the same settings; it waits for "go".
+    func startCourier(statePath: String) throws -> ChildProcess {
+        guard let executable = ChildProcess.currentExecutable() else {
+            warn("permdrift: cannot find the running executable (/proc/self/exe) to start the delivery")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        var arguments = ["notify", "--after-scan", "--state-dir", statePath]
+        if noConfig || (config == nil && host.root != nil) { arguments.append("--no-config") } else if let config { arguments += ["--config", config] }
+        if let url = alerting.alertmanager { arguments += ["--alertmanager", url] }
+        if let timeout = alerting.alertmanagerTimeout { arguments += ["--alertmanager-timeout", String(timeout)] }
+        if let textfile = alerting.prometheusTextfile { arguments += ["--prometheus-textfile", textfile] }
+        switch ChildProcess.spawn(executable, arguments) {
+        case .success(let child): return child
+        case .failure(let e):
+            warn("permdrift: cannot start the delivery: \(e)")
+            throw ExitCode(ExitStatus.untrusted)
         }
     }
 
@@ -151,7 +216,7 @@ struct Scan: ParsableCommand {
         let reason: String
     }
 
-    func scan(settings: RunConfiguration, outputs: [OutputSpec], state: StateDirectory?) throws -> Int32 {
+    func scan(settings: RunConfiguration, outputs: [OutputSpec], state: StateDirectory?) throws -> (Int32, ScanResult) {
         let rootDirectory = try host.rootDirectory()
         let accounts = try host.accounts()
         let mustBeSigned = requireSignature || settings.requireSignature == true
@@ -176,7 +241,7 @@ struct Scan: ParsableCommand {
                 }
             }
             FileHandle.standardOutput.write(Data(format.render(result).utf8))
-            return ExitStatus.untrusted
+            return (ExitStatus.untrusted, result)
         }
         let root: RootDirectory
         do { root = try RootDirectory(path: rootDirectory) } catch {
@@ -184,6 +249,7 @@ struct Scan: ParsableCommand {
             throw ExitCode(ExitStatus.untrusted)
         }
         let sandbox = try applySandbox(root: root, baseline: baseline, state: state, outputs: outputs,
+                                       textfile: alerting.textfile(settings),
                                        required: requireSandbox || settings.requireSandbox == true)
         var result: ScanResult
         do {
@@ -210,20 +276,20 @@ struct Scan: ParsableCommand {
         if !result.isComplete {
             warn("permdrift: the scan is incomplete (\(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read); the result cannot be trusted")
         }
-        return status
+        return (status, result)
     }
 
     /// Restricts the process once everything it reads is loaded: directory listings under the scan
     /// roots only, writes in the state and report directories only.
     func applySandbox(root: RootDirectory, baseline: Baseline, state: StateDirectory?, outputs: [OutputSpec],
-                      required: Bool) throws -> SandboxStatus {
+                      textfile: String?, required: Bool) throws -> SandboxStatus {
         ScanResult.prepareForSandbox()
         var plan = Sandbox.Plan()
         for scanRoot in baseline.roots {
             if let fd = Sandbox.openBeneath(root.fd, scanRoot) { plan.listable.append(fd) }
         }
-        let directories = outputs.map { output -> String in
-            let directory = (output.path as NSString).deletingLastPathComponent
+        let directories = (outputs.map(\.path) + (textfile.map { [$0] } ?? [])).map { path -> String in
+            let directory = (path as NSString).deletingLastPathComponent
             return directory.isEmpty ? "." : directory
         }
         plan.state = state?.pathDescriptor()
@@ -255,21 +321,7 @@ struct Scan: ParsableCommand {
     func loadConfiguration() throws -> RunConfiguration {
         // The default configuration is the service's, for the live host: a scan of a scratch root (--root)
         // reads a configuration only when one is named.
-        guard !noConfig, config != nil || host.root == nil else { return RunConfiguration() }
-        var st = stat()
-        let path = config ?? (lstat(RunConfiguration.defaultPath, &st) == 0 || errno != ENOENT ? RunConfiguration.defaultPath : nil)
-        guard let path else { return RunConfiguration() }
-        switch TrustedFile.read(path: path, requireTrustedOwner: true) {
-        case .success(let bytes):
-            do { return try RunConfiguration.load(bytes, file: path) } catch {
-                warn(error.description)
-                warn("permdrift: the configuration does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was scanned")
-                throw ExitCode(ExitStatus.untrusted)
-            }
-        case .failure(let e):
-            warn("permdrift: cannot use the configuration: \(e)")
-            throw ExitCode(ExitStatus.untrusted)
-        }
+        try loadRunConfiguration(config, noConfig: noConfig, defaultApplies: host.root == nil)
     }
 
     /// A signed baseline's serial never goes down on a host: an older signed baseline is not replayed.

@@ -218,7 +218,11 @@ struct ServiceTests {
         ("colour: blue\n", "config.yaml:1:1: error: unknown key 'colour' in the configuration"),
         ("fail-on: urgent\n", "config.yaml:1:10: error: fail-on 'urgent' is not one of critical, high, medium, low"),
         ("outputs: [\"pdf:/tmp/x\"]\n", "config.yaml:1:11: error: an output is FORMAT:/ABSOLUTE/PATH"),
-        ("alertmanager: { url: \"http://127.0.0.1:9093\" }\n", "config.yaml:1:1: error: 'alertmanager' (alert delivery) is not supported by this version of permdrift"),
+        ("alertmanager: { url: \"http://u:p@127.0.0.1:9093\" }\n", "config.yaml:1:22: error: the Alertmanager URL must not carry credentials"),
+        ("alertmanager: { url: \"ftp://127.0.0.1\" }\n", "config.yaml:1:22: error: the Alertmanager URL ftp://127.0.0.1 is not an http:// or https:// URL with a host"),
+        ("alertmanager: { url: \"http://127.0.0.1:9093\", username: ops }\n", "config.yaml:1:15: error: username and password-file go together"),
+        ("alertmanager: { url: \"http://127.0.0.1:9093\", timeout: 0 }\n", "config.yaml:1:58: error: timeout must be a number of seconds between 0 and 300"),
+        ("prometheus-textfile: /var/lib/node-exporter/permdrift.txt\n", "config.yaml:1:22: error: prometheus-textfile must be an absolute path ending in .prom"),
     ])
     func aBadConfigurationIsAnErrorWithItsPosition(text: String, message: String) throws {
         let host = try ScratchHost()

@@ -12,6 +12,22 @@ public struct RunConfiguration: Sendable, Equatable {
     /// The OpenSSH allowed_signers file that approves baselines.
     public var signers: String?
     public var requireSignature: Bool?
+    /// node_exporter's textfile collector file (`--prometheus-textfile`).
+    public var prometheusTextfile: String?
+    public var alertmanager: AlertmanagerSettings?
+
+    /// `alertmanager:` — where alerts go, and the files that hold credentials (never the secrets).
+    public struct AlertmanagerSettings: Sendable, Equatable {
+        public var url: String
+        public var timeout: Double?
+        /// A file holding a bearer token (systemd's `LoadCredential=`).
+        public var bearerTokenFile: String?
+        /// HTTP basic authentication: the user name, and a file holding the password.
+        public var username: String?
+        public var passwordFile: String?
+
+        public init(url: String) { self.url = url }
+    }
 
     public init() {}
 
@@ -19,11 +35,7 @@ public struct RunConfiguration: Sendable, Equatable {
 
     static let keys = ["baseline", "state-directory", "outputs", "fail-on", "require-sandbox",
                        "signers", "require-signature", "alertmanager", "prometheus-textfile"]
-    /// Keys of the format that later versions act on; this one refuses to ignore them silently.
-    static let notYetSupported: [String: String] = [
-        "alertmanager": "alert delivery",
-        "prometheus-textfile": "Prometheus metrics",
-    ]
+    static let alertmanagerKeys = ["url", "timeout", "bearer-token-file", "username", "password-file"]
 
     /// Parses the file's bytes; every problem is a `FILE:LINE:COLUMN` diagnostic.
     public static func load(_ bytes: [UInt8], file: String) throws(BaselineLoadError) -> RunConfiguration {
@@ -32,10 +44,40 @@ public struct RunConfiguration: Sendable, Equatable {
         var config = RunConfiguration()
         if let pairs = context.mapping(root, "the configuration") {
             let f = context.fields(pairs, allowed: keys, in: "the configuration")
-            for (key, what) in notYetSupported.sorted(by: { $0.key < $1.key }) {
-                if let entry = f[key] {
-                    context.error(entry.key, "'\(key)' (\(what)) is not supported by this version of permdrift; remove it rather than have it ignored")
+            if let v = f["prometheus-textfile"]?.value, let text = context.scalar(v, "prometheus-textfile") {
+                if text.hasPrefix("/") && text.hasSuffix(".prom") { config.prometheusTextfile = text } else {
+                    context.error(v, "prometheus-textfile must be an absolute path ending in .prom (node_exporter reads only those)")
                 }
+            }
+            if let v = f["alertmanager"]?.value, let pairs = context.mapping(v, "alertmanager") {
+                let a = context.fields(pairs, allowed: alertmanagerKeys, in: "alertmanager")
+                var settings: AlertmanagerSettings?
+                if let u = a["url"]?.value, let text = context.scalar(u, "url") {
+                    do { _ = try AlertmanagerEndpoint(url: text); settings = AlertmanagerSettings(url: text) } catch {
+                        context.error(u, error.description)
+                    }
+                } else if a["url"] == nil {
+                    context.error(v, "alertmanager needs a url")
+                }
+                if let t = a["timeout"]?.value, let text = context.scalar(t, "timeout") {
+                    if let seconds = Double(text), seconds > 0, seconds <= 300 { settings?.timeout = seconds } else {
+                        context.error(t, "timeout must be a number of seconds between 0 and 300")
+                    }
+                }
+                for (key, assign) in [("bearer-token-file", \AlertmanagerSettings.bearerTokenFile), ("password-file", \AlertmanagerSettings.passwordFile)] {
+                    if let n = a[key]?.value, let text = context.scalar(n, key) {
+                        if text.hasPrefix("/") { settings?[keyPath: assign] = text } else { context.error(n, "\(key) must be an absolute path") }
+                    }
+                }
+                if let n = a["username"]?.value, let text = context.scalar(n, "username") {
+                    if text.isEmpty || text.contains(":") { context.error(n, "username must be non-empty and have no ':'") } else { settings?.username = text }
+                }
+                if let s = settings, (s.username == nil) != (s.passwordFile == nil) {
+                    context.error(v, "username and password-file go together")
+                } else if let s = settings, s.username != nil, s.bearerTokenFile != nil {
+                    context.error(v, "give either bearer-token-file or username and password-file, not both")
+                }
+                config.alertmanager = settings
             }
             if let v = f["baseline"]?.value, let text = context.scalar(v, "baseline") {
                 if text.hasPrefix("/") { config.baseline = text } else { context.error(v, "baseline must be an absolute path") }

@@ -84,6 +84,12 @@ public final class StateDirectory {
         do { try AtomicFile.write("\(serial)\n", to: path + "/" + Self.serialFile, mode: 0o600) } catch { throw .system(error) }
     }
 
+    /// Releases the run lock early (before handing the state to a delivery process).
+    public func unlock() {
+        if lockFD >= 0 { Syscalls.close(lockFD) }
+        lockFD = -1
+    }
+
     /// Takes the run lock (`flock` on `lock` in the directory) for as long as this object lives. A lock
     /// file that is a symlink, not a regular file, not the user's own or readable by others is refused.
     public func lock() throws(StateError) {

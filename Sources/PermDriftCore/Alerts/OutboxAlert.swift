@@ -1,0 +1,102 @@
+import Foundation
+
+/// One alert in Alertmanager's v2 form (`POST /api/v2/alerts`), and whether it has been delivered.
+public struct OutboxAlert: Codable, Sendable, Equatable {
+    /// `PermissionDrift/RULE`, `PermdriftScanIncomplete` or `PermdriftBaselineRejected`.
+    public var key: String
+    public var labels: [String: String]
+    public var annotations: [String: String]
+    public var startsAt: Date
+    /// Well past the next run while firing (Alertmanager resolves it by itself if runs stop); the time
+    /// of resolution once resolved.
+    public var endsAt: Date
+    public var resolved: Bool
+    public var delivered: Bool
+}
+
+/// Turns the ledger's firing findings and the run's state into alerts: one per host and rule, plus one
+/// for an incomplete scan and one for a rejected baseline. Their number is bounded by the baseline's
+/// rules, and their labels carry no path: an agent cannot mint label series by naming files.
+public enum AlertBuilder {
+    /// How long a firing alert stays firing in Alertmanager without being sent again: three hourly runs.
+    public static let firingWindow: TimeInterval = 3 * 3600
+    public static let maxSamples = 5
+    public static let maxSampleLength = 240
+
+    public static let driftAlert = "PermissionDrift"
+    public static let incompleteAlert = "PermdriftScanIncomplete"
+    public static let rejectedAlert = "PermdriftBaselineRejected"
+
+    /// Puts this run's alerts into the ledger's outbox: every firing one (again, with a renewed
+    /// `endsAt`), and every one that fired before and does not now as resolved (`endsAt` = now).
+    public static func update(_ ledger: inout FindingLedger, result: ScanResult, now: Date) {
+        let host = TerminalText.escape(result.host)
+        var current = [String: OutboxAlert]()
+        func add(_ key: String, labels: [String: String], annotations: [String: String], startsAt: Date) {
+            var starts = startsAt
+            if let old = ledger.outbox[key], !old.resolved { starts = min(old.startsAt, startsAt) }
+            current[key] = OutboxAlert(key: key, labels: labels, annotations: annotations, startsAt: starts,
+                                       endsAt: now.addingTimeInterval(firingWindow), resolved: false, delivered: false)
+        }
+        var byRule = [String: [FindingLedger.Entry]]()
+        for entry in ledger.findings.values { byRule[entry.rule, default: []].append(entry) }
+        for (rule, entries) in byRule {
+            let severity = entries.compactMap { Severity(rawValue: $0.severity) }.max() ?? .high
+            let samples = Set(entries.map(\.hostPath)).sorted().prefix(maxSamples).map { clip($0.description) }
+            let ruleText = TerminalText.escape(rule)
+            var annotations = [
+                "summary": "\(entries.count) permission drift finding\(entries.count == 1 ? "" : "s") of rule \(ruleText) on \(host)",
+                "count": String(entries.count),
+                "samples": samples.joined(separator: "\n"),
+            ]
+            if let description = result.rules.first(where: { $0.id == rule })?.description {
+                annotations["description"] = clip(TerminalText.escape(description))
+            }
+            add(driftAlert + "/" + rule,
+                labels: ["alertname": driftAlert, "host": host, "rule": ruleText, "severity": severity.rawValue],
+                annotations: annotations, startsAt: entries.map(\.firstSeen).min() ?? now)
+        }
+        let rejected = result.findings.first { $0.kind == .baselineRejected }
+        if let rejected {
+            add(rejectedAlert,
+                labels: ["alertname": rejectedAlert, "host": host, "severity": Severity.critical.rawValue],
+                annotations: ["summary": "The baseline was rejected on \(host); nothing was enforced",
+                              "reason": clip(TerminalText.escape(rejected.actual)),
+                              "baseline": clip(TerminalText.escape(result.baselineOrigin.source))],
+                startsAt: now)
+        } else if !result.isComplete {
+            let samples = result.errors.prefix(maxSamples).map { clip("\($0.path): \(TerminalText.escape($0.message))") }
+            add(incompleteAlert,
+                labels: ["alertname": incompleteAlert, "host": host, "severity": Severity.high.rawValue],
+                annotations: ["summary": "The scan on \(host) is incomplete: \(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read, and drift under them cannot be seen",
+                              "count": String(result.errors.count),
+                              "samples": samples.joined(separator: "\n")],
+                startsAt: now)
+        }
+        for (key, old) in ledger.outbox where current[key] == nil {
+            if old.resolved {
+                current[key] = old  // resolved before and not yet delivered
+            } else {
+                var resolved = old
+                resolved.resolved = true
+                resolved.endsAt = now
+                resolved.delivered = false
+                current[key] = resolved
+            }
+        }
+        ledger.outbox = current
+    }
+
+    /// Marks `sent` as delivered; resolved alerts, once delivered, are forgotten.
+    public static func markDelivered(_ ledger: inout FindingLedger, _ sent: [OutboxAlert]) {
+        for alert in sent {
+            guard let now = ledger.outbox[alert.key], now == alert else { continue }
+            if alert.resolved { ledger.outbox[alert.key] = nil } else { ledger.outbox[alert.key]?.delivered = true }
+        }
+    }
+
+    static func clip(_ text: String) -> String {
+        guard text.count > maxSampleLength else { return text }
+        return String(text.prefix(maxSampleLength)) + "…"
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import PermDriftCore
+
+/// `--alertmanager`, `--alertmanager-timeout` and `--prometheus-textfile`, shared by `scan` and `notify`.
+struct AlertOptions: ParsableArguments {
+    @Option(name: .long,
+            help: ArgumentHelp("Deliver alerts to this Alertmanager (its base URL, e.g. http://127.0.0.1:9093); needs --state-dir, where undelivered alerts wait for the next try.",
+                               valueName: "url"))
+    var alertmanager: String?
+
+    @Option(name: .customLong("alertmanager-timeout"),
+            help: ArgumentHelp("Give up on one delivery after this many seconds (default 10).", valueName: "seconds"))
+    var alertmanagerTimeout: Double?
+
+    @Option(name: .customLong("prometheus-textfile"),
+            help: ArgumentHelp("Write metrics for node_exporter's textfile collector to this file (atomically; it must end in .prom).",
+                               valueName: "file"))
+    var prometheusTextfile: String?
+
+    func validate() throws {
+        if let t = alertmanagerTimeout, !(t > 0 && t <= 300) {
+            throw ValidationError("--alertmanager-timeout must be between 0 and 300 seconds")
+        }
+        if let p = prometheusTextfile, !p.hasSuffix(".prom") {
+            throw ValidationError("--prometheus-textfile must end in .prom (node_exporter's textfile collector reads only those)")
+        }
+        if let url = alertmanager {
+            do { _ = try AlertmanagerEndpoint(url: url) } catch { throw ValidationError("--alertmanager: \(error)") }
+        }
+    }
+
+    /// The textfile from the flag, else from the configuration.
+    func textfile(_ settings: RunConfiguration) -> String? { prometheusTextfile ?? settings.prometheusTextfile }
+
+    /// Whether alerts are to be delivered at all (flag or configuration).
+    func delivers(_ settings: RunConfiguration) -> Bool { alertmanager != nil || settings.alertmanager != nil }
+
+    /// The endpoint, with its credential read from the file the configuration names (a trusted file,
+    /// readable by nobody else). Exits 2 with a message when it cannot be built.
+    func endpoint(_ settings: RunConfiguration) throws -> AlertmanagerEndpoint? {
+        let configured = settings.alertmanager
+        guard let url = alertmanager ?? configured?.url else { return nil }
+        var authorization: String?
+        if let file = configured?.bearerTokenFile {
+            authorization = "Bearer " + (try secret(file, what: "bearer token"))
+        } else if let user = configured?.username, let file = configured?.passwordFile {
+            let password = try secret(file, what: "password")
+            authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        }
+        do {
+            return try AlertmanagerEndpoint(url: url, timeout: alertmanagerTimeout ?? configured?.timeout ?? AlertmanagerEndpoint.defaultTimeout,
+                                            authorization: authorization)
+        } catch {
+            warn("permdrift: \(error)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+    }
+
+    private func secret(_ path: String, what: String) throws -> String {
+        var st = stat()
+        if lstat(path, &st) == 0, st.st_mode & 0o077 != 0 {
+            warn("permdrift: the \(what) file \(TerminalText.escape(path)) has mode \(String(st.st_mode & 0o7777, radix: 8)); a secret must be readable by its owner only (0600 or 0400)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        switch TrustedFile.read(path: path, requireTrustedOwner: true, limit: 64 << 10) {
+        case .success(let bytes):
+            let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty, !text.contains(where: { $0.isNewline }) else {
+                warn("permdrift: the \(what) file \(TerminalText.escape(path)) must hold one line")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+            return text
+        case .failure(let e):
+            warn("permdrift: cannot read the \(what): \(e)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+    }
+}
+
+/// Writes the metrics file (0644: node_exporter runs as its own user). A failure is reported and makes
+/// the run exit 2: a stale metrics file must not stand in for this run, so it is removed.
+func writeTextfile(_ path: String, run: RunSummary, lastSuccess: Date?, pending: Int?) -> Bool {
+    do {
+        try AtomicFile.write(PrometheusTextfile.render(run: run, lastSuccess: lastSuccess, pendingAlerts: pending), to: path, mode: 0o644)
+        return true
+    } catch {
+        warn("permdrift: cannot write the metrics file: \(error)")
+        if unlink(path) == 0 { warn("permdrift: removed \(TerminalText.escape(path)), which held an earlier run's metrics") }
+        return false
+    }
+}
+
+/// Delivers what waits in the ledger's outbox; returns false when anything is left undelivered.
+func deliver(_ ledger: inout FindingLedger, to endpoint: AlertmanagerEndpoint) -> Bool {
+    let pending = ledger.pendingAlerts
+    guard !pending.isEmpty else { return true }
+    let (accepted, failure) = AlertmanagerClient(endpoint: endpoint).send(pending)
+    AlertBuilder.markDelivered(&ledger, accepted)
+    if let failure {
+        let left = ledger.pendingAlerts.count
+        warn("permdrift: cannot deliver alerts to \(endpoint.display): \(failure); \(left) alert\(left == 1 ? "" : "s") wait\(left == 1 ? "s" : "") in the state directory for the next delivery")
+        return false
+    }
+    let firing = accepted.filter { !$0.resolved }.count
+    Log.info("permdrift: delivered \(accepted.count) alert\(accepted.count == 1 ? "" : "s") to \(endpoint.display) (\(firing) firing, \(accepted.count - firing) resolved)")
+    return true
+}
+
+/// Reads `--config FILE`, or the default configuration when it exists and `defaultApplies`; nothing
+/// with `--no-config`. A configuration that is not trusted or does not load ends the run (exit 2).
+func loadRunConfiguration(_ config: String?, noConfig: Bool, defaultApplies: Bool) throws -> RunConfiguration {
+    guard !noConfig, config != nil || defaultApplies else { return RunConfiguration() }
+    var st = stat()
+    let path = config ?? (lstat(RunConfiguration.defaultPath, &st) == 0 || errno != ENOENT ? RunConfiguration.defaultPath : nil)
+    guard let path else { return RunConfiguration() }
+    switch TrustedFile.read(path: path, requireTrustedOwner: true) {
+    case .success(let bytes):
+        do { return try RunConfiguration.load(bytes, file: path) } catch {
+            warn(error.description)
+            warn("permdrift: the configuration does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was done")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+    case .failure(let e):
+        warn("permdrift: cannot use the configuration: \(e)")
+        throw ExitCode(ExitStatus.untrusted)
+    }
+}
+
+/// Opens and locks the state directory; a second run exits 75 having touched nothing.
+func openStateDirectory(_ path: String, fromConfiguration: Bool) throws -> StateDirectory {
+    do {
+        let directory = try StateDirectory(path: path)
+        try directory.lock()
+        return directory
+    } catch .busy(let lock) {
+        Log.error("permdrift: another permdrift run holds \(TerminalText.escape(lock)); this run does nothing")
+        throw ExitCode(ExitStatus.locked)
+    } catch {
+        warn("permdrift: the state directory cannot be used: \(error)\(fromConfiguration ? " (it comes from the configuration; --no-config or --config FILE runs without the service's settings)" : "")")
+        throw ExitCode(ExitStatus.untrusted)
+    }
+}

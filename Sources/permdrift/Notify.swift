@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import PermDriftCore
+
+struct Notify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deliver the alerts waiting in the state directory to Alertmanager.",
+        discussion: """
+            Each scan with a state directory records its alerts there: one per host and rule while it \
+            fires (sent again on every run), and a resolved one when it stops. notify sends what has not \
+            been delivered; what Alertmanager does not accept (refused, an error, a timeout, a redirect) \
+            stays for the next try, and notify exits 2. permdrift-notify.service runs it after each scan, \
+            with network access to the Alertmanager only. Exit codes: 0 nothing left to deliver, 2 alerts \
+            wait, or the state cannot be trusted, 75 another run holds the state directory's lock.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The run configuration (default /etc/permdrift/config.yaml when it exists).", valueName: "file"))
+    var config: String?
+
+    @Flag(name: .customLong("no-config"), help: "Read no configuration file.")
+    var noConfig = false
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory the scans write.", valueName: "dir"))
+    var stateDirectory: String?
+
+    @OptionGroup var alerting: AlertOptions
+
+    /// Set by `scan --alertmanager`, which starts notify before it sandboxes itself: wait for "go" on
+    /// standard input (the scan has recorded its alerts); anything else means the scan did not finish.
+    @Flag(name: .customLong("after-scan"), help: .hidden)
+    var afterScan = false
+
+    func run() throws {
+        if afterScan {
+            let message = FileHandle.standardInput.readDataToEndOfFile()
+            guard message == Data("go\n".utf8) else {
+                Log.info("permdrift: the scan did not finish; nothing new to deliver")
+                throw ExitCode(ExitStatus.untrusted)
+            }
+        }
+        let settings = try loadRunConfiguration(config, noConfig: noConfig, defaultApplies: true)
+        guard let path = stateDirectory ?? settings.stateDirectory else {
+            warn("permdrift: notify needs --state-dir (or state-directory: in the configuration): the alerts wait there")
+            throw ExitCode(ExitStatus.usage)
+        }
+        guard let endpoint = try alerting.endpoint(settings) else {
+            warn("permdrift: notify needs --alertmanager URL (or alertmanager: in the configuration)")
+            throw ExitCode(ExitStatus.usage)
+        }
+        let state = try openStateDirectory(path, fromConfiguration: stateDirectory == nil)
+        var ledger: FindingLedger
+        switch state.loadLedger() {
+        case .missing:
+            Log.info("permdrift: no scan has recorded alerts in \(TerminalText.escape(path)) yet; nothing to deliver")
+            return
+        case .corrupt(let why, let keptAs):
+            warn("permdrift: the state cannot be trusted: \(why)\(keptAs.map { "; kept as \(TerminalText.escape($0))" } ?? ""); the next scan starts it anew")
+            throw ExitCode(ExitStatus.untrusted)
+        case .loaded(let l): ledger = l
+        }
+        let delivered = deliver(&ledger, to: endpoint)
+        var status = delivered ? ExitStatus.clean : ExitStatus.untrusted
+        do { try state.saveLedger(ledger) } catch {
+            warn("permdrift: cannot record the delivery in the state directory: \(error); the alerts will be sent again")
+            status = ExitStatus.untrusted
+        }
+        if let textfile = alerting.textfile(settings), let run = ledger.lastRun {
+            if !writeTextfile(textfile, run: run, lastSuccess: ledger.lastSuccess, pending: ledger.pendingAlerts.count) {
+                status = ExitStatus.untrusted
+            }
+        }
+        throw ExitCode(status)
+    }
+}
