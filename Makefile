@@ -57,6 +57,8 @@ install: build manual completions
 	install -m 0644 $(GENERATED)/manual/permdrift.1 $(DESTDIR)$(MANDIR)/permdrift.1
 	sed 's|@BINDIR@|$(BINDIR)|' systemd/permdrift.service > $(DESTDIR)$(UNITDIR)/permdrift.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/permdrift.service
+	sed 's|@BINDIR@|$(BINDIR)|' systemd/permdrift-notify.service > $(DESTDIR)$(UNITDIR)/permdrift-notify.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/permdrift-notify.service
 	install -m 0644 systemd/permdrift.timer $(DESTDIR)$(UNITDIR)/permdrift.timer
 	install -m 0644 systemd/sysusers.d/permdrift.conf $(DESTDIR)$(SYSUSERSDIR)/permdrift.conf
 	install -m 0644 systemd/tmpfiles.d/permdrift.conf $(DESTDIR)$(TMPFILESDIR)/permdrift.conf
@@ -65,11 +67,12 @@ install: build manual completions
 	install -m 0644 $(GENERATED)/permdrift.fish $(DESTDIR)$(FISHDIR)/permdrift.fish
 	[ -e $(DESTDIR)$(CONFDIR)/baseline.yaml ] || install -m 0644 baselines/agent-host.yaml $(DESTDIR)$(CONFDIR)/baseline.yaml
 	[ -e $(DESTDIR)$(CONFDIR)/config.yaml ] || install -m 0644 etc/config.yaml $(DESTDIR)$(CONFDIR)/config.yaml
-	@echo "installed under $(DESTDIR)$(PREFIX); next: systemd-sysusers && systemctl daemon-reload && systemctl enable --now permdrift.timer"
+	@echo "installed under $(DESTDIR)$(PREFIX); next: systemd-sysusers && systemctl daemon-reload && systemctl enable --now permdrift.timer (and, to deliver alerts, systemctl enable permdrift-notify.service)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/permdrift $(DESTDIR)$(MANDIR)/permdrift.1 \
 		$(DESTDIR)$(UNITDIR)/permdrift.service $(DESTDIR)$(UNITDIR)/permdrift.timer \
+		$(DESTDIR)$(UNITDIR)/permdrift-notify.service \
 		$(DESTDIR)$(SYSUSERSDIR)/permdrift.conf $(DESTDIR)$(TMPFILESDIR)/permdrift.conf \
 		$(DESTDIR)$(BASHDIR)/permdrift $(DESTDIR)$(ZSHDIR)/_permdrift $(DESTDIR)$(FISHDIR)/permdrift.fish
 	@echo "kept $(DESTDIR)$(CONFDIR) (your baseline and configuration) and /var/lib/permdrift"

@@ -5,7 +5,7 @@ import PermDriftCore
 /// `--alertmanager`, `--alertmanager-timeout` and `--prometheus-textfile`, shared by `scan` and `notify`.
 struct AlertOptions: ParsableArguments {
     @Option(name: .long,
-            help: ArgumentHelp("Deliver alerts to this Alertmanager (its base URL, e.g. http://127.0.0.1:9093); needs --state-dir, where undelivered alerts wait for the next try.",
+            help: ArgumentHelp("Deliver alerts to this Alertmanager (its base URL, e.g. http://127.0.0.1:9093); needs --state-dir, where undelivered alerts wait for the next try. (A scan delivers only with this flag; the configuration's alertmanager: is for permdrift notify.)",
                                valueName: "url"))
     var alertmanager: String?
 
@@ -32,9 +32,6 @@ struct AlertOptions: ParsableArguments {
 
     /// The textfile from the flag, else from the configuration.
     func textfile(_ settings: RunConfiguration) -> String? { prometheusTextfile ?? settings.prometheusTextfile }
-
-    /// Whether alerts are to be delivered at all (flag or configuration).
-    func delivers(_ settings: RunConfiguration) -> Bool { alertmanager != nil || settings.alertmanager != nil }
 
     /// The endpoint, with its credential read from the file the configuration names (a trusted file,
     /// readable by nobody else). Exits 2 with a message when it cannot be built.

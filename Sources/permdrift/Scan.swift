@@ -122,7 +122,7 @@ struct Scan: ParsableCommand {
         // The state directory and its lock come first: a second run stops here, having touched nothing.
         let statePath = stateDirectory ?? settings.stateDirectory
         let state = try statePath.map { try openStateDirectory($0, fromConfiguration: stateDirectory == nil) }
-        let delivers = alerting.delivers(settings)
+        let delivers = alerting.alertmanager != nil  // the configuration's alertmanager: is for permdrift notify
         if delivers && state == nil {
             warn("permdrift: --alertmanager needs --state-dir (or state-directory: in the configuration): undelivered alerts wait there")
             throw ExitCode(ExitStatus.usage)

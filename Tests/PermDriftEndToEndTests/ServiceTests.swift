@@ -22,6 +22,59 @@ struct ServiceTests {
         #expect(figure <= 1.0, "\(line)")
     }
 
+    static let notifyUnit = Harness.packageRoot.appendingPathComponent("systemd/permdrift-notify.service").path
+
+    @Test func theNotifyUnitExposureIsAtMostTwoAndItHasNoCapabilities() throws {
+        let dir = try Harness.makeTemporaryDirectory(prefix: "pd-unit")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try String(contentsOfFile: Self.notifyUnit, encoding: .utf8).replacingOccurrences(of: "@BINDIR@", with: "/usr/local/bin")
+        try text.write(toFile: dir + "/permdrift-notify.service", atomically: true, encoding: .utf8)
+        let run = try Harness.run("/usr/bin/systemd-analyze", ["security", "--offline=true", dir + "/permdrift-notify.service"])
+        let line = try #require(run.stdout.split(separator: "\n").first { $0.contains("Overall exposure level for permdrift-notify.service") },
+                                "no exposure figure: \(run.stdout)\(run.stderr)")
+        let figure = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) })
+        #expect(figure <= 2.0, "\(line)")
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        for required in ["Type=oneshot", "User=permdrift", "CapabilityBoundingSet=", "AmbientCapabilities=", "IPAddressDeny=any",
+                         "IPAddressAllow=localhost", "StateDirectory=permdrift", "WantedBy=permdrift.service", "After=permdrift.service network-online.target"] {
+            #expect(lines.contains(required), "permdrift-notify.service lacks \(required)")
+        }
+        #expect(!text.contains("\nPrivateNetwork=yes"), "delivery needs the network")
+        #expect(text.contains("ExecStart=/usr/local/bin/permdrift notify "))
+    }
+
+    @Test func asTheServiceAccountTheSandboxedScanRecordsAlertsAndNotifyDeliversThem() throws {
+        let account = try ServiceAccount.create()
+        defer { account.remove() }
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        host.setMode(ScratchHost.transcript, 0o644)
+        let file = try host.baseline(ScratchHost.transcriptsRule)
+        let state = try account.stateDirectory(in: host.base)
+        let textfiles = host.base + "/textfiles"
+        mkdir(textfiles, 0o755)
+        chown(textfiles, account.uid, account.gid)
+        let scan = try account.permdrift(["scan", "--root", host.root, "--baseline", file, "--state-dir", state, "--require-sandbox",
+                                          "--prometheus-textfile", textfiles + "/permdrift.prom"], capability: true)
+        #expect(scan.status == 1, "\(scan.stderr)")
+        let metrics = try String(contentsOfFile: textfiles + "/permdrift.prom", encoding: .utf8)
+        #expect(metrics.contains("permdrift_alerts_pending 1"), "\(metrics)")
+        // notify as the same account with no capability at all (permdrift-notify.service).
+        let notify = try account.permdrift(["notify", "--no-config", "--state-dir", state, "--alertmanager", am.base,
+                                            "--prometheus-textfile", textfiles + "/permdrift.prom"], capability: false)
+        #expect(notify.status == 0, "\(notify.stderr)")
+        #expect(try am.alerts().contains { ($0["labels"] as? [String: String])?["rule"] == "transcripts-private" })
+        #expect(try String(contentsOfFile: textfiles + "/permdrift.prom", encoding: .utf8).contains("permdrift_alerts_pending 0"))
+        // scan --alertmanager under the sandbox: the delivery runs in a process started before it.
+        let direct = try account.permdrift(["scan", "--root", host.root, "--baseline", file, "--state-dir", state, "--require-sandbox",
+                                            "--alertmanager", am.base], capability: true)
+        #expect(direct.status == 1, "\(direct.stderr)")
+        let status = try account.permdrift(["status", "--no-config", "--state-dir", state], capability: false)
+        #expect(status.stdout.contains("alerts waiting for delivery: 0"), "\(status.stdout)\(status.stderr)")
+    }
+
     @Test func theUnitsSayWhatTheServiceNeeds() throws {
         let unit = try String(contentsOfFile: Self.unit, encoding: .utf8)
         let lines = Set(unit.split(separator: "\n").map(String.init))
@@ -221,7 +274,7 @@ struct ServiceTests {
         ("alertmanager: { url: \"http://u:p@127.0.0.1:9093\" }\n", "config.yaml:1:22: error: the Alertmanager URL must not carry credentials"),
         ("alertmanager: { url: \"ftp://127.0.0.1\" }\n", "config.yaml:1:22: error: the Alertmanager URL ftp://127.0.0.1 is not an http:// or https:// URL with a host"),
         ("alertmanager: { url: \"http://127.0.0.1:9093\", username: ops }\n", "config.yaml:1:15: error: username and password-file go together"),
-        ("alertmanager: { url: \"http://127.0.0.1:9093\", timeout: 0 }\n", "config.yaml:1:58: error: timeout must be a number of seconds between 0 and 300"),
+        ("alertmanager: { url: \"http://127.0.0.1:9093\", timeout: 0 }\n", "config.yaml:1:56: error: timeout must be a number of seconds between 0 and 300"),
         ("prometheus-textfile: /var/lib/node-exporter/permdrift.txt\n", "config.yaml:1:22: error: prometheus-textfile must be an absolute path ending in .prom"),
     ])
     func aBadConfigurationIsAnErrorWithItsPosition(text: String, message: String) throws {

@@ -1,0 +1,307 @@
+import Foundation
+import Testing
+
+/// Finding lifecycle, Alertmanager delivery and the metrics file, against Debian's Alertmanager and
+/// node_exporter started on loopback ports of the tests' own.
+@Suite(.serialized) struct AlertingTests {
+    /// A scratch host, a state directory (root's own, 0700) and a baseline with the transcripts rule.
+    struct Setup {
+        let host: ScratchHost
+        let state: String
+        let baseline: String
+
+        init(baseline text: String = ScratchHost.transcriptsRule) throws {
+            host = try ScratchHost()
+            state = host.base + "/state"
+            mkdir(state, 0o700)
+            baseline = try host.baseline(text)
+        }
+
+        func scan(_ extra: [String]) throws -> Harness.Run {
+            try Harness.permdrift(["scan", "--root", host.root, "--baseline", baseline, "--state-dir", state] + extra)
+        }
+
+        func notify(_ extra: [String]) throws -> Harness.Run {
+            try Harness.permdrift(["notify", "--no-config", "--state-dir", state] + extra)
+        }
+
+        func status() throws -> [String: Any] {
+            let run = try Harness.permdrift(["status", "--no-config", "--state-dir", state, "--json"])
+            guard run.status == 0, let object = try JSONSerialization.jsonObject(with: run.stdoutBytes) as? [String: Any] else {
+                throw HarnessError("status: \(run.status) \(run.stderr)")
+            }
+            return object
+        }
+
+        func pending() throws -> [[String: Any]] { try status()["pending_alerts"] as? [[String: Any]] ?? [] }
+
+        func remove() { host.remove() }
+    }
+
+    static func drift(_ alerts: [[String: Any]], rule: String) -> [[String: Any]] {
+        alerts.filter { ($0["labels"] as? [String: String])?["rule"] == rule }
+    }
+
+    @Test func driftReachesAlertmanagerAndIsResolvedAfterTheFix() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        let first = try s.scan(["--alertmanager", am.base])
+        #expect(first.status == 1, "\(first.stderr)")
+        let all = try am.alerts()
+        let alerts = Self.drift(all, rule: "transcripts-private")
+        try #require(alerts.count == 1, "\(all)")
+        let labels = alerts[0]["labels"] as? [String: String] ?? [:]
+        #expect(labels["alertname"] == "PermissionDrift")
+        #expect(labels["severity"] == "critical")
+        #expect(labels["host"]?.isEmpty == false)
+        #expect(Set(labels.keys) == ["alertname", "host", "rule", "severity"], "no path is a label")
+        let annotations = alerts[0]["annotations"] as? [String: String] ?? [:]
+        #expect(annotations["count"] == "1")
+        #expect(annotations["samples"] == ScratchHost.transcript)
+        let ends = ISO8601DateFormatter().date(from: String((alerts[0]["endsAt"] as? String ?? "").prefix(19)) + "Z")
+        #expect((ends?.timeIntervalSinceNow ?? 0) > 2 * 3600, "endsAt is well past the next hourly run")
+        #expect(try s.pending().isEmpty)
+        #expect(try s.status()["last_run"].flatMap { ($0 as? [String: Any])?["findings"] as? [String: Int] }?["new"] == 1)
+
+        // Still firing: sent again, first-seen kept.
+        #expect(try s.scan(["--alertmanager", am.base]).status == 1)
+        let findings = try s.status()["last_run"].flatMap { ($0 as? [String: Any])?["findings"] as? [String: Int] }
+        #expect(findings?["new"] == 0 && findings?["firing"] == 1)
+
+        // The fix resolves it: Alertmanager no longer lists it as active.
+        s.host.setMode(ScratchHost.transcript, 0o600)
+        let fixed = try s.scan(["--alertmanager", am.base])
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        let after = try am.alerts()
+        #expect(Self.drift(after, rule: "transcripts-private").isEmpty, "\(after)")
+        #expect(try s.status()["last_run"].flatMap { ($0 as? [String: Any])?["findings"] as? [String: Int] }?["resolved"] == 1)
+        #expect(try s.pending().isEmpty)
+    }
+
+    @Test func alertsRaisedWhileAlertmanagerIsDownArriveAfterItIsBack() throws {
+        let port = try Daemon.freePort()
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        // Alertmanager is down: the scan reports, records the alert, and exits 2 (undelivered).
+        let down = try s.scan(["--alertmanager", "http://127.0.0.1:\(port)", "--format", "json"])
+        #expect(down.status == 2, "\(down.stderr)")
+        #expect(down.stderr.contains("1 alert waits in the state directory"), "\(down.stderr)")
+        #expect(try s.pending().map { $0["key"] as? String } == ["PermissionDrift/transcripts-private"])
+        // A second drift appears while it is still down.
+        s.host.setMode(ScratchHost.notes, 0o644)
+        let notesRule = ScratchHost.transcriptsRule + """
+              - id: homes-private
+                severity: high
+                match: /home/*/notes.md
+                expect: { mode: "0600" }
+
+            """
+        _ = try s.host.baseline(notesRule)
+        #expect(try s.scan(["--alertmanager", "http://127.0.0.1:\(port)"]).status == 2)
+        #expect(try s.pending().count == 2)
+
+        // It comes back (a new process, on the same port): notify delivers everything, exits 0.
+        let am = try Daemon.alertmanager(port: port)
+        defer { am.remove() }
+        let sent = try s.notify(["--alertmanager", am.base])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        let alerts = try am.alerts()
+        #expect(Self.drift(alerts, rule: "transcripts-private").count == 1, "\(alerts)")
+        #expect(Self.drift(alerts, rule: "homes-private").count == 1, "\(alerts)")
+        #expect(try s.pending().isEmpty)
+        // Nothing is sent twice needlessly: a second notify has nothing to do.
+        #expect(try s.notify(["--alertmanager", am.base]).status == 0)
+    }
+
+    @Test func aResolutionMadeDuringAnOutageIsDeliveredToo() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan(["--alertmanager", am.base]).status == 1)
+        #expect(Self.drift(try am.alerts(), rule: "transcripts-private").count == 1)
+        // Fixed while the delivery fails (an address nothing listens on).
+        s.host.setMode(ScratchHost.transcript, 0o600)
+        let dead = "http://127.0.0.1:\(try Daemon.freePort())"
+        #expect(try s.scan(["--alertmanager", dead]).status == 2)
+        let pending = try s.pending()
+        #expect(pending.count == 1 && pending[0]["resolved"] as? Bool == true, "\(pending)")
+        #expect(try s.notify(["--alertmanager", am.base]).status == 0)
+        #expect(Self.drift(try am.alerts(), rule: "transcripts-private").isEmpty)
+    }
+
+    @Test(arguments: ["500", "redirect", "hang"])
+    func aFailingAlertmanagerKeepsTheAlertsAndExits2(mode: String) throws {
+        let server = try Daemon.faulty(mode)
+        defer { server.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        let started = Date()
+        let run = try s.scan(["--alertmanager", server.base, "--alertmanager-timeout", "2"])
+        #expect(run.status == 2, "\(run.stderr)")
+        let expected = ["500": "HTTP 500", "redirect": "HTTP 307 (a redirect, which is not followed)", "hang": "no answer within 2 seconds"][mode]!
+        #expect(run.stderr.contains(expected), "\(run.stderr)")
+        #expect(Date().timeIntervalSince(started) < 60, "bounded by the timeout, not hung")
+        #expect(try s.pending().count == 1)
+        // Later, with a working Alertmanager, nothing was lost.
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        #expect(try s.notify(["--alertmanager", am.base]).status == 0)
+        #expect(Self.drift(try am.alerts(), rule: "transcripts-private").count == 1)
+    }
+
+    @Test func anIncompleteScanIsAnAlertAndResolvesNothingItCouldNotRead() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan(["--alertmanager", am.base]).status == 1)
+        // The same state, read by a user who cannot enter /home/ann (no capability): incomplete.
+        let eve: UInt32 = 33101
+        _ = try Harness.run("/bin/chown", ["-R", "\(eve):\(eve)", s.state])
+        chmod(s.host.base, 0o755)
+        let run = try Harness.permdrift(asUID: eve, ["scan", "--root", s.host.root, "--baseline", s.baseline,
+                                                     "--state-dir", s.state, "--alertmanager", am.base])
+        #expect(run.status == 2, "\(run.stderr)")
+        let alerts = try am.alerts()
+        let incomplete = alerts.filter { ($0["labels"] as? [String: String])?["alertname"] == "PermdriftScanIncomplete" }
+        #expect(incomplete.count == 1, "\(alerts)")
+        #expect(Self.drift(alerts, rule: "transcripts-private").count == 1, "the finding under the unreadable home is kept firing")
+        let status = try Harness.run("/usr/bin/setpriv", ["--reuid=\(eve)", "--regid=\(eve)", "--clear-groups", "--", Harness.binary,
+                                                          "status", "--no-config", "--state-dir", s.state, "--json"])
+        let object = try JSONSerialization.jsonObject(with: status.stdoutBytes) as? [String: Any]
+        let findings = (object?["last_run"] as? [String: Any])?["findings"] as? [String: Int]
+        #expect(findings?["kept"] == 1 && findings?["resolved"] == 0, "\(status.stdout)")
+    }
+
+    @Test func theMetricsFileIsServedByNodeExporter() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        let textfiles = s.host.base + "/textfiles"
+        mkdir(textfiles, 0o755)
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        let run = try s.scan(["--prometheus-textfile", textfiles + "/permdrift.prom"])
+        #expect(run.status == 1, "\(run.stderr)")
+        let exporter = try Daemon("/usr/bin/prometheus-node-exporter", arguments: { port, _ in
+            ["--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults", "--collector.textfile",
+             "--collector.textfile.directory=\(textfiles)"]
+        })
+        defer { exporter.remove() }
+        let metrics = String(decoding: try Daemon.get(exporter.base + "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("node_textfile_scrape_error 0"), "\(metrics.prefix(2000))")
+        #expect(metrics.contains(#"permdrift_findings{rule="transcripts-private",severity="critical"} 1"#), "\(metrics)")
+        #expect(metrics.contains("permdrift_scan_complete 1"))
+        #expect(metrics.contains("permdrift_entries_scanned "))
+        #expect(metrics.contains("permdrift_last_success_timestamp_seconds "))
+        #expect(metrics.contains("permdrift_alerts_pending 1"), "one alert recorded, no Alertmanager given")
+        #expect(metrics.contains(#"permdrift_baseline_info{name="e2e",sha256=""#))
+    }
+
+    @Test func hostileNamesNeverBreakAlertsMetricsOrStatus() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        let textfile = s.host.base + "/permdrift.prom"
+        let name = "a\"b\n{c}\u{1B}[2J\\d\u{202E}"
+        try s.host.write("/home/ann/transcripts/" + name, "", mode: 0o644, uid: 33001, gid: 33001)
+        #expect(try s.scan(["--alertmanager", am.base, "--prometheus-textfile", textfile]).status == 1)
+        let alert = Self.drift(try am.alerts(), rule: "transcripts-private").first
+        let samples = (alert?["annotations"] as? [String: String])?["samples"] ?? ""
+        #expect(samples == #"/home/ann/transcripts/a"b\n{c}\x1b[2J\\d\u202e"#, "\(samples)")
+        let metrics = try String(contentsOfFile: textfile, encoding: .utf8)
+        #expect(!metrics.contains("{c}") && !metrics.contains("\u{1B}"), "no path in the metrics")
+        let text = try Harness.permdrift(["status", "--no-config", "--state-dir", s.state])
+        #expect(text.status == 0 && !text.stdout.contains("\u{1B}"))
+        // promtool parses the metrics file (the exposition format node_exporter reads).
+        let check = try Harness.run("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(textfile)'"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
+
+    @Test func tenThousandFindingsAreOneAlertWithAFewSamples() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        let textfile = s.host.base + "/permdrift.prom"
+        for i in 0..<10_000 {
+            let p = s.host.path("/home/ann/transcripts/2026/s\(i).jsonl")
+            close(open(p, O_CREAT | O_WRONLY, 0o644))
+            chmod(p, 0o644)
+        }
+        let run = try s.scan(["--alertmanager", am.base, "--prometheus-textfile", textfile])
+        #expect(run.status == 1)
+        let alerts = try am.alerts()
+        #expect(alerts.count == 1, "one alert per host and rule: \(alerts.count)")
+        let annotations = alerts.first?["annotations"] as? [String: String] ?? [:]
+        #expect(annotations["count"] == "20000", "two findings per file: owner and mode")
+        #expect(annotations["samples"]?.split(separator: "\n").count == 5)
+        let metrics = try String(contentsOfFile: textfile, encoding: .utf8)
+        #expect(metrics.split(separator: "\n").count < 40, "label series bounded by the rules, not the files")
+    }
+
+    @Test func aTruncatedStateFileIsDetectedAndNotTrusted() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan([]).status == 1)
+        let file = s.state + "/findings.json"
+        let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
+        #expect(truncate(file, off_t(size / 2)) == 0)
+        let status = try Harness.permdrift(["status", "--no-config", "--state-dir", s.state])
+        #expect(status.status == 2)
+        #expect(status.stderr.contains("torn or truncated"), "\(status.stderr)")
+        let run = try s.scan([])
+        #expect(run.status == 2, "a run on a corrupt state says so: \(run.stderr)")
+        #expect(run.stderr.contains("the state cannot be trusted"), "\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: file + ".corrupt"))
+        // The state was started anew: the next run is normal again, the finding counted as new once more.
+        #expect(try s.scan([]).status == 1)
+        let findings = try s.status()["last_run"].flatMap { ($0 as? [String: Any])?["findings"] as? [String: Int] }
+        #expect(findings?["firing"] == 1)
+    }
+
+    @Test func aFullStateDirectoryKeepsThePreviousState() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        // A small filesystem of the test's own as the state directory.
+        try Harness.sh("/bin/mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "pd-test-state", s.state)
+        defer { _ = try? Harness.run("/bin/umount", [s.state]) }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan([]).status == 1)
+        let before = try Data(contentsOf: URL(fileURLWithPath: s.state + "/findings.json"))
+        // Fill it, then a run with more findings cannot write its state.
+        _ = try Harness.run("/bin/dd", ["if=/dev/zero", "of=\(s.state)/filler", "bs=4k", "count=1000"])
+        s.host.setMode(ScratchHost.transcript2, 0o644)
+        let run = try s.scan([])
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("No space left on device"), "\(run.stderr)")
+        let after = try Data(contentsOf: URL(fileURLWithPath: s.state + "/findings.json"))
+        #expect(before == after, "the previous state is intact")
+        let status = try Harness.permdrift(["status", "--no-config", "--state-dir", s.state])
+        #expect(status.status == 0, "\(status.stderr)")
+    }
+
+    @Test func alertmanagerNeedsAStateDirectory() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        let run = try Harness.permdrift(["scan", "--root", s.host.root, "--baseline", s.baseline, "--alertmanager", "http://127.0.0.1:9"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("--alertmanager needs --state-dir"))
+    }
+
+    @Test func theExampleRulesPassPromtool() throws {
+        let dir = Harness.packageRoot.appendingPathComponent("examples/prometheus").path
+        let check = try Harness.run("/usr/bin/promtool", ["check", "rules", dir + "/permdrift-rules.yml"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let test = try Harness.run("/bin/sh", ["-c", "cd '\(dir)' && /usr/bin/promtool test rules permdrift-rules.test.yml"])
+        #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
+    }
+}
