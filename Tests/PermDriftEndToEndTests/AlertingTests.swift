@@ -297,6 +297,101 @@ import Testing
         #expect(run.stderr.contains("--alertmanager needs --state-dir"))
     }
 
+    @Test func anExpiredExceptionBringsItsFindingsBack() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan(["--alertmanager", am.base]).status == 1)
+        func exception(_ expires: String) -> String {
+            ScratchHost.transcriptsRule + """
+                exceptions:
+                  - rule: transcripts-private
+                    path: \(ScratchHost.transcript)
+                    approved-by: alice
+                    reason: shared with the reviewer
+                    expires: \(expires)
+
+                """
+        }
+        _ = try s.host.baseline(exception("2099-12-31"))
+        #expect(try s.scan(["--alertmanager", am.base]).status == 0)
+        #expect(Self.drift(try am.alerts(), rule: "transcripts-private").isEmpty, "silenced while the exception holds")
+        _ = try s.host.baseline(exception("2020-01-01"))
+        #expect(try s.scan(["--alertmanager", am.base]).status == 1)
+        #expect(Self.drift(try am.alerts(), rule: "transcripts-private").count == 1, "back once it expired")
+        let findings = try s.status()["last_run"].flatMap { ($0 as? [String: Any])?["findings"] as? [String: Int] }
+        #expect(findings?["new"] == 1, "\(String(describing: findings))")
+    }
+
+    @Test func aRejectedBaselineIsAnAlertAndResolvesNothing() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan(["--alertmanager", am.base]).status == 1)
+        // The same baseline, now required to be signed: it has no signature, so it is rejected.
+        let signers = s.host.base + "/allowed_signers"
+        _ = FileManager.default.createFile(atPath: signers, contents: Data())
+        let run = try s.scan(["--alertmanager", am.base, "--require-signature", "--signers", signers])
+        #expect(run.status == 2, "\(run.stderr)")
+        let alerts = try am.alerts()
+        #expect(alerts.contains { ($0["labels"] as? [String: String])?["alertname"] == "PermdriftBaselineRejected" }, "\(alerts)")
+        #expect(Self.drift(alerts, rule: "transcripts-private").count == 1, "the drift seen before stays firing")
+        #expect(Self.drift(alerts, rule: "baseline").isEmpty, "the rejection is its own alert")
+        let findings = try s.status()["last_run"].flatMap { ($0 as? [String: Any])?["findings"] as? [String: Int] }
+        #expect(findings?["kept"] == 1 && findings?["resolved"] == 0)
+    }
+
+    @Test func basicAuthenticationFromAPasswordFileAndAStrictTLSCheck() throws {
+        // Alertmanager with basic authentication (a bcrypt hash, made by the system's crypt(3)).
+        let hash = try Harness.run("/usr/bin/python3", ["-W", "ignore", "-c",
+            "import crypt; print(crypt.crypt('s3cret-pw', crypt.mksalt(crypt.METHOD_BLOWFISH)))"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(hash.hasPrefix("$2"))
+        let am = try Daemon.alertmanager(webConfig: "basic_auth_users:\n  permdrift: '\(hash)'\n")
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan([]).status == 1)
+        let password = s.host.base + "/am-password"
+        _ = FileManager.default.createFile(atPath: password, contents: Data("s3cret-pw\n".utf8))
+        chmod(password, 0o600)
+        let config = try s.host.baseline("alertmanager:\n  url: \(am.base)\n  username: permdrift\n  password-file: \(password)\n",
+                                          name: "config.yaml")
+        // Without the credential: refused (401), kept, exit 2.
+        let anonymous = try s.notify(["--alertmanager", am.base])
+        #expect(anonymous.status == 2)
+        #expect(anonymous.stderr.contains("HTTP 401"), "\(anonymous.stderr)")
+        // A password file others may read is refused before anything is sent.
+        chmod(password, 0o644)
+        let loose = try Harness.permdrift(["notify", "--config", config, "--state-dir", s.state])
+        #expect(loose.status == 2)
+        #expect(loose.stderr.contains("readable by its owner only"), "\(loose.stderr)")
+        chmod(password, 0o600)
+        let sent = try Harness.permdrift(["notify", "--config", config, "--state-dir", s.state])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        let auth = "Basic " + Data("permdrift:s3cret-pw".utf8).base64EncodedString()
+        #expect(Self.drift(try am.alerts(authorization: auth), rule: "transcripts-private").count == 1)
+
+        // TLS with a certificate the system does not trust: refused, kept, exit 2.
+        let key = try Harness.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                                                       "-nodes", "-keyout", s.host.base + "/key.pem", "-out", s.host.base + "/cert.pem",
+                                                       "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        try #require(key.status == 0, "\(key.stderr)")
+        let tls = try Daemon.alertmanager(webConfig: "tls_server_config:\n  cert_file: \(s.host.base)/cert.pem\n  key_file: \(s.host.base)/key.pem\n")
+        defer { tls.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o600)
+        #expect(try s.scan([]).status == 0)
+        let refused = try s.notify(["--alertmanager", "https://127.0.0.1:\(tls.port)"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("certificate"), "\(refused.stderr)")
+        #expect(try s.pending().count == 1, "the resolved alert waits")
+    }
+
     @Test func theExampleRulesPassPromtool() throws {
         let dir = Harness.packageRoot.appendingPathComponent("examples/prometheus").path
         let check = try Harness.run("/usr/bin/promtool", ["check", "rules", dir + "/permdrift-rules.yml"])

@@ -10,6 +10,7 @@ final class Daemon {
     let process = Process()
     let port: UInt16
     let directory: String
+    var configDirectory: String?
 
     /// Starts `executable` with `arguments(port, directory)` and waits until the port accepts.
     init(_ executable: String, arguments: (UInt16, String) -> [String], port: UInt16? = nil) throws {
@@ -48,6 +49,7 @@ final class Daemon {
     func remove() {
         stop()
         try? FileManager.default.removeItem(atPath: directory)
+        if let configDirectory { try? FileManager.default.removeItem(atPath: configDirectory) }
     }
 
     static func freePort() throws -> UInt16 {
@@ -79,14 +81,24 @@ final class Daemon {
 
     /// Debian's Alertmanager on a loopback port, with no cluster listener and a receiver that sends
     /// nowhere; its storage in the daemon's directory.
-    static func alertmanager(port: UInt16? = nil) throws -> Daemon {
+    /// `webConfig`: an exporter-toolkit web configuration (TLS, basic authentication), whose relative
+    /// file names are in `directory` of the returned daemon's configuration.
+    static func alertmanager(port: UInt16? = nil, webConfig: String? = nil, files: [String: String] = [:]) throws -> Daemon {
         let directory = try Harness.makeTemporaryDirectory(prefix: "pd-am-config")
         let config = directory + "/alertmanager.yml"
         try "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n".write(toFile: config, atomically: true, encoding: .utf8)
+        for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        var web: [String] = []
+        if let webConfig {
+            try webConfig.write(toFile: directory + "/web.yml", atomically: true, encoding: .utf8)
+            web = ["--web.config.file=\(directory)/web.yml"]
+        }
         let daemon = try Daemon("/usr/bin/prometheus-alertmanager", arguments: { port, dir in
             ["--config.file=\(config)", "--storage.path=\(dir)/data", "--web.listen-address=127.0.0.1:\(port)",
-             "--cluster.listen-address="]
+             "--cluster.listen-address="] + web
         }, port: port)
+        daemon.configDirectory = directory
+        if webConfig != nil { return daemon }  // accepting connections is all that can be checked without its credentials
         // Ready once the API answers.
         let deadline = Date().addingTimeInterval(20)
         while (try? get(daemon.base + "/-/ready"))?.status != 200 {
@@ -97,8 +109,8 @@ final class Daemon {
     }
 
     /// The active alerts (`GET /api/v2/alerts`).
-    func alerts() throws -> [[String: Any]] {
-        let response = try Self.get(base + "/api/v2/alerts")
+    func alerts(authorization: String? = nil) throws -> [[String: Any]] {
+        let response = try Self.get(base + "/api/v2/alerts", authorization: authorization)
         guard response.status == 200, let list = try JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] else {
             throw HarnessError("GET /api/v2/alerts: \(response.status)")
         }
@@ -106,12 +118,13 @@ final class Daemon {
     }
 
     /// A GET on loopback, synchronously.
-    static func get(_ url: String) throws -> (status: Int, body: Data) {
+    static func get(_ url: String, authorization: String? = nil) throws -> (status: Int, body: Data) {
         final class Box: @unchecked Sendable { var value: (Int, Data)?; var error: Error? }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
         var request = URLRequest(url: URL(string: url)!)
         request.timeoutInterval = 10
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
         URLSession.shared.dataTask(with: request) { data, response, error in
             if let error { box.error = error } else { box.value = ((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data()) }
             done.signal()
