@@ -50,5 +50,9 @@ struct CrashSafetyTests {
             #expect(metrics.hasSuffix("\n") && metrics.contains("permdrift_scan_complete"), "round \(round): the metrics file is torn")
         }
         #expect(killed > 0, "no run was killed mid-way; the test proved nothing")
+        // A whole run afterwards clears what killed writes left in the state directory.
+        #expect(try Harness.permdrift(arguments).status == 1)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
     }
 }

@@ -49,5 +49,30 @@ public enum AtomicFile {
             throw failure
         }
         if case .failure(let e) = Syscalls.fsync(dirfd) { throw SystemCallError("fsync", path: directory, errno: e) }
+        removeStaleTemporaries(of: name, in: dirfd)
+    }
+
+    /// Removes temporary files that an earlier write of `name` left behind when its process was killed
+    /// (`.NAME.tmp-PID-…` whose PID no longer runs). Best effort: a directory that cannot be listed (as
+    /// under the sandbox, which lets report directories be written but not read) is left as it is.
+    static func removeStaleTemporaries(of name: String, in dirfd: Int32) {
+        let listing = Glibc.openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard listing >= 0, let dir = fdopendir(listing) else {
+            if listing >= 0 { Syscalls.close(listing) }
+            return
+        }
+        defer { closedir(dir) }
+        let prefix = Array(".\(name).tmp-".utf8)
+        var stale: [String] = []
+        while let entry = readdir(dir) {
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix { $0 != 0 })
+            }
+            guard entryName.starts(with: prefix) else { continue }
+            let rest = entryName.dropFirst(prefix.count).prefix { $0 != UInt8(ascii: "-") }
+            guard let pid = Int32(String(decoding: rest, as: UTF8.self)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { stale.append(String(decoding: entryName, as: UTF8.self)) }
+        }
+        for file in stale { _ = file.withCString { Syscalls.unlinkAt(dirfd, $0) } }
     }
 }
