@@ -50,6 +50,9 @@ struct BaselineLoaderTests {
          ["baseline.yaml:8:5: error: duplicate key 'match' (first at line 7); each key may appear once"]),
         ("duplicate key in a flow mapping", head + "rules:\n  - id: t\n    match: /home/*\n    expect: { mode: \"0700\", mode: \"0600\" }\n",
          ["baseline.yaml:8:29: error: duplicate key 'mode' (first at line 8); each key may appear once"]),
+        // Found by the baseline fuzzer: an empty key, duplicated, crashed the position search.
+        ("duplicate empty key", "\"\": 1\n\"\": 2\n",
+         ["baseline.yaml:2:1: error: duplicate key '' (first at line 1); each key may appear once"]),
         ("unquoted mode", head + "rules:\n  - id: t\n    match: /home/*\n    expect: { mode: 0600 }\n",
          ["baseline.yaml:8:21: error: mode must be a quoted octal string: write \"0600\" (unquoted, YAML may read 0600 as a number)"]),
         ("integer mode", head + "rules:\n  - id: t\n    match: /home/*\n    expect: { mode: 600 }\n",

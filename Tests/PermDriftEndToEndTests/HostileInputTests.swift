@@ -261,4 +261,74 @@ struct HostileInputTests {
         #expect(!FileManager.default.fileExists(atPath: report), "the earlier report must not stand in for this run")
         #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--deadline", "-1"]).status == 64)
     }
+
+    /// A real hanging filesystem: a FUSE mount (Debian's fusepy) whose every getattr never answers, under a
+    /// scan root. The walk's statx of the mount point blocks. At the deadline the watchdog says so and
+    /// removes the report named on the command line; the process ends with exit 2 as soon as the kernel
+    /// lets its blocked thread go. (A FUSE request its daemon has read waits uninterruptibly, so that is
+    /// when the daemon dies or the kernel's fs.fuse.max_request_timeout aborts the connection.)
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/fuse"), "no /dev/fuse"))
+    func aHangingFilesystemEndsTheRunAtItsDeadline() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let file = try host.baseline(ScratchHost.transcriptsRule)
+        let report = host.base + "/last.json"
+        #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--output", "json:\(report)"]).status == 0)
+        try host.directory("/home/bob/hang", mode: 0o755, uid: 33002, gid: 33002)
+        let mountPoint = host.path("/home/bob/hang")
+        let script = host.base + "/hang.py"
+        try """
+            import sys, time
+            from fusepy import FUSE, Operations
+            class Hang(Operations):
+                def getattr(self, path, fh=None):
+                    time.sleep(3600)
+                def readdir(self, path, fh):
+                    time.sleep(3600)
+            FUSE(Hang(), sys.argv[1], foreground=True, allow_other=True)
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        daemon.arguments = [script, mountPoint]
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        var released = false
+        func release() {
+            guard !released else { return }
+            released = true
+            kill(daemon.processIdentifier, SIGKILL)  // aborts the FUSE connection: nothing stays blocked
+            daemon.waitUntilExit()
+            _ = try? Harness.run("/bin/umount", ["-l", mountPoint])
+        }
+        defer { release() }
+        let mounted = Date().addingTimeInterval(20)
+        while !((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8))?.contains(" \(mountPoint) fuse") ?? false) {
+            try #require(daemon.isRunning && Date() < mounted, "the FUSE filesystem did not mount")
+            usleep(50_000)
+        }
+        let stderrPath = host.base + "/scan.stderr"
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let scan = Process()
+        scan.executableURL = URL(fileURLWithPath: Harness.binary)
+        scan.arguments = ["scan", "--root", host.root, "--baseline", file, "--output", "json:\(report)", "--deadline", "3"]
+        scan.standardOutput = FileHandle.nullDevice
+        scan.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        try scan.run()
+        let started = Date()
+        var said = false
+        while Date().timeIntervalSince(started) < 30 {
+            if (try? String(contentsOfFile: stderrPath, encoding: .utf8))?.contains("the scan did not finish within 3.0 seconds") == true {
+                said = true
+                break
+            }
+            usleep(100_000)
+        }
+        #expect(said, "the watchdog did not report the deadline")
+        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(!FileManager.default.fileExists(atPath: report), "the earlier report must not stand in for this run")
+        release()
+        scan.waitUntilExit()
+        #expect(scan.terminationStatus == 2, "\((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
+    }
 }

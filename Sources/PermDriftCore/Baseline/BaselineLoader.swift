@@ -105,11 +105,13 @@ final class LoadContext {
     /// block mapping or later on the same line in a flow mapping.
     static func secondOccurrence(of key: String, after mark: Mark, in text: String) -> (Int, Int)? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard mark.line >= 1, mark.line <= lines.count else { return nil }
+        // Yams's marks are 1-based; anything else (a fuzzer found column 0 with an empty key) has no
+        // second occurrence to point at.
+        guard mark.line >= 1, mark.line <= lines.count, mark.column >= 1 else { return nil }
         let candidates = [key, "\"\(key)\"", "'\(key)'"]
         func keyAt(_ line: String, _ column: Int) -> Bool {
             let scalars = Array(line.unicodeScalars)
-            guard column - 1 < scalars.count else { return false }
+            guard column >= 1, column - 1 < scalars.count else { return false }
             let rest = String(String.UnicodeScalarView(scalars[(column - 1)...]))
             return candidates.contains { c in
                 rest.hasPrefix(c) && rest.dropFirst(c.count).drop(while: { $0 == " " }).hasPrefix(":")
@@ -117,7 +119,7 @@ final class LoadContext {
         }
         // The same flow mapping, later on the first key's line.
         let first = Array(lines[mark.line - 1].unicodeScalars)
-        var col = mark.column + key.unicodeScalars.count
+        var col = max(2, mark.column + key.unicodeScalars.count)
         while col <= first.count {
             let prev = first[col - 2]
             if (prev == " " || prev == "," || prev == "{"), keyAt(lines[mark.line - 1], col) { return (mark.line, col) }
