@@ -189,6 +189,15 @@ struct Scan: ParsableCommand {
         }
     }
 
+    /// Progress on standard error when it is a terminal and not under systemd: entries, rate, current root.
+    static func terminalProgress() -> ScanProgress? {
+        guard isatty(2) == 1, !Log.journal else { return nil }
+        return ScanProgress { snapshot in
+            let text = "\r\u{1B}[Kpermdrift: \(snapshot.entries) entries, \(Int(snapshot.rate))/s, in \(snapshot.root)"
+            FileHandle.standardError.write(Data(text.utf8))
+        }
+    }
+
     /// Starts `permdrift notify --after-scan` with the same settings; it waits for "go".
     func startCourier(statePath: String) throws -> ChildProcess {
         guard let executable = ChildProcess.currentExecutable() else {
@@ -253,7 +262,10 @@ struct Scan: ParsableCommand {
                                        required: requireSandbox || settings.requireSandbox == true)
         var result: ScanResult
         do {
-            result = try Scanner(baseline: baseline, accounts: accounts, root: root).run()
+            var scanner = Scanner(baseline: baseline, accounts: accounts, root: root)
+            scanner.progress = Self.terminalProgress()
+            result = try scanner.run()
+            if scanner.progress?.reported == true { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         } catch {
             warn("permdrift: cannot scan: \(error)")
             throw ExitCode(ExitStatus.untrusted)

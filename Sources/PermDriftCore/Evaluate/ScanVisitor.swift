@@ -10,6 +10,7 @@ struct ScanVisitor: WalkVisitor {
     var errors: [WalkError] = []
     var skipped: [SkippedMount] = []
     var pinsSeen = Set<Int>()
+    var progress: ScanProgress?
     private var excludeCaptures: [Captures]
     /// The ancestors of the scan root being walked, as access contexts.
     private var ancestors: AccessContext?
@@ -26,7 +27,10 @@ struct ScanVisitor: WalkVisitor {
         return excludes.contains { $0.match(path, captures: &captures) }
     }
 
-    mutating func beginRoot(_ root: HostPath) { ancestors = nil }
+    mutating func beginRoot(_ root: HostPath) {
+        ancestors = nil
+        progress?.beginRoot(root)
+    }
 
     mutating func visitAncestor(_ entry: WalkEntry) {
         guard let access = rules.access else { return }
@@ -36,6 +40,7 @@ struct ScanVisitor: WalkVisitor {
     mutating func rootContext() -> AccessContext? { ancestors }
 
     mutating func visit(_ entry: WalkEntry, in parent: AccessContext?) -> AccessContext?? {
+        progress?.tick()
         var own: AccessContext?
         if entry.record.type == .directory, let access = rules.access, parent != nil || entry.path.count == 1 {
             own = access.context(parent: parent, path: HostPath(entry.path), record: entry.record)

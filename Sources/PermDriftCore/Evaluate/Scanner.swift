@@ -13,6 +13,8 @@ public struct Scanner {
     public var now: () -> Date = Date.init
     /// Set by `baseline lint` to learn what the baseline matches.
     public var lint: LintCollector?
+    /// Progress for a terminal (`permdrift scan` sets it only when stderr is one).
+    public var progress: ScanProgress?
 
     public init(baseline: Baseline, accounts: AccountDatabase, rootDirectory: String = "/") {
         self.baseline = baseline
@@ -40,6 +42,7 @@ public struct Scanner {
         let started = now()
         var visitor = ScanVisitor(baseline: baseline, accounts: accounts)
         visitor.rules.lint = lint
+        visitor.progress = progress
         var walker = openRoot.map { Walker(root: $0, options: options) } ?? Walker(rootDirectory: rootDirectory, options: options)
         do {
             try walker.walk(roots: baseline.roots, visitor: &visitor)
