@@ -2,6 +2,23 @@ import ArgumentParser
 import Foundation
 import PermDriftCore
 
+/// `--config`, `--no-config` and `--state-dir` of the commands that read the state a scan left
+/// (`notify`, `status`): the default configuration applies, as on the service's host.
+struct StateOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The run configuration (default /etc/permdrift/config.yaml when it exists).", valueName: "file"))
+    var config: String?
+
+    @Flag(name: .customLong("no-config"), help: "Read no configuration file.")
+    var noConfig = false
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory the scans write.", valueName: "dir"))
+    var stateDirectory: String?
+
+    func configuration() throws -> RunConfiguration {
+        try loadRunConfiguration(config, noConfig: noConfig, defaultApplies: true)
+    }
+}
+
 /// `--alertmanager`, `--alertmanager-timeout` and `--prometheus-textfile`, shared by `scan` and `notify`.
 struct AlertOptions: ParsableArguments {
     @Option(name: .long,

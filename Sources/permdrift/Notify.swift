@@ -15,14 +15,7 @@ struct Notify: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The run configuration (default /etc/permdrift/config.yaml when it exists).", valueName: "file"))
-    var config: String?
-
-    @Flag(name: .customLong("no-config"), help: "Read no configuration file.")
-    var noConfig = false
-
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory the scans write.", valueName: "dir"))
-    var stateDirectory: String?
+    @OptionGroup var state: StateOptions
 
     @OptionGroup var alerting: AlertOptions
 
@@ -39,8 +32,8 @@ struct Notify: ParsableCommand {
                 throw ExitCode(ExitStatus.untrusted)
             }
         }
-        let settings = try loadRunConfiguration(config, noConfig: noConfig, defaultApplies: true)
-        guard let path = stateDirectory ?? settings.stateDirectory else {
+        let settings = try state.configuration()
+        guard let path = state.stateDirectory ?? settings.stateDirectory else {
             warn("permdrift: notify needs --state-dir (or state-directory: in the configuration): the alerts wait there")
             throw ExitCode(ExitStatus.usage)
         }
@@ -48,9 +41,9 @@ struct Notify: ParsableCommand {
             warn("permdrift: notify needs --alertmanager URL (or alertmanager: in the configuration)")
             throw ExitCode(ExitStatus.usage)
         }
-        let state = try openStateDirectory(path, fromConfiguration: stateDirectory == nil)
+        let directory = try openStateDirectory(path, fromConfiguration: state.stateDirectory == nil)
         var ledger: FindingLedger
-        switch state.loadLedger() {
+        switch directory.loadLedger() {
         case .missing:
             Log.info("permdrift: no scan has recorded alerts in \(TerminalText.escape(path)) yet; nothing to deliver")
             return
@@ -61,7 +54,7 @@ struct Notify: ParsableCommand {
         }
         let delivered = deliver(&ledger, to: endpoint)
         var status = delivered ? ExitStatus.clean : ExitStatus.untrusted
-        do { try state.saveLedger(ledger) } catch {
+        do { try directory.saveLedger(ledger) } catch {
             warn("permdrift: cannot record the delivery in the state directory: \(error); the alerts will be sent again")
             status = ExitStatus.untrusted
         }

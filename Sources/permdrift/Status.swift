@@ -8,31 +8,24 @@ struct Status: ParsableCommand {
         discussion: "Reads the state directory only (it takes no lock and changes nothing). Exit codes: 0 the state was read, 2 it is missing or cannot be trusted."
     )
 
-    @Option(name: .long, help: ArgumentHelp("The run configuration (default /etc/permdrift/config.yaml when it exists).", valueName: "file"))
-    var config: String?
-
-    @Flag(name: .customLong("no-config"), help: "Read no configuration file.")
-    var noConfig = false
-
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("The state directory the scans write.", valueName: "dir"))
-    var stateDirectory: String?
+    @OptionGroup var state: StateOptions
 
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
     func run() throws {
-        let settings = try loadRunConfiguration(config, noConfig: noConfig, defaultApplies: true)
-        guard let path = stateDirectory ?? settings.stateDirectory else {
+        let settings = try state.configuration()
+        guard let path = state.stateDirectory ?? settings.stateDirectory else {
             warn("permdrift: status needs --state-dir (or state-directory: in the configuration)")
             throw ExitCode(ExitStatus.usage)
         }
-        let state: StateDirectory
-        do { state = try StateDirectory(path: path) } catch {
+        let directory: StateDirectory
+        do { directory = try StateDirectory(path: path) } catch {
             warn("permdrift: the state directory cannot be used: \(error)")
             throw ExitCode(ExitStatus.untrusted)
         }
         let ledger: FindingLedger
-        switch state.loadLedger(setAside: false) {
+        switch directory.loadLedger(setAside: false) {
         case .missing:
             warn("permdrift: \(TerminalText.escape(path)) holds no scan result yet")
             throw ExitCode(ExitStatus.untrusted)
