@@ -123,6 +123,64 @@ struct HostileInputTests {
         #expect(report.hasFinding(rule: "no-fifos", path: "/home/ann/transcripts/pipe.jsonl", kind: "mode"))
     }
 
+    @Test func devicesAndSocketsAreNeverOpened() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        // A character device (1,3: the null device) and a listening Unix socket where transcripts go.
+        let device = host.path("/home/ann/transcripts/dev.jsonl")
+        #expect(mknod(device, S_IFCHR | 0o666, dev_t((1 << 8) | 3)) == 0)  // makedev(1, 3)
+        let socketPath = host.path("/home/ann/transcripts/sock.jsonl")
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(socketPath.utf8)
+            raw.copyBytes(from: bytes.prefix(raw.count - 1))
+        }
+        let bound = withUnsafePointer(to: &address) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0 && listen(fd, 1) == 0)
+        let file = try host.baseline(ScratchHost.head + """
+            rules:
+              - id: only-files
+                match: /home/*/transcripts/*
+                types: [socket, device]
+                expect: { mode: "0600" }
+
+            """)
+        let (run, report) = try host.scanJSON(file)
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(report.hasFinding(rule: "only-files", path: "/home/ann/transcripts/dev.jsonl", kind: "mode"))
+        #expect(report.hasFinding(rule: "only-files", path: "/home/ann/transcripts/sock.jsonl", kind: "mode"))
+        // Nobody connected to the socket: the scan did not open it.
+        var pending = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&pending, 1, 0) == 0, "a connection reached the socket")
+    }
+
+    @Test func aPinnedDirectoryReplacedByASymlinkIsNotFollowed() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let file = try host.baseline(ScratchHost.head + """
+            pins:
+              /home/ann/transcripts: { type: directory, owner: ann, group: ann, mode: "0700" }
+
+            """)
+        #expect(try host.scanJSON(file).0.status == 0)
+        // Renamed away, and a symlink to /etc planted in its place.
+        try FileManager.default.moveItem(atPath: host.path("/home/ann/transcripts"), toPath: host.path("/home/ann/moved"))
+        #expect(symlink("/etc", host.path("/home/ann/transcripts")) == 0)
+        let (run, report) = try host.scanJSON(file)
+        #expect(run.status == 1, "\(run.stderr)")
+        let pins = report.findings.filter { $0["rule"] as? String == "pin" && $0["path"] as? String == "/home/ann/transcripts" }
+        #expect(!pins.isEmpty, "\(report.findings)")
+        // The pin is held against the symlink itself (lstat), never against /etc behind it.
+        #expect(pins.contains { ($0["actual"] as? String)?.contains("type symlink") == true }, "\(pins)")
+        #expect(!report.findings.contains { ($0["path"] as? String)?.hasPrefix("/home/ann/transcripts/") == true },
+                "nothing under the symlink was walked")
+    }
+
     @Test func scanRootThatIsASymlinkIsRefused() throws {
         let host = try ScratchHost()
         defer { host.remove() }
