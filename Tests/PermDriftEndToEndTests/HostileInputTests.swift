@@ -66,6 +66,9 @@ struct HostileInputTests {
         let junit = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--format", "junit"])
         try Harness.validateXML(junit.stdoutBytes)
         #expect(!junit.stdoutBytes.contains(0x1B))
+        let sarif = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--format", "sarif"])
+        try Harness.validateSARIF(sarif.stdoutBytes)
+        #expect(!sarif.stdoutBytes.contains(0x1B) && !sarif.stdoutBytes.contains(0x9B))
     }
 
     @Test func symlinkToShadowIsRecordedNotFollowed() throws {
