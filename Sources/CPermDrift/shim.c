@@ -197,6 +197,7 @@ static struct timespec pd_wd_end;
 static char *pd_wd_message = NULL;
 static char **pd_wd_paths = NULL;
 static int pd_wd_count = 0;
+static int pd_wd_disarmed = 0;
 
 static void *pd_watchdog(void *arg) {
     (void)arg;
@@ -210,6 +211,7 @@ static void *pd_watchdog(void *arg) {
         if (errno == EINTR) continue;
         break;
     }
+    if (__atomic_load_n(&pd_wd_disarmed, __ATOMIC_SEQ_CST)) return NULL;
     if (pd_wd_message) {
         size_t n = strlen(pd_wd_message);
         while (n > 0) {
@@ -244,6 +246,10 @@ int pd_watchdog_start(double seconds, const char *message, const char *const *pa
     if (r != 0) { errno = r; return -1; }
     pd_wd_running = 1;
     return 0;
+}
+
+void pd_watchdog_disarm(void) {
+    __atomic_store_n(&pd_wd_disarmed, 1, __ATOMIC_SEQ_CST);
 }
 
 int pd_watchdog_restrict(int ruleset_fd) {

@@ -105,11 +105,9 @@ func writeTextfile(_ path: String, run: RunSummary, lastSuccess: Date?, pending:
     }
 }
 
-/// Delivers what waits in the ledger's outbox; returns false when anything is left undelivered.
-func deliver(_ ledger: inout FindingLedger, to endpoint: AlertmanagerEndpoint) -> Bool {
-    let pending = ledger.pendingAlerts
-    guard !pending.isEmpty else { return true }
-    let (accepted, failure) = AlertmanagerClient(endpoint: endpoint).send(pending)
+/// Records what Alertmanager accepted in the ledger and says what is left; false when anything is.
+func report(accepted: [OutboxAlert], failure: DeliveryError?, into ledger: inout FindingLedger,
+            endpoint: AlertmanagerEndpoint) -> Bool {
     AlertBuilder.markDelivered(&ledger, accepted)
     if let failure {
         let left = ledger.pendingAlerts.count
@@ -117,7 +115,9 @@ func deliver(_ ledger: inout FindingLedger, to endpoint: AlertmanagerEndpoint) -
         return false
     }
     let firing = accepted.filter { !$0.resolved }.count
-    Log.info("permdrift: delivered \(accepted.count) alert\(accepted.count == 1 ? "" : "s") to \(endpoint.display) (\(firing) firing, \(accepted.count - firing) resolved)")
+    if !accepted.isEmpty {
+        Log.info("permdrift: delivered \(accepted.count) alert\(accepted.count == 1 ? "" : "s") to \(endpoint.display) (\(firing) firing, \(accepted.count - firing) resolved)")
+    }
     return true
 }
 

@@ -27,9 +27,10 @@ struct Notify: ParsableCommand {
     func run() throws {
         if afterScan {
             let message = FileHandle.standardInput.readDataToEndOfFile()
-            guard message == Data("go\n".utf8) else {
-                Log.info("permdrift: the scan did not finish; nothing new to deliver")
-                throw ExitCode(ExitStatus.untrusted)
+            if message != Data("go\n".utf8) {
+                // The scan ended without recording a result (its deadline, an error): what earlier runs
+                // left undelivered is still sent.
+                warn("permdrift: the scan recorded no new alerts; delivering what earlier runs left")
             }
         }
         let settings = try state.configuration()
@@ -52,7 +53,21 @@ struct Notify: ParsableCommand {
             throw ExitCode(ExitStatus.untrusted)
         case .loaded(let l): ledger = l
         }
-        let delivered = deliver(&ledger, to: endpoint)
+        // The lock is not held while talking to Alertmanager (up to its timeout per batch): a scan may run
+        // meanwhile. What was accepted is then marked in the state as it stands after re-locking; an
+        // alert a scan replaced in between stays pending (OutboxAlert equality).
+        directory.unlock()
+        let pending = ledger.pendingAlerts
+        let (accepted, failure) = AlertmanagerClient(endpoint: endpoint).send(pending)
+        do { try directory.lock() } catch .busy(let lock) {
+            warn("permdrift: a scan took \(TerminalText.escape(lock)) during the delivery; \(accepted.count) delivered alert\(accepted.count == 1 ? "" : "s") will be sent again")
+            throw ExitCode(ExitStatus.untrusted)
+        } catch {
+            warn("permdrift: cannot lock the state directory again: \(error)")
+            throw ExitCode(ExitStatus.untrusted)
+        }
+        if case .loaded(let current) = directory.loadLedger() { ledger = current }
+        let delivered = report(accepted: accepted, failure: failure, into: &ledger, endpoint: endpoint)
         var status = delivered ? ExitStatus.clean : ExitStatus.untrusted
         do { try directory.saveLedger(ledger) } catch {
             warn("permdrift: cannot record the delivery in the state directory: \(error); the alerts will be sent again")

@@ -175,11 +175,14 @@ struct Scan: ParsableCommand {
             }
             if let textfile = alerting.textfile(settings) {
                 let lastSuccess = ledger?.lastSuccess ?? (run.complete ? result.finishedAt : nil)
-                if !writeTextfile(textfile, run: run, lastSuccess: lastSuccess, pending: ledger?.pendingAlerts.count) {
+                // Alerts wait for delivery only where delivery is configured (a metrics-only host has none).
+                let pending = (delivers || settings.alertmanager != nil) ? ledger?.pendingAlerts.count : nil
+                if !writeTextfile(textfile, run: run, lastSuccess: lastSuccess, pending: pending) {
                     status = ExitStatus.untrusted
                 }
             }
             if let courier {
+                Deadline.disarm()
                 state?.unlock()
                 courier.send("go\n")
                 let delivered = courier.wait()

@@ -71,6 +71,21 @@ struct LifecycleTests {
         #expect(ledger.outbox["PermissionDrift/other"]?.delivered == true)
     }
 
+    @Test func aResolutionNeverEndsBeforeItStarted() {
+        var ledger = FindingLedger()
+        let start = Date(timeIntervalSince1970: 10_000)
+        let r = Self.result([Self.finding("/x")])
+        _ = ledger.record(r, now: start)
+        AlertBuilder.update(&ledger, result: r, now: start)
+        // The clock stepped back before the fix was seen.
+        let earlier = start.addingTimeInterval(-600)
+        let fixed = Self.result([])
+        _ = ledger.record(fixed, now: earlier)
+        AlertBuilder.update(&ledger, result: fixed, now: earlier)
+        let alert = ledger.outbox["PermissionDrift/r"]!
+        #expect(alert.resolved && alert.endsAt >= alert.startsAt)
+    }
+
     @Test func metricLabelValuesAreEscaped() {
         #expect(PrometheusTextfile.escape("a\"b\\c\nd") == #"a\"b\\\\c\\nd"#)
         var run = RunSummary(Self.result([]))

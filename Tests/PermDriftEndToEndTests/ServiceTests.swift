@@ -60,7 +60,7 @@ struct ServiceTests {
                                           "--prometheus-textfile", textfiles + "/permdrift.prom"], capability: true)
         #expect(scan.status == 1, "\(scan.stderr)")
         let metrics = try String(contentsOfFile: textfiles + "/permdrift.prom", encoding: .utf8)
-        #expect(metrics.contains("permdrift_alerts_pending 1"), "\(metrics)")
+        #expect(metrics.contains("permdrift_scan_complete 1"), "\(metrics)")
         // notify as the same account with no capability at all (permdrift-notify.service).
         let notify = try account.permdrift(["notify", "--no-config", "--state-dir", state, "--alertmanager", am.base,
                                             "--prometheus-textfile", textfiles + "/permdrift.prom"], capability: false)

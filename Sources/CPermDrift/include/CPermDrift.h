@@ -80,6 +80,9 @@ int pd_watchdog_start(double seconds, const char *message, const char *const *pa
 /// Makes the watchdog thread restrict itself with the same Landlock ruleset as the calling thread (a
 /// ruleset applies only to the thread that restricts itself). Returns 0; -1 when it could not; 1 when
 /// no watchdog runs.
+/* Stops the watchdog from acting: the scan has finished (what is left, such as alert delivery, has
+   bounds of its own). */
+void pd_watchdog_disarm(void);
 int pd_watchdog_restrict(int ruleset_fd);
 
 /// flock(2) with LOCK_EX|LOCK_NB. Returns 0, or -1 with errno set (EWOULDBLOCK when held).

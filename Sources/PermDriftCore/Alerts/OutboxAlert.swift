@@ -79,7 +79,8 @@ public enum AlertBuilder {
             } else {
                 var resolved = old
                 resolved.resolved = true
-                resolved.endsAt = now
+                // Alertmanager refuses an alert that ends before it starts (a clock stepped back).
+                resolved.endsAt = max(now, old.startsAt)
                 resolved.delivered = false
                 current[key] = resolved
             }
