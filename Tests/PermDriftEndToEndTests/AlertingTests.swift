@@ -283,6 +283,13 @@ import Testing
         #expect(try s.scan([]).status == 1)
         let findings = try s.status()["last_run"].flatMap { ($0 as? [String: Any])?["findings"] as? [String: Int] }
         #expect(findings?["firing"] == 1)
+        // A state file replaced by a symlink (to /etc/shadow) is refused unread and set aside.
+        try FileManager.default.removeItem(atPath: file)
+        #expect(symlink("/etc/shadow", file) == 0)
+        let linked = try s.scan([])
+        #expect(linked.status == 2, "\(linked.stderr)")
+        #expect(linked.stderr.contains("not a regular file"), "\(linked.stderr)")
+        #expect(!linked.stderr.contains("root:"), "nothing of /etc/shadow is read")
     }
 
     @Test func aFullStateDirectoryKeepsThePreviousState() throws {
