@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <sys/file.h>
+#include <sys/vfs.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -100,6 +102,59 @@ ssize_t pd_getxattrat(int dirfd, const char *name, const char *attribute, void *
         r = syscall(PD_SYS_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, attribute, &args, sizeof args);
     } while (r < 0 && errno == EINTR);
     return (ssize_t)r;
+}
+
+#ifndef SYS_listxattrat
+#define PD_SYS_listxattrat 465 /* the same number on every architecture since Linux 6.13 */
+#else
+#define PD_SYS_listxattrat SYS_listxattrat
+#endif
+
+ssize_t pd_listxattrat(int dirfd, const char *name, char *list, size_t size) {
+    long r;
+    do {
+        r = syscall(PD_SYS_listxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, list, size);
+    } while (r < 0 && errno == EINTR);
+    return (ssize_t)r;
+}
+
+ssize_t pd_flistxattr(int fd, char *list, size_t size) {
+    ssize_t r;
+    do {
+        r = flistxattr(fd, list, size);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+ssize_t pd_llistxattr(const char *path, char *list, size_t size) {
+    ssize_t r;
+    do {
+        r = llistxattr(path, list, size);
+    } while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int64_t pd_filesystem_type(int fd) {
+    struct statfs sf;
+    int r;
+    do {
+        r = fstatfs(fd, &sf);
+    } while (r < 0 && errno == EINTR);
+    return r == 0 ? (int64_t)sf.f_type : 0;
+}
+
+int64_t pd_coarse_realtime_seconds(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) return 0;
+    return (int64_t)ts.tv_sec;
+}
+
+int pd_available_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
 }
 
 ssize_t pd_getdents(int fd, void *buffer, size_t size) {

@@ -77,6 +77,9 @@ struct Scan: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Give up after this many seconds (default 1500): a scan that does not finish, as on a hanging filesystem, is incomplete (exit 2).", valueName: "seconds"))
     var deadline: Double?
 
+    @Option(name: .long, help: ArgumentHelp("Walk with this many threads (default: one per CPU this process may use, at most 8).", valueName: "n"))
+    var threads: Int?
+
     @Option(name: .customLong("sandbox-probe"), help: .hidden)
     var sandboxProbe: String?
 
@@ -107,6 +110,7 @@ struct Scan: ParsableCommand {
 
     func validate() throws {
         if let deadline, !(deadline > 0) { throw ValidationError("--deadline must be a positive number of seconds") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
     }
 
     func scan() throws -> Int32 {
@@ -267,6 +271,7 @@ struct Scan: ParsableCommand {
         do {
             var scanner = Scanner(baseline: baseline, accounts: accounts, root: root)
             scanner.progress = Self.terminalProgress()
+            if let threads { scanner.options.threads = threads }
             result = try scanner.run()
             if scanner.progress?.reported == true { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         } catch {

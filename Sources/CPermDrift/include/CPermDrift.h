@@ -50,6 +50,25 @@ ssize_t pd_lgetxattr(const char *path, const char *attribute, void *value, size_
 /// holds. Returns the size, or -1 with errno set.
 ssize_t pd_getxattr_following(const char *path, const char *attribute, void *value, size_t size);
 
+/// listxattrat(2) (Linux 6.13+) of `name` under `dirfd`, never following a final symlink: the names of
+/// its extended attributes, each NUL-terminated. Returns their total size, or -1 with errno set.
+ssize_t pd_listxattrat(int dirfd, const char *name, char *list, size_t size);
+
+/// flistxattr(2) of an open descriptor. Returns the size of the list, or -1 with errno set.
+ssize_t pd_flistxattr(int fd, char *list, size_t size);
+
+/// llistxattr(2) of a path, not following a final symlink. Returns the size of the list, or -1 with errno set.
+ssize_t pd_llistxattr(const char *path, char *list, size_t size);
+
+/// The magic number of the filesystem an open descriptor is on (statfs f_type), or 0 when unknown.
+int64_t pd_filesystem_type(int fd);
+
+/// Whole seconds of CLOCK_REALTIME_COARSE: the clock (and granularity) the kernel stamps ctime with.
+int64_t pd_coarse_realtime_seconds(void);
+
+/// The number of CPUs this process may run on (sched_getaffinity), at least 1.
+int pd_available_cpus(void);
+
 /// getdents64(2): fills `buffer` with linux_dirent64 records. Returns the number of bytes, 0 at the end,
 /// or -1 with errno set.
 ssize_t pd_getdents(int fd, void *buffer, size_t size);

@@ -23,8 +23,10 @@ final class AccessEvaluator {
     }
     private var allowedCache: [AllowedKey: UserSet] = [:]
 
-    init(accounts: AccountDatabase) {
-        index = PrincipalIndex(accounts: accounts)
+    /// `index` is shared by the evaluators of a parallel walk's threads.
+    init(accounts: AccountDatabase, index: PrincipalIndex? = nil) {
+        let index = index ?? PrincipalIndex(accounts: accounts)
+        self.index = index
         check = AccessCheck(index: index)
     }
 

@@ -17,10 +17,11 @@ final class RuleEvaluator {
     /// For each rule and pattern, the index of each capture name.
     private let captureIndexes: [[[String: Int]]]
 
-    init(baseline: Baseline, accounts: AccountDatabase) {
+    /// `index` is shared with the evaluators of a parallel walk's other threads.
+    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil) {
         self.baseline = baseline
         self.accounts = accounts
-        access = baseline.usesAccessRules ? AccessEvaluator(accounts: accounts) : nil
+        access = baseline.usesAccessRules ? AccessEvaluator(accounts: accounts, index: index) : nil
         names = NameResolver(accounts: accounts)
         captureBuffers = baseline.rules.map { rule in rule.patterns.map { Captures(count: $0.captureNames.count) } }
         captureIndexes = baseline.rules.map { rule in

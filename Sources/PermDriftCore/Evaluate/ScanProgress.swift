@@ -1,9 +1,10 @@
 import Glibc
+import Synchronization
 
-/// Progress of a long scan, for people at a terminal: counted on the walk's hot path (one increment),
-/// the clock read only every few thousand entries, and reported at most twice a second once the scan has
-/// run for a second.
-public final class ScanProgress {
+/// Progress of a long scan, for people at a terminal: each walk thread counts entries on its own and adds
+/// them here every few thousand; the clock is read then, and progress reported at most twice a second
+/// once the scan has run for a second.
+public final class ScanProgress: @unchecked Sendable {
     public struct Snapshot: Sendable {
         public let entries: Int
         public let seconds: Double
@@ -13,26 +14,30 @@ public final class ScanProgress {
 
     private let report: (Snapshot) -> Void
     private let started = ScanProgress.monotonic()
-    private var lastReport = 0.0
-    private var entries = 0
-    private var root = HostPath("/")
-    public private(set) var reported = false
+    private struct State {
+        var lastReport = 0.0
+        var entries = 0
+        var root = HostPath("/")
+        var reported = false
+    }
+    private let state = Mutex(State())
+    public var reported: Bool { state.withLock { $0.reported } }
 
     public init(report: @escaping (Snapshot) -> Void) { self.report = report }
 
-    func beginRoot(_ root: HostPath) { self.root = root }
-
-    @inline(__always) func tick() {
-        entries += 1
-        if entries & 0x1FFF == 0 { check() }
-    }
-
-    private func check() {
+    /// Counts `count` more entries, made in scan root `root`, and reports when it is time.
+    func add(_ count: Int, root: HostPath? = nil) {
+        guard count > 0 else { return }
         let now = Self.monotonic() - started
-        guard now >= 1, now - lastReport >= 0.5 else { return }
-        lastReport = now
-        reported = true
-        report(Snapshot(entries: entries, seconds: now, root: root))
+        state.withLock { s in
+            s.entries += count
+            if let root { s.root = root }
+            guard now >= 1, now - s.lastReport >= 0.5 else { return }
+            s.lastReport = now
+            s.reported = true
+            // Under the lock: one thread writes to the terminal at a time.
+            report(Snapshot(entries: s.entries, seconds: now, root: s.root))
+        }
     }
 
     static func monotonic() -> Double {

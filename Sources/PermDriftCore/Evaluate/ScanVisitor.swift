@@ -1,6 +1,6 @@
 /// The walk's visitor for a scan: evaluates every entry against the rules and pins and collects what the
 /// walk could not read.
-struct ScanVisitor: WalkVisitor {
+struct ScanVisitor: ParallelWalkVisitor {
     /// The reach of a directory, when the baseline has access rules.
     typealias DirectoryContext = AccessContext?
 
@@ -11,14 +11,43 @@ struct ScanVisitor: WalkVisitor {
     var skipped: [SkippedMount] = []
     var pinsSeen = Set<Int>()
     var progress: ScanProgress?
+    /// Entries not yet added to `progress` (counted here, added in batches: one shared counter per entry
+    /// would have the threads fight over it).
+    private var uncounted = 0
     private var excludeCaptures: [Captures]
     /// The ancestors of the scan root being walked, as access contexts.
     private var ancestors: AccessContext?
 
-    init(baseline: Baseline, accounts: AccountDatabase) {
-        rules = RuleEvaluator(baseline: baseline, accounts: accounts)
+    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil) {
+        rules = RuleEvaluator(baseline: baseline, accounts: accounts, index: index)
         excludes = baseline.excludes
         excludeCaptures = baseline.excludes.map { Captures(count: $0.captureNames.count) }
+    }
+
+    func makeWorker() -> ScanVisitor {
+        var worker = ScanVisitor(baseline: rules.baseline, accounts: rules.accounts, index: rules.access?.index)
+        worker.progress = progress
+        return worker
+    }
+
+    mutating func merge(_ other: ScanVisitor) {
+        findings.append(contentsOf: other.findings)
+        errors.append(contentsOf: other.errors)
+        skipped.append(contentsOf: other.skipped)
+        pinsSeen.formUnion(other.pinsSeen)
+    }
+
+    /// Adds the entries not yet counted to the progress, saying which scan root `path` (the entry this
+    /// thread is at) is in.
+    mutating func flushProgress(at path: UnsafeBufferPointer<UInt8>? = nil) {
+        var root: HostPath?
+        if let path {
+            root = rules.baseline.roots.filter { r in
+                r.bytes.count == 1 || (path.starts(with: r.bytes) && (path.count == r.bytes.count || path[r.bytes.count] == UInt8(ascii: "/")))
+            }.max { $0.bytes.count < $1.bytes.count }
+        }
+        progress?.add(uncounted, root: root)
+        uncounted = 0
     }
 
     func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -29,7 +58,6 @@ struct ScanVisitor: WalkVisitor {
 
     mutating func beginRoot(_ root: HostPath) {
         ancestors = nil
-        progress?.beginRoot(root)
     }
 
     mutating func visitAncestor(_ entry: WalkEntry) {
@@ -40,7 +68,10 @@ struct ScanVisitor: WalkVisitor {
     mutating func rootContext() -> AccessContext? { ancestors }
 
     mutating func visit(_ entry: WalkEntry, in parent: AccessContext?) -> AccessContext?? {
-        progress?.tick()
+        if progress != nil {
+            uncounted += 1
+            if uncounted == 4096 { flushProgress(at: entry.path) }
+        }
         var own: AccessContext?
         if entry.record.type == .directory, let access = rules.access, parent != nil || entry.path.count == 1 {
             own = access.context(parent: parent, path: HostPath(entry.path), record: entry.record)

@@ -43,12 +43,16 @@ public struct Scanner {
         var visitor = ScanVisitor(baseline: baseline, accounts: accounts)
         visitor.rules.lint = lint
         visitor.progress = progress
+        var options = options
+        // What lint collects is not shared between threads.
+        if lint != nil { options.threads = 1 }
         var walker = openRoot.map { Walker(root: $0, options: options) } ?? Walker(rootDirectory: rootDirectory, options: options)
         do {
             try walker.walk(roots: baseline.roots, visitor: &visitor)
         } catch {
             throw .cannotStart(error.description)
         }
+        visitor.flushProgress()
         // Pins the walk did not meet (outside the roots, excluded, or missing) are looked up directly.
         for (i, pin) in baseline.pins.enumerated() where !visitor.pinsSeen.contains(i) {
             switch walker.lookUp(pin.path) {

@@ -54,15 +54,103 @@ final class ExtendedAttributeReader {
         nonisolated(unsafe) private static let cAccess = UnsafePointer(strdup("system.posix_acl_access")!)
         nonisolated(unsafe) private static let cDefault = UnsafePointer(strdup("system.posix_acl_default")!)
         nonisolated(unsafe) private static let cCapability = UnsafePointer(strdup("security.capability")!)
+        static let accessBytes: StaticString = "system.posix_acl_access"
+        static let defaultBytes: StaticString = "system.posix_acl_default"
+        static let capabilityBytes: StaticString = "security.capability"
+    }
+
+    /// Which of the attributes permdrift reads an entry carries, from one listing of its names.
+    struct Presence: Equatable {
+        var accessACL = false, defaultACL = false, capability = false
     }
 
     private var buffer: UnsafeMutableRawBufferPointer
     private var procPath: [CChar] = []
     let method: EntryAttributeMethod
+    /// Whether entries' attribute names can be listed without following a symlink (`listxattrat`, or
+    /// `llistxattr` through /proc where that is how values are read too).
+    let canList: Bool
 
-    init(method: EntryAttributeMethod) {
+    init(method: EntryAttributeMethod, canList: Bool = false) {
         self.method = method
+        self.canList = canList
         buffer = .allocate(byteCount: 4096, alignment: 8)
+    }
+
+    /// Whether `listxattrat` works here (a kernel before 6.13, or a seccomp filter that does not know it,
+    /// says ENOSYS or EPERM).
+    static func probeListing(directory fd: Int32, method: EntryAttributeMethod) -> Bool {
+        if method == .procFallback { return true }
+        let r = pd_listxattrat(fd, ".", nil, 0)
+        return r >= 0 || (errno != ENOSYS && errno != EPERM)
+    }
+
+    /// Lists the entry's attribute names and says which of permdrift's it has. A filesystem without
+    /// xattrs has none.
+    func presence(_ target: AttributeTarget) -> Result<Presence, Errno> {
+        for _ in 0..<4 {
+            let n = list(target, into: buffer)
+            if n >= 0 { return .success(Self.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))) }
+            let e = errno
+            if e == EOPNOTSUPP { return .success(Presence()) }
+            guard e == ERANGE else { return .failure(Errno(e)) }
+            let needed = list(target, into: UnsafeMutableRawBufferPointer(start: nil, count: 0))
+            guard needed > 0 else { continue }
+            buffer.deallocate()
+            buffer = .allocate(byteCount: max(needed, buffer.count * 2), alignment: 8)
+        }
+        return .failure(.rangeTooSmall)
+    }
+
+    /// The name of the listing call for `target`, for error messages.
+    func listSyscallName(_ target: AttributeTarget) -> String {
+        switch target {
+        case .descriptor: "flistxattr"
+        case .entry: method == .getxattrat ? "listxattrat" : "llistxattr"
+        }
+    }
+
+    static func parse(_ names: UnsafeRawBufferPointer) -> Presence {
+        var presence = Presence()
+        var start = 0
+        while start < names.count {
+            var end = start
+            while end < names.count, names[end] != 0 { end += 1 }
+            let name = UnsafeRawBufferPointer(rebasing: names[start..<end])
+            if Self.equal(name, Attribute.accessBytes) { presence.accessACL = true }
+            else if Self.equal(name, Attribute.defaultBytes) { presence.defaultACL = true }
+            else if Self.equal(name, Attribute.capabilityBytes) { presence.capability = true }
+            start = end + 1
+        }
+        return presence
+    }
+
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: StaticString) -> Bool {
+        a.count == b.utf8CodeUnitCount && memcmp(a.baseAddress!, b.utf8Start, a.count) == 0
+    }
+
+    private func list(_ target: AttributeTarget, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let out = buffer.baseAddress?.assumingMemoryBound(to: CChar.self)
+        switch target {
+        case .descriptor(let fd):
+            return pd_flistxattr(fd, out, buffer.count)
+        case .entry(let parent, let name):
+            switch method {
+            case .getxattrat:
+                return pd_listxattrat(parent, name, out, buffer.count)
+            case .procFallback:
+                fillProcPath(parent: parent, name: name)
+                return procPath.withUnsafeBufferPointer { path in pd_llistxattr(path.baseAddress!, out, buffer.count) }
+            }
+        }
+    }
+
+    private func fillProcPath(parent: Int32, name: UnsafePointer<CChar>) {
+        procPath.removeAll(keepingCapacity: true)
+        for byte in "/proc/self/fd/\(parent)/".utf8 { procPath.append(CChar(bitPattern: byte)) }
+        var p = name
+        while p.pointee != 0 { procPath.append(p.pointee); p += 1 }
+        procPath.append(0)
     }
 
     deinit { buffer.deallocate() }
@@ -128,11 +216,7 @@ final class ExtendedAttributeReader {
             case .getxattrat:
                 return pd_getxattrat(parent, name, attribute, buffer.baseAddress, buffer.count)
             case .procFallback:
-                procPath.removeAll(keepingCapacity: true)
-                for byte in "/proc/self/fd/\(parent)/".utf8 { procPath.append(CChar(bitPattern: byte)) }
-                var p = name
-                while p.pointee != 0 { procPath.append(p.pointee); p += 1 }
-                procPath.append(0)
+                fillProcPath(parent: parent, name: name)
                 return procPath.withUnsafeBufferPointer { path in
                     pd_lgetxattr(path.baseAddress!, attribute, buffer.baseAddress, buffer.count)
                 }

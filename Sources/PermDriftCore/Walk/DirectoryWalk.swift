@@ -1,7 +1,7 @@
 import CPermDrift
 import Glibc
 
-/// The state of one walk: the stack of open directories, the path buffer and the listing buffer.
+/// The state of one walker thread: the stack of open directories, the path buffer and the listing buffer.
 final class DirectoryWalk<V: WalkVisitor> {
     struct Frame {
         var fd: Int32
@@ -12,15 +12,21 @@ final class DirectoryWalk<V: WalkVisitor> {
         var nameStarts: [Int] = []
         var next = 0
         let context: V.DirectoryContext
+        /// Whether entries of this directory may be read the listed way (see `readListed`).
+        let listed: Bool
     }
 
     let rootFD: Int32
     let options: Walker.Options
     let reader: ExtendedAttributeReader
     var entries = 0
+    /// Entries read the listed way (two system calls), for tests and benchmarks.
+    var listedReads = 0
     private var path: [UInt8] = []
     private var frames: [Frame] = []
     private var openFrames = 0
+    /// At most this many directory descriptors are held by this thread.
+    private let frameLimit: Int
     private let listing: UnsafeMutableRawBufferPointer
     private var rootDevice: UInt64 = 0
     private var rootMount: UInt64 = 0
@@ -28,14 +34,76 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// (on its own filesystem, with its own ancestors).
     private let roots: Set<[UInt8]>
     private var currentRoot: [UInt8] = []
+    /// The directories above the bottom frame, when it was handed over by another thread (loop detection).
+    private var outerAncestors: [DirectoryID] = []
+    /// Work shared with other threads, when the walk is parallel.
+    private let share: WorkShare<V.DirectoryContext>?
+    /// Per device: whether its filesystem is one whose attributes may be read the listed way.
+    private var listedFilesystems: [UInt64: Bool] = [:]
+    /// Whether the entry read last has `security.capability`, when its attributes were listed.
+    private var listedCapability: Bool?
 
-    init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>) {
+    init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>,
+         share: WorkShare<V.DirectoryContext>? = nil, frameLimit: Int? = nil) {
         self.rootFD = rootFD
         self.options = options
         self.reader = reader
         self.roots = roots
+        self.share = share
+        self.frameLimit = max(2, frameLimit ?? options.maxOpenDirectories)
         listing = .allocate(byteCount: 64 * 1024, alignment: 8)
         path.reserveCapacity(4096)
+    }
+
+    // MARK: - Parallel work
+
+    /// Takes tasks from the shared work until the walk is over.
+    func work(visitor: inout V) {
+        guard let share else { return }
+        var afterTask = false
+        while let task = share.take(afterTask: afterTask) {
+            afterTask = true
+            switch task {
+            case .root(let root): walkRoot(root, visitor: &visitor)
+            case .directory(let handed): walkHanded(handed, visitor: &visitor)
+            }
+        }
+    }
+
+    /// Walks below a directory another thread opened and visited.
+    private func walkHanded(_ handed: HandedDirectory<V.DirectoryContext>, visitor: inout V) {
+        path.removeAll(keepingCapacity: true)
+        path.append(contentsOf: handed.path)
+        currentRoot = handed.root
+        rootDevice = handed.rootDevice
+        rootMount = handed.rootMount
+        outerAncestors = handed.ancestors
+        push(fd: handed.fd, id: handed.id, context: handed.context, visitor: &visitor)
+        run(visitor: &visitor)
+        outerAncestors.removeAll()
+    }
+
+    /// Hands a directory to an idle thread when one waits: the first subdirectory not yet walked of the
+    /// highest directory this thread still holds open (the biggest piece of work it has).
+    private func handOver(visitor: inout V) {
+        guard let share,
+              let i = frames.firstIndex(where: { $0.fd >= 0 && $0.next < $0.nameStarts.count }),
+              share.reserve() else { return }
+        let saved = path
+        defer { path = saved }
+        let start = frames[i].nameStarts[frames[i].next]
+        frames[i].next += 1
+        setPath(frame: i, nameStart: start)
+        let opened = frames[i].names.withUnsafeBufferPointer { buf in
+            let name = UnsafeRawPointer(buf.baseAddress! + start).assumingMemoryBound(to: CChar.self)
+            return openAndVisitDirectory(parent: frames[i].fd, name: name, context: frames[i].context,
+                                         depth: i + 1, visitor: &visitor)
+        }
+        guard let opened else { share.release(); return }
+        share.hand(HandedDirectory(
+            fd: opened.fd, id: opened.id, path: path, context: opened.context,
+            ancestors: outerAncestors + frames[0...i].map { DirectoryID(device: $0.device, inode: $0.inode) },
+            root: currentRoot, rootDevice: rootDevice, rootMount: rootMount))
     }
 
     deinit {
@@ -48,6 +116,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     func walkRoot(_ root: HostPath, visitor: inout V) {
         visitor.beginRoot(root)
         currentRoot = root.bytes
+        outerAncestors.removeAll()
         path.removeAll(keepingCapacity: true)
         path.append(UInt8(ascii: "/"))
         let components = root.segments
@@ -166,10 +235,11 @@ final class DirectoryWalk<V: WalkVisitor> {
         entries += 1
         let parentContext = visitor.rootContext()
         let context = path.withUnsafeBufferPointer { p in
-            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader), in: parentContext)
+            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader,
+                                    capabilityListed: listedCapability), in: parentContext)
         }
         guard let context else { Syscalls.close(fd); return }
-        push(fd: fd, record: record, context: context, visitor: &visitor)
+        push(fd: fd, id: DirectoryID(device: record.device, inode: record.inode), context: context, visitor: &visitor)
         run(visitor: &visitor)
     }
 
@@ -177,6 +247,7 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     private func run(visitor: inout V) {
         while !frames.isEmpty {
+            if let share, share.wantsWork { handOver(visitor: &visitor) }
             let top = frames.count - 1
             if frames[top].next < frames[top].nameStarts.count {
                 let start = frames[top].nameStarts[frames[top].next]
@@ -188,10 +259,11 @@ final class DirectoryWalk<V: WalkVisitor> {
         }
     }
 
-    private func push(fd: Int32, record: FileRecord, context: V.DirectoryContext, visitor: inout V) {
-        frames.append(Frame(fd: fd, device: record.device, inode: record.inode, pathLength: path.count, context: context))
+    private func push(fd: Int32, id: DirectoryID, context: V.DirectoryContext, visitor: inout V) {
+        frames.append(Frame(fd: fd, device: id.device, inode: id.inode, pathLength: path.count, context: context,
+                            listed: isListedFilesystem(device: id.device, fd: fd)))
         openFrames += 1
-        if openFrames > options.maxOpenDirectories,
+        if openFrames > frameLimit,
            let oldest = frames.firstIndex(where: { $0.fd >= 0 }), oldest < frames.count - 1 {
             // Bound the descriptors held: the oldest directory is reopened through `..` when the walk
             // climbs back to it.
@@ -307,7 +379,13 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     /// Reads an entry that is not opened — statx, its ACLs, statx again to detect a swap in between; a
     /// changed entry is read once more, then reported. `nil` when it vanished.
-    private func readRecord(parent: Int32, name: UnsafePointer<CChar>) -> Result<FileRecord, WalkError>? {
+    private func readRecord(parent: Int32, name: UnsafePointer<CChar>, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError>? {
+        listedCapability = nil
+        if let listedDevice, reader.canList,
+           case .read(let result) = readListed(.entry(parent: parent, name: name), device: listedDevice,
+                                               stat: { Syscalls.stat(at: parent, name) }) {
+            return result
+        }
         for _ in 0..<2 {
             let first: pd_stat
             switch Syscalls.stat(at: parent, name) {
@@ -347,7 +425,8 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// or swapped in after the listing) is remembered for descent when `frame` is given.
     private func visitNonDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
                                    visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil) {
-        switch readRecord(parent: parent, name: name) {
+        let listedDevice = frame.flatMap { frames[$0].listed ? frames[$0].device : nil }
+        switch readRecord(parent: parent, name: name, listedDevice: listedDevice) {
         case nil: return
         case .failure(let e)?: visitor.record(e)
         case .success(let record)?:
@@ -362,9 +441,10 @@ final class DirectoryWalk<V: WalkVisitor> {
                 return
             }
             entries += 1
+            let capability = listedCapability
             path.withUnsafeBufferPointer { p in
-                _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),
-                                  in: context)
+                _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader,
+                                            capabilityListed: capability), in: context)
             }
         }
     }
@@ -374,41 +454,56 @@ final class DirectoryWalk<V: WalkVisitor> {
         let top = frames.count - 1
         let parentFD = frames[top].fd
         let context = frames[top].context
-        let dirLength = frames[top].pathLength
+        setPath(frame: top, nameStart: nameStart)
+        let opened = frames[top].names.withUnsafeBufferPointer { buf in
+            let name = UnsafeRawPointer(buf.baseAddress! + nameStart).assumingMemoryBound(to: CChar.self)
+            return openAndVisitDirectory(parent: parentFD, name: name, context: context, depth: frames.count, visitor: &visitor)
+        }
+        if let opened { push(fd: opened.fd, id: opened.id, context: opened.context, visitor: &visitor) }
+    }
+
+    /// Sets the path to the remembered subdirectory at `nameStart` of `frame`.
+    private func setPath(frame: Int, nameStart: Int) {
+        let dirLength = frames[frame].pathLength
         path.removeSubrange(dirLength..<path.count)
         if dirLength > 1 { path.append(UInt8(ascii: "/")) }
-        let names = frames[top].names
-        var end = nameStart
-        while names[end] != 0 { end += 1 }
-        path.append(contentsOf: names[nameStart..<end])
-        names.withUnsafeBufferPointer { buf in
-            let name = UnsafeRawPointer(buf.baseAddress! + nameStart).assumingMemoryBound(to: CChar.self)
-            openAndVisitDirectory(parent: parentFD, name: name, context: context, visitor: &visitor)
+        frames[frame].names.withUnsafeBufferPointer { names in
+            var end = nameStart
+            while names[end] != 0 { end += 1 }
+            path.append(contentsOf: UnsafeBufferPointer(rebasing: names[nameStart..<end]))
         }
     }
 
+    private struct OpenedDirectory {
+        let fd: Int32
+        let id: DirectoryID
+        let context: V.DirectoryContext
+    }
+
+    /// Opens a subdirectory of an open directory (the path names it), reads and visits it. Returns it,
+    /// open, when the walk goes on below it. `depth` is how many frames are its ancestors.
     private func openAndVisitDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
-                                                visitor: inout V) {
+                                       depth: Int, visitor: inout V) -> OpenedDirectory? {
         let fd: Int32
         switch Syscalls.openDirectory(parent, name) {
         case .success(let opened): fd = opened
-        case .failure(let e) where e == .noEntry: return
+        case .failure(let e) where e == .noEntry: return nil
         case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
             // Swapped for a symlink or another kind of entry after it was listed: record what it is now.
             visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor)
-            return
+            return nil
         case .failure(let e):
             // Unreadable: report its own metadata (read through the parent) and that its contents are unknown.
             visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
                                      message: "cannot open directory: \(e.message); nothing below it was scanned"))
             visitUnopenableDirectory(parent: parent, name: name, context: context, visitor: &visitor)
-            return
+            return nil
         }
         let record: FileRecord
         switch readDirectoryRecord(fd: fd) {
         case .success(let r): record = r
         case .failure(let e):
-            visitor.record(e); Syscalls.close(fd); return
+            visitor.record(e); Syscalls.close(fd); return nil
         }
         // Another mount (a bind mount of the same filesystem too): compared by mount id where the kernel
         // gives one, so a btrfs subvolume an agent creates is walked, not skipped.
@@ -416,19 +511,22 @@ final class DirectoryWalk<V: WalkVisitor> {
         if options.oneFilesystem, otherMount || record.isMountRoot {
             Syscalls.close(fd)
             visitor.skip(SkippedMount(path: currentPath, reason: "mount point (one-filesystem)"))
-            return
+            return nil
         }
-        if frames.contains(where: { $0.device == record.device && $0.inode == record.inode }) {
+        let id = DirectoryID(device: record.device, inode: record.inode)
+        if frames[0..<depth].contains(where: { $0.device == id.device && $0.inode == id.inode }) || outerAncestors.contains(id) {
             Syscalls.close(fd)
             visitor.record(WalkError(path: currentPath, message: "directory loop: this directory is also one of its own ancestors"))
-            return
+            return nil
         }
         entries += 1
+        let capability = listedCapability
         let childContext = path.withUnsafeBufferPointer { p in
-            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader), in: context)
+            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader,
+                                    capabilityListed: capability), in: context)
         }
-        guard let childContext else { Syscalls.close(fd); return }
-        push(fd: fd, record: record, context: childContext, visitor: &visitor)
+        guard let childContext else { Syscalls.close(fd); return nil }
+        return OpenedDirectory(fd: fd, id: id, context: childContext)
     }
 
     private func visitUnopenableDirectory(parent: Int32, name: UnsafePointer<CChar>,
@@ -444,6 +542,11 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// A directory's record from its own descriptor: fstat, both ACLs, fstat again (an ACL or mode that
     /// changes while being read is read once more, then reported).
     private func readDirectoryRecord(fd: Int32) -> Result<FileRecord, WalkError> {
+        listedCapability = nil
+        if reader.canList, case .read(.success(let record)?) = readListed(.descriptor(fd), device: nil, stat: { Syscalls.stat(fd: fd) }) {
+            if isListedFilesystem(device: record.device, fd: fd) { return .success(record) }
+            listedCapability = nil
+        }
         for _ in 0..<2 {
             let first: pd_stat
             switch Syscalls.stat(fd: fd) {
@@ -468,5 +571,67 @@ final class DirectoryWalk<V: WalkVisitor> {
         }
         return .failure(WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
     }
+
+    // MARK: - Reading an entry with two system calls
+
+    private enum ListedRead {
+        /// The record (nil: the entry vanished).
+        case read(Result<FileRecord, WalkError>?)
+        /// Read it the careful way (statx, attributes, statx again).
+        case careful
+    }
+
+    /// Reads an entry with one listing of its attribute names, the values of those permdrift reads
+    /// (usually none), then statx. The result holds only if the entry's ctime is older than the moment
+    /// these reads began, with two seconds to spare for filesystems that keep whole seconds: every change
+    /// of mode, owner, ACL, capability, link count or name (rename, link) sets ctime to the current time,
+    /// so an older ctime means nothing changed while they were made. Otherwise, or on any error, the
+    /// careful path reads it again and reports what it must. Used only on filesystems known to keep ctime
+    /// that way and to list ACLs (`isListedFilesystem`), and only when statx finds the entry on the same
+    /// device as its directory. It assumes the realtime clock is not stepped back during the scan.
+    private func readListed(_ target: AttributeTarget, device: UInt64?, stat: () -> Result<pd_stat, Errno>) -> ListedRead {
+        let began = pd_coarse_realtime_seconds()
+        let presence: ExtendedAttributeReader.Presence
+        switch reader.presence(target) {
+        case .success(let p): presence = p
+        case .failure(let e) where e == .noEntry: return .read(nil)
+        case .failure: return .careful
+        }
+        var acl: PosixACL?
+        var defaultACL: PosixACL?
+        if presence.accessACL {
+            guard case .success(let a) = reader.acl(target, defaultACL: false), a != nil else { return .careful }
+            acl = a
+        }
+        if presence.defaultACL {
+            guard case .success(let a) = reader.acl(target, defaultACL: true), a != nil else { return .careful }
+            defaultACL = a
+        }
+        let st: pd_stat
+        switch stat() {
+        case .success(let s): st = s
+        case .failure(let e) where e == .noEntry: return .read(nil)
+        case .failure: return .careful
+        }
+        guard st.ctime_sec + 2 < began, device == nil || st.dev == device else { return .careful }
+        var record = FileRecord(st)
+        if record.type != .symlink { record.acl = (acl?.isMinimal ?? true) ? nil : acl }
+        if record.type == .directory { record.defaultACL = defaultACL }
+        listedCapability = presence.capability
+        listedReads += 1
+        return .read(.success(record))
+    }
+
+    private func isListedFilesystem(device: UInt64, fd: Int32) -> Bool {
+        guard reader.canList else { return false }
+        if let known = listedFilesystems[device] { return known }
+        let listed = listedFilesystemTypes.contains(pd_filesystem_type(fd))
+        listedFilesystems[device] = listed
+        return listed
+    }
 }
 
+/// Filesystems that set ctime on every change of an inode's metadata and name (rename included), with
+/// nanosecond or one-second granularity, and list POSIX ACLs among its attribute names: ext2/3/4, XFS,
+/// Btrfs and tmpfs. Entries of others are read the careful way.
+private let listedFilesystemTypes: Set<Int64> = [0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994]

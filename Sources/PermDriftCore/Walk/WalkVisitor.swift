@@ -4,10 +4,23 @@ public struct WalkEntry {
     public let record: FileRecord
     let target: AttributeTarget
     let reader: ExtendedAttributeReader
+    /// Whether the entry has a `security.capability` attribute, when the walk listed its attributes.
+    let capabilityListed: Bool?
 
-    /// Whether the entry carries file capabilities (`security.capability`), read only when asked.
+    init(path: UnsafeBufferPointer<UInt8>, record: FileRecord, target: AttributeTarget, reader: ExtendedAttributeReader,
+         capabilityListed: Bool? = nil) {
+        self.path = path
+        self.record = record
+        self.target = target
+        self.reader = reader
+        self.capabilityListed = capabilityListed
+    }
+
+    /// Whether the entry carries file capabilities (`security.capability`): known from the walk's listing
+    /// of its attributes, or read when asked.
     public func hasCapabilities() -> Result<Bool, ACLReadError> {
-        reader.read(target, .capability).map { $0 != nil }
+        if capabilityListed == false { return .success(false) }
+        return reader.read(target, .capability).map { $0 != nil }
     }
 }
 
@@ -37,6 +50,17 @@ public protocol WalkVisitor {
 
     /// A mount point the walk did not enter.
     mutating func skip(_ mount: SkippedMount)
+}
+
+/// A visitor whose work can be split among the walk's threads: each thread gets its own copy, made by
+/// `makeWorker`, and what each collected is merged at the end. Directory contexts cross threads (a
+/// directory visited on one thread may be walked on another), so they must not change once made.
+public protocol ParallelWalkVisitor: WalkVisitor {
+    /// A visitor for another thread: the same configuration, nothing collected.
+    func makeWorker() -> Self
+
+    /// Takes in what another thread's visitor collected.
+    mutating func merge(_ other: Self)
 }
 
 extension WalkVisitor {

@@ -9,16 +9,28 @@ public struct Walker {
     public struct Options: Sendable {
         /// Do not enter directories on another mount than the scan root's.
         public var oneFilesystem: Bool = true
-        /// At most this many directory descriptors are held; deeper parents are reopened through `..`.
+        /// At most this many directory descriptors are held (shared among the threads, each holding at
+        /// least two, plus one per directory handed between threads); deeper parents are reopened through `..`.
         public var maxOpenDirectories: Int = 64
         /// Read entries' ACLs through `/proc/self/fd/PARENT/name` even where `getxattrat` works (tests of
         /// the fallback that kernels before 6.13 and seccomp-filtered services use).
         public var forceProcFallback = false
+        /// Read every entry the careful way (statx, attributes, statx again), never with one listing of its
+        /// attribute names (tests of both ways).
+        public var forceCarefulReads = false
+        /// Threads that walk at once (visitors that can be split, see `ParallelWalkVisitor`); by default
+        /// one per CPU this process may use, at most 8.
+        public var threads: Int = Options.defaultThreads
 
-        public init(oneFilesystem: Bool = true, maxOpenDirectories: Int = 64, forceProcFallback: Bool = false) {
+        public static var defaultThreads: Int { min(WorkerThreads.availableCPUs, 8) }
+
+        public init(oneFilesystem: Bool = true, maxOpenDirectories: Int = 64, forceProcFallback: Bool = false,
+                    forceCarefulReads: Bool = false, threads: Int = Options.defaultThreads) {
             self.oneFilesystem = oneFilesystem
             self.maxOpenDirectories = max(2, maxOpenDirectories)
             self.forceProcFallback = forceProcFallback
+            self.forceCarefulReads = forceCarefulReads
+            self.threads = max(1, threads)
         }
     }
 
@@ -28,6 +40,9 @@ public struct Walker {
     public let openRoot: RootDirectory?
     public let options: Options
     public private(set) var entriesVisited = 0
+    /// Entries whose record was read with one listing of attribute names and one statx (the rest were
+    /// read the careful way: statx, attributes, statx again).
+    public private(set) var listedReads = 0
     /// How entries' ACLs are read on this kernel (known once the walk starts).
     public private(set) var attributeMethod: String = ""
 
@@ -49,28 +64,97 @@ public struct Walker {
         return rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
     }
 
-    /// Walks every scan root in turn. Throws only when the walk cannot start at all.
+    /// Walks every scan root in turn, on this thread. Throws only when the walk cannot start at all.
     public mutating func walk<V: WalkVisitor>(roots: [HostPath], visitor: inout V) throws(WalkStartError) {
-        let rootFD = openRootDescriptor()
-        guard rootFD >= 0 else {
-            throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(Array(rootDirectory.utf8))): \(Errno.current)")
-        }
+        let (rootFD, reader) = try start()
         defer { Syscalls.close(rootFD) }
-        var method: EntryAttributeMethod
-        do { method = try ExtendedAttributeReader.probe(directory: rootFD) } catch {
-            throw WalkStartError(description: error.description)
-        }
-        if options.forceProcFallback { method = .procFallback }
-        attributeMethod = method == .getxattrat ? "getxattrat" : "/proc/self/fd + lgetxattr"
         let unique = Set(roots).sorted()
-        let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: ExtendedAttributeReader(method: method),
-                                    roots: Set(unique.map(\.bytes)))
+        let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: reader, roots: Set(unique.map(\.bytes)))
         for root in unique {
             walk.walkRoot(root, visitor: &visitor)
         }
         entriesVisited += walk.entries
+        listedReads += walk.listedReads
     }
 
+    /// Walks the scan roots on `options.threads` threads, each with its own visitor (made by
+    /// `makeWorker`), merged into `visitor` at the end. The threads are started here, so they inherit the
+    /// sandbox the caller is in.
+    public mutating func walk<V: ParallelWalkVisitor>(roots: [HostPath], visitor: inout V) throws(WalkStartError) {
+        let threads = options.threads
+        guard threads > 1 else {
+            var single = WalkOnOneThread(visitor)
+            try walk(roots: roots, visitor: &single)
+            visitor = single.visitor
+            return
+        }
+        let (rootFD, firstReader) = try start()
+        defer { Syscalls.close(rootFD) }
+        let unique = Set(roots).sorted()
+        let rootSet = Set(unique.map(\.bytes))
+        let share = WorkShare<V.DirectoryContext>(roots: unique, capacity: threads)
+        let frameLimit = max(2, options.maxOpenDirectories / threads)
+        let slots = (0..<threads).map { i in
+            WorkerSlot(visitor: i == 0 ? visitor : visitor.makeWorker(), walk: DirectoryWalk<V>(
+                rootFD: rootFD, options: options,
+                reader: i == 0 ? firstReader : ExtendedAttributeReader(method: firstReader.method, canList: firstReader.canList),
+                roots: rootSet, share: share, frameLimit: frameLimit))
+        }
+        let jobs: [any WalkJob] = slots
+        WorkerThreads.run(count: threads) { i in jobs[i].run() }
+        // Every thread has been joined: the slots are this thread's again.
+        visitor = slots[0].visitor
+        for slot in slots.dropFirst() { visitor.merge(slot.visitor) }
+        entriesVisited += slots.reduce(0) { $0 + $1.walk.entries }
+        listedReads += slots.reduce(0) { $0 + $1.walk.listedReads }
+    }
+
+    /// Opens the root directory and decides how attributes are read.
+    private mutating func start() throws(WalkStartError) -> (Int32, ExtendedAttributeReader) {
+        let rootFD = openRootDescriptor()
+        guard rootFD >= 0 else {
+            throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(Array(rootDirectory.utf8))): \(Errno.current)")
+        }
+        var method: EntryAttributeMethod
+        do { method = try ExtendedAttributeReader.probe(directory: rootFD) } catch {
+            Syscalls.close(rootFD)
+            throw WalkStartError(description: error.description)
+        }
+        if options.forceProcFallback { method = .procFallback }
+        attributeMethod = method == .getxattrat ? "getxattrat" : "/proc/self/fd + lgetxattr"
+        let canList = !options.forceCarefulReads && ExtendedAttributeReader.probeListing(directory: rootFD, method: method)
+        return (rootFD, ExtendedAttributeReader(method: method, canList: canList))
+    }
+}
+
+/// One thread's visitor and walk state in a parallel walk. Each slot is used by one thread at a time:
+/// its worker while the walk runs, the caller after all workers have been joined.
+private final class WorkerSlot<V: WalkVisitor>: WalkJob, @unchecked Sendable {
+    var visitor: V
+    let walk: DirectoryWalk<V>
+    init(visitor: V, walk: DirectoryWalk<V>) {
+        self.visitor = visitor
+        self.walk = walk
+    }
+
+    func run() { walk.work(visitor: &visitor) }
+}
+
+private protocol WalkJob: AnyObject, Sendable {
+    func run()
+}
+
+/// A parallel visitor walked on one thread: hides the conformance so the single-threaded walk is chosen.
+private struct WalkOnOneThread<V: ParallelWalkVisitor>: WalkVisitor {
+    var visitor: V
+    init(_ visitor: V) { self.visitor = visitor }
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { visitor.isExcluded(path) }
+    mutating func beginRoot(_ root: HostPath) { visitor.beginRoot(root) }
+    mutating func visitAncestor(_ entry: WalkEntry) { visitor.visitAncestor(entry) }
+    mutating func rootContext() -> V.DirectoryContext { visitor.rootContext() }
+    mutating func visit(_ entry: WalkEntry, in parent: V.DirectoryContext) -> V.DirectoryContext? { visitor.visit(entry, in: parent) }
+    mutating func record(_ error: WalkError) { visitor.record(error) }
+    mutating func skip(_ mount: SkippedMount) { visitor.skip(mount) }
 }
 
 /// The walk cannot start (the root directory cannot be opened, or the kernel lacks what a safe walk needs).
