@@ -22,6 +22,30 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { source }
 
+    private init(source: String, segments: [Segment], captureNames: [String]) {
+        self.source = source
+        self.segments = segments
+        self.captureNames = captureNames
+    }
+
+    /// A copy that shares no storage with this one. Each thread of a parallel walk matches with its own,
+    /// so the reference counts of shared buffers do not bounce between cores on every entry.
+    func isolatedCopy() -> PathPattern {
+        func copy(_ bytes: [UInt8]) -> [UInt8] { bytes.map { $0 } }
+        let segments = self.segments.map { segment -> Segment in
+            switch segment {
+            case .anySegments: .anySegments
+            case .literal(let bytes): .literal(copy(bytes))
+            case .glob(let tokens):
+                .glob(tokens.map { token -> Token in
+                    if case .literal(let bytes) = token { return .literal(copy(bytes)) }
+                    return token
+                })
+            }
+        }
+        return PathPattern(source: source, segments: segments, captureNames: captureNames.map { $0 })
+    }
+
     public struct SyntaxError: Error, Equatable, Sendable, CustomStringConvertible {
         public let description: String
     }

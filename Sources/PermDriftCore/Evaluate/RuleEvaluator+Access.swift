@@ -9,10 +9,17 @@ extension RuleEvaluator {
         let holders = access.holders(record: record, parent: parent)
         for (k, right) in AccessRight.allCases.enumerated() {
             guard let specs = accessRule.principals(for: right) else { continue }
-            var captureUIDs = [UInt32]()
-            for case .capture(let name) in specs { captureUIDs.append(capture(name)?.uid ?? UInt32.max) }
-            let key = AccessEvaluator.AllowedKey(rule: r, right: right, captures: captureUIDs)
-            let (allowed, missing) = access.allowedCached(key, specs, capture: capture)
+            captureUIDScratch.removeAll(keepingCapacity: true)
+            for case .capture(let name) in specs { captureUIDScratch.append(capture(name)?.uid ?? UInt32.max) }
+            let allowed: UserSet
+            let missing: [String]
+            if let last = lastAllowed[r][k], last.uids == captureUIDScratch {
+                (allowed, missing) = (last.set, [])
+            } else {
+                let key = AccessEvaluator.AllowedKey(rule: r, right: right, captures: captureUIDScratch)
+                (allowed, missing) = access.allowedCached(key, specs, capture: capture)
+                if missing.isEmpty { lastAllowed[r][k] = (captureUIDScratch, allowed) }
+            }
             // The common case: everyone who has the right is allowed it.
             if missing.isEmpty && holders[k].isSubset(of: allowed) { continue }
             let path = HostPath(entry.path)

@@ -16,6 +16,36 @@ final class RuleEvaluator {
     let names: NameResolver
     /// For each rule and pattern, the index of each capture name.
     private let captureIndexes: [[[String: Int]]]
+    /// The rules, each in a box of this evaluator's own with patterns that share no storage with another
+    /// thread's: reading a rule through its box copies nothing and touches no other core's counters.
+    private final class RuleBox {
+        let rule: Rule
+        init(_ rule: Rule) {
+            var copy = rule
+            copy.patterns = rule.patterns.map { $0.isolatedCopy() }
+            self.rule = copy
+        }
+    }
+    private let boxes: [RuleBox]
+    /// For each rule, the types it applies to as bits (`typeBit`): most entries are skipped by a rule
+    /// without touching it.
+    private let typeMasks: [UInt8]
+    /// Per rule and right, the capture uids last looked up and who they allow: entries of one directory
+    /// mostly share their captures, so the set is found without hashing a key.
+    var lastAllowed: [[(uids: [UInt32], set: UserSet)?]]
+    /// Scratch space for the capture uids of an access check.
+    var captureUIDScratch: [UInt32] = []
+
+    static func typeBit(_ type: FileType) -> UInt8 {
+        switch type {
+        case .file: 1
+        case .directory: 2
+        case .symlink: 4
+        case .fifo: 8
+        case .socket: 16
+        case .device: 32
+        }
+    }
 
     /// `index` is shared with the evaluators of a parallel walk's other threads.
     init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil) {
@@ -24,6 +54,11 @@ final class RuleEvaluator {
         access = baseline.usesAccessRules ? AccessEvaluator(accounts: accounts, index: index) : nil
         names = NameResolver(accounts: accounts)
         captureBuffers = baseline.rules.map { rule in rule.patterns.map { Captures(count: $0.captureNames.count) } }
+        boxes = baseline.rules.map(RuleBox.init)
+        typeMasks = baseline.rules.map { rule in
+            rule.types.map { $0.reduce(0) { $0 | Self.typeBit($1) } } ?? 0xFF
+        }
+        lastAllowed = baseline.rules.map { _ in Array(repeating: nil, count: AccessRight.allCases.count) }
         captureIndexes = baseline.rules.map { rule in
             rule.patterns.map { pattern in
                 Dictionary(uniqueKeysWithValues: pattern.captureNames.enumerated().map { ($0.element, $0.offset) })
@@ -56,22 +91,25 @@ final class RuleEvaluator {
         let record = entry.record
         if let own, record.defaultACL != nil { inheritedAccess(entry, directory: own, findings: &findings) }
         segments.load(entry.path)
-        for r in baseline.rules.indices {
-            let rule = baseline.rules[r]
-            if let types = rule.types, !types.contains(record.type) { continue }
-            guard let p = matchingPattern(rule: r, path: entry.path, segments: segments) else { continue }
+        let bit = Self.typeBit(record.type)
+        for r in boxes.indices where typeMasks[r] & bit != 0 {
+            let box = boxes[r]
+            guard let p = matchingPattern(box.rule, index: r, path: entry.path, segments: segments) else { continue }
             lint?.matched(rule: r, path: entry.path)
             let capture: (String) -> ResolvedName? = { self.captured($0, rule: r, pattern: p, in: entry.path) }
-            if !rule.expect.isEmpty { check(rule, entry, capture: capture, findings: &findings, errors: &errors) }
-            if let accessRule = rule.access, access != nil {
-                checkAccess(rule, index: r, accessRule, entry, parent: parent, capture: capture, findings: &findings)
+            if !box.rule.expect.isEmpty { check(box.rule, entry, capture: capture, findings: &findings, errors: &errors) }
+            if let accessRule = box.rule.access, access != nil {
+                checkAccess(box.rule, index: r, accessRule, entry, parent: parent, capture: capture, findings: &findings)
             }
         }
     }
 
     /// The first pattern of rule `r` that matches `path` with captures that meet the rule's `where`.
     func matchingPattern(rule r: Int, path: UnsafeBufferPointer<UInt8>, segments: PathSegments) -> Int? {
-        let rule = baseline.rules[r]
+        matchingPattern(boxes[r].rule, index: r, path: path, segments: segments)
+    }
+
+    private func matchingPattern(_ rule: Rule, index r: Int, path: UnsafeBufferPointer<UInt8>, segments: PathSegments) -> Int? {
         for p in rule.patterns.indices {
             guard rule.patterns[p].match(path, segments: segments, captures: &captureBuffers[r][p]) else { continue }
             if rule.conditions.isEmpty { return p }

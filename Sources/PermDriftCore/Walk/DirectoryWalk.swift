@@ -33,6 +33,8 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// Every scan root: one met inside another is not entered there, it is walked as a root of its own
     /// (on its own filesystem, with its own ancestors).
     private let roots: Set<[UInt8]>
+    /// The lengths of `roots`: a path of another length is no root (no hashing of every path).
+    private let rootLengths: Set<Int>
     private var currentRoot: [UInt8] = []
     /// The directories above the bottom frame, when it was handed over by another thread (loop detection).
     private var outerAncestors: [DirectoryID] = []
@@ -49,6 +51,7 @@ final class DirectoryWalk<V: WalkVisitor> {
         self.options = options
         self.reader = reader
         self.roots = roots
+        rootLengths = Set(roots.map(\.count))
         self.share = share
         self.frameLimit = max(2, frameLimit ?? options.maxOpenDirectories)
         listing = .allocate(byteCount: 64 * 1024, alignment: 8)
@@ -360,7 +363,7 @@ final class DirectoryWalk<V: WalkVisitor> {
                 if dirLength > 1 { path.append(UInt8(ascii: "/")) }
                 path.append(contentsOf: UnsafeRawBufferPointer(start: nameStart, count: nameLength))
                 if isExcluded(visitor) { continue }
-                if roots.count > 1, path != currentRoot, roots.contains(path) { continue }
+                if roots.count > 1, rootLengths.contains(path.count), path != currentRoot, roots.contains(path) { continue }
                 if dtype == UInt8(DT_DIR) {
                     remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
                 } else {
