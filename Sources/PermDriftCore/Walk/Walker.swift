@@ -43,6 +43,8 @@ public struct Walker {
     /// Entries whose record was read with one listing of attribute names and one statx (the rest were
     /// read the careful way: statx, attributes, statx again).
     public private(set) var listedReads = 0
+    /// Directories one thread handed to another in parallel walks (for tests and benchmarks).
+    public private(set) var directoriesHandedOver = 0
     /// How entries' ACLs are read on this kernel (known once the walk starts).
     public private(set) var attributeMethod: String = ""
 
@@ -107,6 +109,7 @@ public struct Walker {
         for slot in slots.dropFirst() { visitor.merge(slot.visitor) }
         entriesVisited += slots.reduce(0) { $0 + $1.walk.entries }
         listedReads += slots.reduce(0) { $0 + $1.walk.listedReads }
+        directoriesHandedOver += share.handed
     }
 
     /// Opens the root directory and decides how attributes are read.

@@ -40,6 +40,8 @@ final class WorkShare<Context>: @unchecked Sendable {
     private var idle = 0
     private var busy = 0
     private var finished = false
+    /// How many directories were handed from one thread to another.
+    private(set) var handed = 0
     let capacity: Int
     /// `idle`, readable without the lock on the walk's hot path.
     private let idleHint = Atomic<Int>(0)
@@ -94,6 +96,7 @@ final class WorkShare<Context>: @unchecked Sendable {
     func hand(_ directory: HandedDirectory<Context>) {
         monitor.withLock {
             reserved -= 1
+            handed += 1
             tasks.append(.directory(directory))
             monitor.signal()
         }
