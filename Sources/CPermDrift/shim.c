@@ -253,6 +253,21 @@ static char *pd_wd_message = NULL;
 static char **pd_wd_paths = NULL;
 static int pd_wd_count = 0;
 static int pd_wd_disarmed = 0;
+static int pd_wd_fired = 0;
+static pthread_mutex_t pd_wd_reports = PTHREAD_MUTEX_INITIALIZER;
+
+int pd_watchdog_begin_report(void) {
+    pthread_mutex_lock(&pd_wd_reports);
+    if (__atomic_load_n(&pd_wd_fired, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_unlock(&pd_wd_reports);
+        return -1;
+    }
+    return 0;
+}
+
+void pd_watchdog_end_report(void) {
+    pthread_mutex_unlock(&pd_wd_reports);
+}
 
 static void *pd_watchdog(void *arg) {
     (void)arg;
@@ -267,6 +282,14 @@ static void *pd_watchdog(void *arg) {
         break;
     }
     if (__atomic_load_n(&pd_wd_disarmed, __ATOMIC_SEQ_CST)) return NULL;
+    /* From now on no report may be written; one being written is waited for (10 s at most: its
+       filesystem may hang too), so that it is removed below rather than renamed into place after. */
+    __atomic_store_n(&pd_wd_fired, 1, __ATOMIC_SEQ_CST);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    int held = pthread_mutex_timedlock(&pd_wd_reports, &until) == 0;
+    (void)held;
     if (pd_wd_message) {
         size_t n = strlen(pd_wd_message);
         while (n > 0) {

@@ -251,7 +251,8 @@ struct Scan: ParsableCommand {
                                                      rootDirectory: rootDirectory)
             result.failOn = failOn ?? settings.failOn ?? .low
             for output in outputs {
-                do { try AtomicFile.write(output.format.render(result), to: output.path) } catch {
+                let rendered = output.format.render(result)
+                do { _ = try Deadline.whileWritingReport { try AtomicFile.write(rendered, to: output.path) } } catch {
                     warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
                     removeStaleOutputs([output])
                 }
@@ -260,7 +261,7 @@ struct Scan: ParsableCommand {
             return (ExitStatus.untrusted, result)
         }
         let root: RootDirectory
-        do { root = try RootDirectory(path: rootDirectory) } catch {
+        do { root = try RootDirectory(path: rootDirectory, threads: threads ?? Walker.Options.defaultThreads) } catch {
             warn("permdrift: \(error)")
             throw ExitCode(ExitStatus.untrusted)
         }
@@ -284,8 +285,9 @@ struct Scan: ParsableCommand {
         var status = result.exitCode
         for output in outputs {
             // Written even for an incomplete scan: the report itself says it cannot be trusted.
+            let rendered = output.format.render(result)
             do {
-                try AtomicFile.write(output.format.render(result), to: output.path)
+                _ = try Deadline.whileWritingReport { try AtomicFile.write(rendered, to: output.path) }
             } catch {
                 warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
                 removeStaleOutputs([output])

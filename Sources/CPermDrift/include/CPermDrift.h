@@ -104,6 +104,12 @@ int pd_watchdog_start(double seconds, const char *message, const char *const *pa
 void pd_watchdog_disarm(void);
 int pd_watchdog_restrict(int ruleset_fd);
 
+/// Holds off the watchdog while a report is written. Returns 0: write it, then call
+/// pd_watchdog_end_report(); -1: the deadline has passed and the watchdog is ending the run, so no
+/// report may be written.
+int pd_watchdog_begin_report(void);
+void pd_watchdog_end_report(void);
+
 /// flock(2) with LOCK_EX|LOCK_NB. Returns 0, or -1 with errno set (EWOULDBLOCK when held).
 int pd_flock_exclusive(int fd);
 

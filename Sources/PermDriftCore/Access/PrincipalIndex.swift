@@ -1,9 +1,8 @@
-import Synchronization
 
 /// Numbers the users of the scanned root (and ids met on files that have no account) so that sets of
 /// users are bitsets, and caches each group's members as a set. One index serves every thread of a walk
 /// (sets made on one thread are read on another), so its numbering is kept under a lock.
-final class PrincipalIndex: Sendable {
+final class PrincipalIndex: @unchecked Sendable {
     let accounts: AccountDatabase
     private struct State {
         var uids: [UInt32] = []
@@ -17,7 +16,7 @@ final class PrincipalIndex: Sendable {
             return uids.count - 1
         }
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// Users with an account (ids without one are reported only where they appear).
     let accountUsers: UserSet
     let rootIndex = 0
@@ -29,7 +28,7 @@ final class PrincipalIndex: Sendable {
         var users = UserSet.empty
         for uid in accounts.allUIDs { users = users.union(UserSet(index: state.index(of: uid))) }
         accountUsers = users
-        self.state = Mutex(state)
+        self.state = Locked(state)
     }
 
     var count: Int { state.withLock { $0.uids.count } }

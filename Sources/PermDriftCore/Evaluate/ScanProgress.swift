@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 
 /// Progress of a long scan, for people at a terminal: each walk thread counts entries on its own and adds
 /// them here every few thousand; the clock is read then, and progress reported at most twice a second
@@ -20,7 +19,7 @@ public final class ScanProgress: @unchecked Sendable {
         var root = HostPath("/")
         var reported = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     public var reported: Bool { state.withLock { $0.reported } }
 
     public init(report: @escaping (Snapshot) -> Void) { self.report = report }

@@ -31,6 +31,7 @@ struct ScanVisitor: ParallelWalkVisitor {
     }
 
     mutating func merge(_ other: ScanVisitor) {
+        progress?.add(other.uncounted)
         findings.append(contentsOf: other.findings)
         errors.append(contentsOf: other.errors)
         skipped.append(contentsOf: other.skipped)

@@ -17,6 +17,16 @@ public enum Deadline {
         return r == 0 ? .success(()) : .failure(.current)
     }
 
+    /// Writes a report the watchdog would remove, with the watchdog held off meanwhile, so that a report
+    /// is never put in place after the watchdog removed the reports. Returns false without writing when
+    /// the deadline has passed (the watchdog is ending the run).
+    public static func whileWritingReport(_ write: () throws -> Void) rethrows -> Bool {
+        guard pd_watchdog_begin_report() == 0 else { return false }
+        defer { pd_watchdog_end_report() }
+        try write()
+        return true
+    }
+
     /// The scan has finished and its result is recorded: the watchdog no longer acts. What remains (alert
     /// delivery) has bounded timeouts of its own, and must not cost the finished scan its reports.
     public static func disarm() { pd_watchdog_disarm() }

@@ -34,6 +34,19 @@ final class Monitor: @unchecked Sendable {
     func broadcast() { pthread_cond_broadcast(condition) }
 }
 
+/// A value behind a pthread mutex. (Synchronization's `Mutex` would do, but on Linux it locks with raw
+/// futex calls that ThreadSanitizer cannot see, so every access it guards would be reported as a race.)
+final class Locked<Value>: @unchecked Sendable {
+    private let monitor = Monitor()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try monitor.withLock { try body(&value) }
+    }
+}
+
 /// Runs a body on several threads at once: index 0 on the calling thread, the others on threads started
 /// here (which inherit the caller's Landlock domain and capabilities), and returns when all are done.
 enum WorkerThreads {
@@ -67,5 +80,32 @@ enum WorkerThreads {
         body(0)
         for thread in threads { pthread_join(thread, nil) }
         return threads.count + 1
+    }
+}
+
+/// Mount events of this process's mount namespace, seen through one open `/proc/self/mountinfo`:
+/// `poll` reports POLLPRI once after every mount or unmount since the previous poll of the same open
+/// file. One watch belongs to one thread (a poll consumes the event for that open file only). Opened
+/// before the sandbox closes /proc.
+public final class MountWatch: @unchecked Sendable {
+    private let fd: Int32
+
+    public init?() {
+        let fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        self.fd = fd
+        _ = changed()
+    }
+
+    deinit { _ = Glibc.close(fd) }
+
+    /// Whether a mount was made or removed since the last call (true as well when it cannot tell).
+    func changed() -> Bool {
+        var p = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
+        while true {
+            let r = poll(&p, 1, 0)
+            if r >= 0 { return p.revents & Int16(POLLPRI | POLLERR | POLLNVAL) != 0 }
+            if errno != EINTR { return true }
+        }
     }
 }

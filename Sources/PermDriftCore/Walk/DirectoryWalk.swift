@@ -44,9 +44,12 @@ final class DirectoryWalk<V: WalkVisitor> {
     private var listedFilesystems: [UInt64: Bool] = [:]
     /// Whether the entry read last has `security.capability`, when its attributes were listed.
     private var listedCapability: Bool?
+    /// Mount events of this process's namespace, seen by this thread alone (no listed reads without it).
+    private let mountWatch: MountWatch?
 
     init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>,
-         share: WorkShare<V.DirectoryContext>? = nil, frameLimit: Int? = nil) {
+         share: WorkShare<V.DirectoryContext>? = nil, frameLimit: Int? = nil, mountWatch: MountWatch? = nil) {
+        self.mountWatch = mountWatch
         self.rootFD = rootFD
         self.options = options
         self.reader = reader
@@ -158,6 +161,12 @@ final class DirectoryWalk<V: WalkVisitor> {
             }
             guard let next else { return }
             Syscalls.close(current)
+            current = -1
+            if isLast {
+                // The root's parent is not held while the root is walked.
+                walkScanRootDirectory(fd: next, visitor: &visitor)
+                return
+            }
             current = next
         }
     }
@@ -195,12 +204,12 @@ final class DirectoryWalk<V: WalkVisitor> {
         }
     }
 
-    /// Opens and walks the scan root itself (a directory, or a single entry of another kind). Returns nil:
-    /// the walk of this root is over.
+    /// Opens the scan root: returns it when it is a directory to walk; a single entry of another kind is
+    /// read and visited here (and nil returned), as is an error.
     private func openScanRoot(parent: Int32, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> Int32? {
         switch Syscalls.openDirectory(parent, name) {
         case .success(let fd):
-            walkScanRootDirectory(fd: fd, visitor: &visitor)
+            return fd
         case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
             if case .success(let s) = Syscalls.stat(at: parent, name), FileType(mode: s.mode) != .symlink {
                 // A scan root that is a single file (or FIFO, device …): read it, never open it.
@@ -364,6 +373,9 @@ final class DirectoryWalk<V: WalkVisitor> {
                 path.append(contentsOf: UnsafeRawBufferPointer(start: nameStart, count: nameLength))
                 if isExcluded(visitor) { continue }
                 if roots.count > 1, rootLengths.contains(path.count), path != currentRoot, roots.contains(path) { continue }
+                #if DEBUG
+                path.withUnsafeBufferPointer { WalkHooks.reach(.beforeRead, $0) }
+                #endif
                 if dtype == UInt8(DT_DIR) {
                     remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
                 } else {
@@ -443,6 +455,12 @@ final class DirectoryWalk<V: WalkVisitor> {
                 }
                 return
             }
+            if options.oneFilesystem, record.isMountRoot {
+                // Something mounted over a file (a bind mount, or an agent's FUSE file): what answers there
+                // is another filesystem, not the entry of this one.
+                visitor.skip(SkippedMount(path: currentPath, reason: "mount point (one-filesystem)"))
+                return
+            }
             entries += 1
             let capability = listedCapability
             path.withUnsafeBufferPointer { p in
@@ -503,7 +521,8 @@ final class DirectoryWalk<V: WalkVisitor> {
             return nil
         }
         let record: FileRecord
-        switch readDirectoryRecord(fd: fd) {
+        let parentFrame = frames[depth - 1]
+        switch readDirectoryRecord(fd: fd, listedDevice: parentFrame.listed ? parentFrame.device : nil) {
         case .success(let r): record = r
         case .failure(let e):
             visitor.record(e); Syscalls.close(fd); return nil
@@ -544,11 +563,11 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     /// A directory's record from its own descriptor: fstat, both ACLs, fstat again (an ACL or mode that
     /// changes while being read is read once more, then reported).
-    private func readDirectoryRecord(fd: Int32) -> Result<FileRecord, WalkError> {
+    private func readDirectoryRecord(fd: Int32, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError> {
         listedCapability = nil
-        if reader.canList, case .read(.success(let record)?) = readListed(.descriptor(fd), device: nil, stat: { Syscalls.stat(fd: fd) }) {
-            if isListedFilesystem(device: record.device, fd: fd) { return .success(record) }
-            listedCapability = nil
+        if let listedDevice, case .read(.success(let record)?) = readListed(.descriptor(fd), device: listedDevice,
+                                                                            stat: { Syscalls.stat(fd: fd) }) {
+            return .success(record)
         }
         for _ in 0..<2 {
             let first: pd_stat
@@ -585,15 +604,18 @@ final class DirectoryWalk<V: WalkVisitor> {
     }
 
     /// Reads an entry with one listing of its attribute names, the values of those permdrift reads
-    /// (usually none), then statx. The result holds only if the entry's ctime is older than the moment
+    /// (usually none), then statx (and a poll of the mount table, which costs no path walk). The result holds only if the entry's ctime is older than the moment
     /// these reads began, with two seconds to spare for filesystems that keep whole seconds: every change
     /// of mode, owner, ACL, capability, link count or name (rename, link) sets ctime to the current time,
     /// so an older ctime means nothing changed while they were made. Otherwise, or on any error, the
     /// careful path reads it again and reports what it must. Used only on filesystems known to keep ctime
-    /// that way and to list ACLs (`isListedFilesystem`), and only when statx finds the entry on the same
-    /// device as its directory. It assumes the realtime clock is not stepped back during the scan.
-    private func readListed(_ target: AttributeTarget, device: UInt64?, stat: () -> Result<pd_stat, Errno>) -> ListedRead {
+    /// that way and to list ACLs (`isListedFilesystem`), only when statx finds the entry on the same
+    /// device as its directory and not a mount point, only when no mount was made or removed in the
+    /// process's namespace meanwhile (`MountWatch`), and only when the clock did not go back meanwhile.
+    private func readListed(_ target: AttributeTarget, device: UInt64, stat: () -> Result<pd_stat, Errno>) -> ListedRead {
         let began = pd_coarse_realtime_seconds()
+        // Filesystems clamp ctime at their maximum (2038 for some): past it every ctime would look old.
+        guard began < Int64(Int32.max) - 3 else { return .careful }
         let presence: ExtendedAttributeReader.Presence
         switch reader.presence(target) {
         case .success(let p): presence = p
@@ -610,13 +632,19 @@ final class DirectoryWalk<V: WalkVisitor> {
             guard case .success(let a) = reader.acl(target, defaultACL: true), a != nil else { return .careful }
             defaultACL = a
         }
+        #if DEBUG
+        path.withUnsafeBufferPointer { WalkHooks.reach(.beforeListedStat, $0) }
+        #endif
         let st: pd_stat
         switch stat() {
         case .success(let s): st = s
         case .failure(let e) where e == .noEntry: return .read(nil)
         case .failure: return .careful
         }
-        guard st.ctime_sec + 2 < began, device == nil || st.dev == device else { return .careful }
+        // The clock did not go back while reading; and a mount made or removed meanwhile (a FUSE mount
+        // over the entry, lazily unmounted between the listing and statx) sends the entry the careful way.
+        guard st.ctime_sec + 2 < began, st.dev == device, st.is_mount_root != 1,
+              pd_coarse_realtime_seconds() >= began, let mountWatch, !mountWatch.changed() else { return .careful }
         var record = FileRecord(st)
         if record.type != .symlink { record.acl = (acl?.isMinimal ?? true) ? nil : acl }
         if record.type == .directory { record.defaultACL = defaultACL }
@@ -626,7 +654,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     }
 
     private func isListedFilesystem(device: UInt64, fd: Int32) -> Bool {
-        guard reader.canList else { return false }
+        guard reader.canList, mountWatch != nil else { return false }
         if let known = listedFilesystems[device] { return known }
         let listed = listedFilesystemTypes.contains(pd_filesystem_type(fd))
         listedFilesystems[device] = listed

@@ -9,8 +9,9 @@ public struct Walker {
     public struct Options: Sendable {
         /// Do not enter directories on another mount than the scan root's.
         public var oneFilesystem: Bool = true
-        /// At most this many directory descriptors are held (shared among the threads, each holding at
-        /// least two, plus one per directory handed between threads); deeper parents are reopened through `..`.
+        /// Directory descriptors the walk holds, shared among its threads (each holds at least two);
+        /// deeper parents are reopened through `..`. Each thread may briefly hold two more (the directory it
+        /// is opening, and one it is handing over), and one handed directory may wait per thread.
         public var maxOpenDirectories: Int = 64
         /// Read entries' ACLs through `/proc/self/fd/PARENT/name` even where `getxattrat` works (tests of
         /// the fallback that kernels before 6.13 and seccomp-filtered services use).
@@ -71,7 +72,8 @@ public struct Walker {
         let (rootFD, reader) = try start()
         defer { Syscalls.close(rootFD) }
         let unique = Set(roots).sorted()
-        let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: reader, roots: Set(unique.map(\.bytes)))
+        let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: reader, roots: Set(unique.map(\.bytes)),
+                                    mountWatch: mountWatch(0))
         for root in unique {
             walk.walkRoot(root, visitor: &visitor)
         }
@@ -100,7 +102,7 @@ public struct Walker {
             WorkerSlot(visitor: i == 0 ? visitor : visitor.makeWorker(), walk: DirectoryWalk<V>(
                 rootFD: rootFD, options: options,
                 reader: i == 0 ? firstReader : ExtendedAttributeReader(method: firstReader.method, canList: firstReader.canList),
-                roots: rootSet, share: share, frameLimit: frameLimit))
+                roots: rootSet, share: share, frameLimit: frameLimit, mountWatch: mountWatch(i)))
         }
         let jobs: [any WalkJob] = slots
         WorkerThreads.run(count: threads) { i in jobs[i].run() }
@@ -110,6 +112,13 @@ public struct Walker {
         entriesVisited += slots.reduce(0) { $0 + $1.walk.entries }
         listedReads += slots.reduce(0) { $0 + $1.walk.listedReads }
         directoriesHandedOver += share.handed
+    }
+
+    /// The mount watch of thread `i`: opened in advance with the root directory (a sandboxed walk cannot
+    /// open /proc), else opened now. Without one the thread reads every entry the careful way.
+    private func mountWatch(_ i: Int) -> MountWatch? {
+        if let openRoot { return i < openRoot.mountWatches.count ? openRoot.mountWatches[i] : nil }
+        return MountWatch()
     }
 
     /// Opens the root directory and decides how attributes are read.
@@ -171,13 +180,17 @@ public final class RootDirectory: Sendable {
     public let path: String
     public let fd: Int32
 
-    public init(path: String) throws(WalkStartError) {
+    /// Mount watches for the walk's threads, opened now because the sandbox closes /proc.
+    let mountWatches: [MountWatch]
+
+    public init(path: String, threads: Int = 1) throws(WalkStartError) {
         let fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else {
             throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(path)): \(Errno.current)")
         }
         self.path = path
         self.fd = fd
+        mountWatches = (0..<max(1, threads)).compactMap { _ in MountWatch() }
     }
 
     deinit { Syscalls.close(fd) }

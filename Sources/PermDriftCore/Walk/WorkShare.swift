@@ -43,8 +43,14 @@ final class WorkShare<Context>: @unchecked Sendable {
     /// How many directories were handed from one thread to another.
     private(set) var handed = 0
     let capacity: Int
-    /// `idle`, readable without the lock on the walk's hot path.
+    /// Idle workers no waiting or reserved directory is meant for, readable without the lock on the
+    /// walk's hot path.
     private let idleHint = Atomic<Int>(0)
+
+    /// Call with the lock held whenever `idle`, the waiting tasks or `reserved` change.
+    private func updateHint() {
+        idleHint.store(max(0, idle - (tasks.count - next) - reserved), ordering: .relaxed)
+    }
 
     init(roots: [HostPath], capacity: Int) {
         tasks = roots.map { .root($0) }
@@ -66,6 +72,7 @@ final class WorkShare<Context>: @unchecked Sendable {
                     next += 1
                     if next == tasks.count { tasks.removeAll(keepingCapacity: true); next = 0 }
                     busy += 1
+                    updateHint()
                     return task
                 }
                 if busy == 0 && reserved == 0 {
@@ -74,10 +81,10 @@ final class WorkShare<Context>: @unchecked Sendable {
                     return nil
                 }
                 idle += 1
-                idleHint.store(idle, ordering: .relaxed)
+                updateHint()
                 monitor.wait()
                 idle -= 1
-                idleHint.store(idle, ordering: .relaxed)
+                updateHint()
             }
         }
     }
@@ -89,6 +96,7 @@ final class WorkShare<Context>: @unchecked Sendable {
             let waiting = tasks.count - next + reserved
             guard idle > waiting, waiting < capacity else { return false }
             reserved += 1
+            updateHint()
             return true
         }
     }
@@ -98,11 +106,15 @@ final class WorkShare<Context>: @unchecked Sendable {
             reserved -= 1
             handed += 1
             tasks.append(.directory(directory))
+            updateHint()
             monitor.signal()
         }
     }
 
     func release() {
-        monitor.withLock { reserved -= 1 }
+        monitor.withLock {
+            reserved -= 1
+            updateHint()
+        }
     }
 }

@@ -1,0 +1,113 @@
+#if DEBUG
+import Foundation
+import PermDriftCore
+import Testing
+
+/// Races won on demand: the walk's debug-build hooks act on the tree between two steps of the walk.
+/// Each test names its tree uniquely, so the hooks fire for its own walk only.
+@Suite("Races between two steps of the walk (debug-build hooks)", .serialized)
+struct HookedRaceTests {
+    private struct Recorder: WalkVisitor {
+        var records: [String: FileRecord] = [:]
+        var errors: [WalkError] = []
+        var skipped: [SkippedMount] = []
+        func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { false }
+        mutating func visitAncestor(_ entry: WalkEntry) {}
+        mutating func rootContext() {}
+        mutating func visit(_ entry: WalkEntry, in parent: Void) -> Void? {
+            records[String(decoding: entry.path, as: UTF8.self)] = entry.record
+            return ()
+        }
+        mutating func record(_ error: WalkError) { errors.append(error) }
+        mutating func skip(_ mount: SkippedMount) { skipped.append(mount) }
+    }
+
+    private static func sh(_ args: String...) -> Int32 {
+        guard let p = try? Process.run(URL(fileURLWithPath: args[0]), arguments: Array(args.dropFirst())) else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    @Test("a FIFO or device swapped in after the listing is never opened, and the walk finishes",
+          .enabled(if: geteuid() == 0, "needs root for mknod"), .timeLimit(.minutes(1)))
+    func fifoAndDeviceSwappedInMidScan() throws {
+        let root = try WalkerTests.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let top = "/swap-\(getpid())"
+        try WalkerTests.make(root, dirs: [top + "/sub/inner", top + "/z"], files: [top + "/file", top + "/dev", top + "/z/after"])
+        let base = root + top
+        // After the listing named them: a directory and a file become FIFOs (a reader that opened one
+        // would wait for a writer forever), another file becomes a character device.
+        WalkHooks.install(.beforeRead, at: top + "/sub") { _ in
+            try? FileManager.default.removeItem(atPath: base + "/sub")
+            mkfifo(base + "/sub", 0o644)
+        }
+        WalkHooks.install(.beforeRead, at: top + "/file") { _ in
+            unlink(base + "/file")
+            mkfifo(base + "/file", 0o644)
+        }
+        WalkHooks.install(.beforeRead, at: top + "/dev") { _ in
+            unlink(base + "/dev")
+            mknod(base + "/dev", S_IFCHR | 0o600, Self.makedev(1, 3))
+        }
+        defer { for p in ["/sub", "/file", "/dev"] { WalkHooks.remove(at: top + p) } }
+        for threads in [1, 2] {
+            // Put the tree back for the second walk.
+            if threads == 2 {
+                for p in ["/sub", "/file", "/dev"] { unlink(base + p) }
+                try WalkerTests.make(root, dirs: [top + "/sub/inner"], files: [top + "/file", top + "/dev"])
+            }
+            var visitor = Recorder()
+            var walker = Walker(rootDirectory: root, options: .init(threads: threads))
+            try walker.walk(roots: [HostPath(top)], visitor: &visitor)
+            #expect(visitor.records[top + "/sub"]?.type == .fifo, "threads \(threads)")
+            #expect(visitor.records[top + "/sub/inner"] == nil, "threads \(threads)")
+            #expect(visitor.records[top + "/file"]?.type == .fifo, "threads \(threads)")
+            #expect(visitor.records[top + "/dev"]?.type == .device, "threads \(threads)")
+            #expect(visitor.records[top + "/z/after"]?.type == .file, "the walk goes on (threads \(threads))")
+            #expect(visitor.errors.isEmpty, "threads \(threads): \(visitor.errors)")
+        }
+    }
+
+    private static func makedev(_ major: UInt32, _ minor: UInt32) -> dev_t {
+        dev_t((UInt64(major) << 8) | UInt64(minor))
+    }
+
+    @Test("a mount removed between the attribute listing and statx sends the entry the careful way",
+          .enabled(if: geteuid() == 0, "needs root to bind-mount and set ACLs"))
+    func mountRemovedBetweenListingAndStat() throws {
+        let root = try WalkerTests.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let top = "/mount-\(getpid())"
+        try WalkerTests.make(root, dirs: [top], files: [top + "/f", "/clean"])
+        let target = root + top + "/f"
+        // The real file has an ACL; a clean file is mounted over it.
+        #expect(Self.sh("/usr/bin/setfacl", "-m", "u:33101:r", target) == 0)
+        // Old enough for the listed read.
+        sleep(3)
+        #expect(Self.sh("/bin/mount", "--bind", root + "/clean", target) == 0)
+        var unmounted = false
+        defer { if !unmounted { _ = Self.sh("/bin/umount", "-l", target) } }
+        // Mount still there: the entry is a mount point and is skipped, not read as the file it hides.
+        var mounted = Recorder()
+        var walker = Walker(rootDirectory: root, options: .init(threads: 1))
+        try walker.walk(roots: [HostPath(top)], visitor: &mounted)
+        #expect(mounted.records[top + "/f"] == nil)
+        #expect(mounted.skipped.map(\.path) == [HostPath(top + "/f")])
+        // Unmounted after its (clean) attributes were listed, before statx: statx sees the real file
+        // and its ctime is old; the mount event sends it the careful way, which reads its real ACL.
+        WalkHooks.install(.beforeListedStat, at: top + "/f") { _ in
+            _ = Self.sh("/bin/umount", "-l", target)
+        }
+        defer { WalkHooks.remove(at: top + "/f") }
+        var raced = Recorder()
+        walker = Walker(rootDirectory: root, options: .init(threads: 1))
+        try walker.walk(roots: [HostPath(top)], visitor: &raced)
+        unmounted = true
+        #expect(raced.skipped.isEmpty, "\(raced.skipped)")
+        let record = try #require(raced.records[top + "/f"])
+        #expect(record.acl != nil, "the ACL of the file that was hidden must be read, not the listing of the mount")
+        #expect(record.acl?.entries.contains { $0.tag == .user && $0.id == 33101 } == true)
+    }
+}
+#endif
