@@ -12,6 +12,8 @@
 #include <sys/vfs.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
@@ -255,6 +257,24 @@ static int pd_wd_count = 0;
 static int pd_wd_disarmed = 0;
 static int pd_wd_fired = 0;
 static pthread_mutex_t pd_wd_reports = PTHREAD_MUTEX_INITIALIZER;
+
+int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
+                    int out_fd, int err_fd, int status_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    int r = posix_spawn_file_actions_init(&actions);
+    if (r != 0) return r;
+    r = posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    if (r == 0 && err_fd >= 0) r = posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+    if (r == 0) r = posix_spawn_file_actions_adddup2(&actions, status_fd, 3);
+    if (r == 0) r = posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+    if (r == 0) r = posix_spawn(pid, path, &actions, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    return r;
+}
+
+int pd_die_with_parent(void) {
+    return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+}
 
 int pd_watchdog_begin_report(void) {
     pthread_mutex_lock(&pd_wd_reports);

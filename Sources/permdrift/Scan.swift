@@ -86,6 +86,7 @@ struct Scan: ParsableCommand {
     static let defaultBaselinePath = "/etc/permdrift/baseline.yaml"
 
     func run() throws {
+        if !Supervisor.enterWorker() { throw ExitCode(supervise()) }
         let status: Int32
         do {
             status = try scan()
@@ -97,6 +98,31 @@ struct Scan: ParsableCommand {
         }
         throw ExitCode(status)
     }
+
+    /// Runs this same command as a worker process and answers for it: its exit status, or 2 when it is
+    /// stuck in the kernel past its deadline (see `Supervisor`).
+    func supervise() -> Int32 {
+        guard let executable = ChildProcess.currentExecutable() else {
+            warn("permdrift: cannot find the running executable (/proc/self/exe) to start the scan")
+            return ExitStatus.untrusted
+        }
+        let limit = (deadline ?? Self.defaultDeadline) + Self.supervisorGrace
+        switch Supervisor.run(executable, Array(CommandLine.arguments.dropFirst()), seconds: limit) {
+        case .success(.exited(let status)):
+            return status
+        case .success(.stuck(let pid)):
+            warn("permdrift: the scan (process \(pid)) is stuck in the kernel past its deadline, waiting on a filesystem that does not answer; it will end when that filesystem answers or is aborted. The result cannot be trusted")
+            removeStaleOutputs(outputs)
+            return ExitStatus.untrusted
+        case .failure(let e):
+            warn("permdrift: cannot start the scan: \(e)")
+            return ExitStatus.untrusted
+        }
+    }
+
+    /// How long after the deadline the supervisor gives up on a worker that did not end: its watchdog
+    /// has said so and removed the reports by then, unless the worker is stuck in the kernel.
+    static let supervisorGrace = 2.0
 
     /// No result could be produced: reports from an earlier run must not stand in for this one.
     func removeStaleOutputs(_ outputs: [OutputSpec]) {

@@ -34,11 +34,19 @@ struct CrashSafetyTests {
             process.standardError = FileHandle.nullDevice
             try process.run()
             usleep(UInt32.random(in: 20_000...400_000, using: &generator))
+            var workers = [Int32]()
             if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+                // `permdrift scan` runs the scan in a worker process that dies with it (PR_SET_PDEATHSIG).
+                let pid = process.processIdentifier
+                let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+                workers = children.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                kill(pid, SIGKILL)
                 killed += 1
             }
             process.waitUntilExit()
+            let gone = Date().addingTimeInterval(10)
+            while workers.contains(where: { kill($0, 0) == 0 && !Self.isZombie($0) }) && Date() < gone { usleep(10_000) }
+            #expect(!workers.contains { kill($0, 0) == 0 && !Self.isZombie($0) }, "round \(round): the worker outlived the killed scan")
             // The state loads (its checksum holds) and every report is a whole document.
             let status = try Harness.permdrift(["status", "--no-config", "--state-dir", state, "--json"])
             #expect(status.status == 0, "round \(round): \(status.stderr)")
@@ -54,5 +62,12 @@ struct CrashSafetyTests {
         #expect(try Harness.permdrift(arguments).status == 1)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    /// A process that has exited but is not yet reaped by its new parent.
+    static func isZombie(_ pid: Int32) -> Bool {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
     }
 }

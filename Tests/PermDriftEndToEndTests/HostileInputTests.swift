@@ -324,10 +324,11 @@ struct HostileInputTests {
     }
 
     /// A real hanging filesystem: a FUSE mount (Debian's fusepy) whose every getattr never answers, under a
-    /// scan root. The walk's statx of the mount point blocks. At the deadline the watchdog says so and
-    /// removes the report named on the command line; the process ends with exit 2 as soon as the kernel
-    /// lets its blocked thread go. (A FUSE request its daemon has read waits uninterruptibly, so that is
-    /// when the daemon dies or the kernel's fs.fuse.max_request_timeout aborts the connection.)
+    /// scan root. The walk's statx of the mount point blocks. At the deadline the worker's watchdog says so
+    /// and removes the report named on the command line. A FUSE request its daemon has read waits
+    /// uninterruptibly, so the worker cannot end until the daemon dies (or the kernel's
+    /// fs.fuse.max_request_timeout aborts the connection); the supervisor, outside the tree, exits 2
+    /// shortly after the deadline all the same.
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/fuse"), "no /dev/fuse"))
     func aHangingFilesystemEndsTheRunAtItsDeadline() throws {
         let host = try ScratchHost()
@@ -388,8 +389,24 @@ struct HostileInputTests {
         #expect(said, "the watchdog did not report the deadline")
         #expect(Date().timeIntervalSince(started) < 30)
         #expect(!FileManager.default.fileExists(atPath: report), "the earlier report must not stand in for this run")
+        // The FUSE daemon still holds the request: the worker process cannot end, but the `permdrift scan`
+        // that was started answers for it shortly after the deadline, with exit 2.
+        while scan.isRunning && Date().timeIntervalSince(started) < 20 { usleep(100_000) }
+        let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+        #expect(!scan.isRunning, "permdrift scan still runs \(Date().timeIntervalSince(started)) s after it started, with a 3 s deadline")
+        #expect(daemon.isRunning, "the FUSE daemon must still be hanging for this to show anything")
+        #expect(stderr.contains("is stuck in the kernel past its deadline"), "\(stderr)")
+        // The stuck worker, named in the message, ends once the filesystem is aborted.
+        let worker = stderr.split(separator: "(process ").dropFirst().first.flatMap { Int32($0.prefix { $0.isNumber }) }
         release()
         scan.waitUntilExit()
-        #expect(scan.terminationStatus == 2, "\((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
+        #expect(scan.terminationStatus == 2, "\(stderr)")
+        if let worker {
+            let gone = Date().addingTimeInterval(15)
+            while kill(worker, 0) == 0 && Date() < gone { usleep(100_000) }
+            #expect(kill(worker, 0) != 0, "the stuck worker \(worker) did not end after the filesystem was aborted")
+        } else {
+            Issue.record("the message names no worker process: \(stderr)")
+        }
     }
 }

@@ -104,6 +104,15 @@ int pd_watchdog_start(double seconds, const char *message, const char *const *pa
 void pd_watchdog_disarm(void);
 int pd_watchdog_restrict(int ruleset_fd);
 
+/// posix_spawn of a supervised worker: `out_fd` becomes its standard output, `err_fd` its standard
+/// error (-1: inherited), `status_fd` its descriptor 3; every other descriptor from 4 up is closed in it.
+/// Returns 0, or an errno value.
+int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
+                    int out_fd, int err_fd, int status_fd, pid_t *pid);
+
+/// prctl(PR_SET_PDEATHSIG, SIGKILL): this process is killed when its parent ends. Returns 0, or -1.
+int pd_die_with_parent(void);
+
 /// Holds off the watchdog while a report is written. Returns 0: write it, then call
 /// pd_watchdog_end_report(); -1: the deadline has passed and the watchdog is ending the run, so no
 /// report may be written.

@@ -29,5 +29,8 @@ public enum Deadline {
 
     /// The scan has finished and its result is recorded: the watchdog no longer acts. What remains (alert
     /// delivery) has bounded timeouts of its own, and must not cost the finished scan its reports.
-    public static func disarm() { pd_watchdog_disarm() }
+    public static func disarm() {
+        pd_watchdog_disarm()
+        Supervisor.scanRecorded()
+    }
 }

@@ -1,0 +1,167 @@
+import CPermDrift
+import Glibc
+
+/// Runs a scan in a child process and answers for it at the deadline, even when the child cannot.
+///
+/// The scan's own watchdog ends a run stuck on a hanging filesystem, but a FUSE request that the
+/// filesystem's daemon has already read waits uninterruptibly: the process cannot exit until the daemon
+/// answers. The supervisor (the `permdrift scan` that was started) is never in the tree: it starts the
+/// same command again as its worker, waits, and if the worker has neither finished nor said its scan is
+/// recorded a moment after the deadline, it gives up on it and exits 2 itself. The worker dies with it
+/// (PR_SET_PDEATHSIG) as soon as the kernel lets it go.
+public enum Supervisor {
+    /// Set in the worker's environment: the descriptor on which it tells the supervisor its scan is
+    /// recorded, and the supervisor's pid.
+    static let descriptorKey = "PERMDRIFT_SUPERVISOR_FD"
+    static let parentKey = "PERMDRIFT_SUPERVISOR_PID"
+
+    public enum Outcome: Sendable, Equatable {
+        /// The worker exited with this status (128+N for signal N).
+        case exited(Int32)
+        /// The worker neither exited nor said its scan was recorded in time; it has been sent SIGKILL.
+        case stuck(pid: Int32)
+    }
+
+    /// Whether this process is a supervised worker. When it is, this also makes it die with its
+    /// supervisor, and exits at once if the supervisor is already gone.
+    public static func enterWorker() -> Bool {
+        guard let fd = descriptor else { return false }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by the processes the worker starts
+        _ = pd_die_with_parent()
+        if let parent = getenv(parentKey).flatMap({ pid_t(String(cString: $0)) }), getppid() != parent { _exit(2) }
+        return true
+    }
+
+    /// In the worker: its scan is recorded; what remains (alert delivery) has bounds of its own, and the
+    /// supervisor waits for it however long it takes.
+    public static func scanRecorded() {
+        guard let fd = descriptor else { return }
+        var byte: UInt8 = 0x64
+        _ = Glibc.write(fd, &byte, 1)
+    }
+
+    private static var descriptor: Int32? {
+        guard let value = getenv(descriptorKey), let fd = Int32(String(cString: value)), fd > 2 else { return nil }
+        return fcntl(fd, F_GETFD) >= 0 ? fd : nil
+    }
+
+    /// Starts `executable` with `arguments` as the worker and waits for it: at most `seconds` until it says
+    /// its scan is recorded, then until it exits. The worker's standard output (and its standard error,
+    /// unless that is a terminal, where progress is shown) comes through pipes that this process relays,
+    /// so a worker stuck in the kernel holds no descriptor of the caller's: a shell reading `permdrift
+    /// scan`'s output gets its end of file when `permdrift scan` exits. Standard input is shared.
+    public static func run(_ executable: String, _ arguments: [String], seconds: Double) -> Result<Outcome, SystemCallError> {
+        func makePipe() -> (read: Int32, write: Int32)? {
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else { return nil }
+            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+            return (fds[0], fds[1])
+        }
+        guard let status = makePipe(), let out = makePipe() else {
+            return .failure(SystemCallError("pipe", path: executable, errno: .current))
+        }
+        let err = isatty(2) == 1 ? nil : makePipe()
+        var environment = [String]()
+        var p = environ
+        while let entry = p.pointee {
+            let text = String(cString: entry)
+            if !text.hasPrefix(descriptorKey + "="), !text.hasPrefix(parentKey + "=") { environment.append(text) }
+            p += 1
+        }
+        environment += ["\(descriptorKey)=3", "\(parentKey)=\(getpid())"]
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer { for q in argv { free(q) }; for q in envp { free(q) } }
+        var pid: pid_t = 0
+        let rc = pd_spawn_worker(executable, argv, envp, out.write, err?.write ?? -1, status.write, &pid)
+        for fd in [status.write, out.write, err?.write ?? -1] where fd >= 0 { Glibc.close(fd) }
+        var relays = [(from: out.read, to: Int32(1))] + (err.map { [(from: $0.read, to: Int32(2))] } ?? [])
+        defer {
+            Glibc.close(status.read)
+            for relay in relays { Glibc.close(relay.from) }
+        }
+        guard rc == 0 else {
+            Glibc.close(out.read); Glibc.close(err?.read ?? -1)
+            relays = []
+            return .failure(SystemCallError("posix_spawn", path: executable, errno: Errno(rc)))
+        }
+        let until = monotonic() + seconds
+        var recorded = false
+        var statusOpen = true
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let exitStatus = reap(pid, block: false) {
+                // Everything the worker wrote is in the pipes now (unless a process it started holds them).
+                relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: true)
+                return .success(.exited(exitStatus))
+            }
+            let left = until - monotonic()
+            if !recorded && left <= 0 {
+                kill(pid, SIGKILL)
+                relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: true)
+                return .success(.stuck(pid: pid))
+            }
+            var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }
+            if statusOpen { fds.append(pollfd(fd: status.read, events: Int16(POLLIN), revents: 0)) }
+            let wait = recorded ? 200 : Int32(max(1, min(left, 0.2) * 1000))
+            let r = fds.isEmpty ? Int32(usleep(UInt32(wait) * 1000)) : poll(&fds, nfds_t(fds.count), wait)
+            guard r > 0 else { continue }
+            if statusOpen, let last = fds.last, last.revents != 0 {
+                var byte: UInt8 = 0
+                let n = Glibc.read(status.read, &byte, 1)
+                if n == 1 { recorded = true }
+                // End of file: the worker is exiting (the descriptor closes with it); it is reaped above.
+                if n == 0 { statusOpen = false; recorded = true }
+            }
+            relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: false)
+        }
+    }
+
+    /// Copies what is waiting in the worker's pipes to this process's standard output and error; a pipe at
+    /// its end is dropped. With `untilQuiet`, copies until no pipe has anything left.
+    private static func relay(_ relays: inout [(from: Int32, to: Int32)], buffer: inout [UInt8], waitMilliseconds: Int32,
+                              untilQuiet: Bool) {
+        repeat {
+            guard !relays.isEmpty else { return }
+            var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }
+            guard poll(&fds, nfds_t(fds.count), waitMilliseconds) > 0 else { return }
+            var finished = [Int]()
+            for (i, pollfd) in fds.enumerated() where pollfd.revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(relays[i].from, $0.baseAddress, $0.count) }
+                if n <= 0 {
+                    if n == 0 || errno != EINTR { finished.append(i) }
+                    continue
+                }
+                var written = 0
+                while written < n {
+                    let w = buffer.withUnsafeBytes { Glibc.write(relays[i].to, $0.baseAddress! + written, n - written) }
+                    if w < 0 && errno == EINTR { continue }
+                    if w <= 0 { break }  // the caller stopped reading: the rest is dropped
+                    written += w
+                }
+            }
+            for i in finished.reversed() {
+                Glibc.close(relays[i].from)
+                relays.remove(at: i)
+            }
+        } while untilQuiet
+    }
+
+    /// The worker's exit status when it has exited (waiting for it when `block`).
+    private static func reap(_ pid: pid_t, block: Bool) -> Int32? {
+        var status: Int32 = 0
+        var r: pid_t
+        repeat { r = waitpid(pid, &status, block ? 0 : WNOHANG) } while r < 0 && errno == EINTR
+        if r == 0 { return nil }
+        if r < 0 { return 255 }  // unknown: never read as success
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+
+    private static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
