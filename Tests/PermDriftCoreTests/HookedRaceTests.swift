@@ -5,6 +5,18 @@ import Testing
 
 /// Races won on demand: the walk's debug-build hooks act on the tree between two steps of the walk.
 /// Each test names its tree uniquely, so the hooks fire for its own walk only.
+/// A value shared with a hook, behind NSLock (a pthread mutex ThreadSanitizer sees).
+private final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
+
 @Suite("Races between two steps of the walk (debug-build hooks)", .serialized)
 struct HookedRaceTests {
     private struct Recorder: WalkVisitor {
@@ -108,6 +120,70 @@ struct HookedRaceTests {
         let record = try #require(raced.records[top + "/f"])
         #expect(record.acl != nil, "the ACL of the file that was hidden must be read, not the listing of the mount")
         #expect(record.acl?.entries.contains { $0.tag == .user && $0.id == 33101 } == true)
+    }
+
+    @Test("a mode or ACL changed while it is read is read once more, then reported as changed during the scan",
+          .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids"))
+    func changedWhileRead() throws {
+        let root = try WalkerTests.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let top = "/changing-\(getpid())"
+        try WalkerTests.make(root, dirs: [top], files: [top + "/once", top + "/always"])
+        let once = root + top + "/once", always = root + top + "/always"
+        chmod(once, 0o600)
+        // Changed once, between the first statx and the check: the second reading holds.
+        let changedOnce = Locked(false)
+        WalkHooks.install(.beforeCarefulRecheck, at: top + "/once") { _ in
+            changedOnce.withLock { done in
+                if !done { chmod(once, 0o644); done = true }
+            }
+        }
+        // Changed on every reading: an ACL is added and removed in turn.
+        let flips = Locked(0)
+        WalkHooks.install(.beforeCarefulRecheck, at: top + "/always") { _ in
+            let n = flips.withLock { $0 += 1; return $0 }
+            _ = Self.sh("/usr/bin/setfacl", n % 2 == 1 ? "-m" : "-x", n % 2 == 1 ? "u:33101:rw" : "u:33101", always)
+        }
+        defer { WalkHooks.remove(at: top + "/once"); WalkHooks.remove(at: top + "/always") }
+        var visitor = Recorder()
+        // Young entries are read the careful way.
+        var walker = Walker(rootDirectory: root, options: .init(threads: 1))
+        try walker.walk(roots: [HostPath(top)], visitor: &visitor)
+        #expect(visitor.records[top + "/once"]?.mode == 0o644, "the second reading is the one kept")
+        #expect(visitor.records[top + "/always"] == nil, "an entry that never held still is not reported as read")
+        let error = visitor.errors.first { $0.path == HostPath(top + "/always") }
+        #expect(error?.message.contains("changed during the scan") == true, "\(visitor.errors)")
+        #expect(flips.withLock { $0 } == 2, "read exactly twice")
+        #expect(visitor.errors.count == 1, "\(visitor.errors)")
+    }
+
+    @Test("an ACL with as many entries as the filesystem holds is read whole, both ways",
+          .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids"))
+    func largestACL() throws {
+        let root = try WalkerTests.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let top = "/big-acl-\(getpid())"
+        try WalkerTests.make(root, dirs: [top], files: [top + "/f"])
+        let file = root + top + "/f"
+        // Add named users until the filesystem refuses more (ext4: one 4 KiB block; tmpfs: more).
+        var count = 0
+        var step = 256
+        while step > 0 {
+            let spec = (count..<(count + step)).map { "u:\(40000 + $0):r" }.joined(separator: ",")
+            if Self.sh("/usr/bin/setfacl", "-m", spec, file) == 0 { count += step } else { step /= 2 }
+            if count >= 8000 { break }
+        }
+        #expect(count >= 400, "only \(count) entries fit")
+        for careful in [true, false] {
+            if !careful { sleep(3) }
+            var visitor = Recorder()
+            var walker = Walker(rootDirectory: root, options: .init(forceCarefulReads: careful, threads: 1))
+            try walker.walk(roots: [HostPath(top)], visitor: &visitor)
+            #expect(visitor.errors.isEmpty, "\(visitor.errors.prefix(2))")
+            let acl = try #require(visitor.records[top + "/f"]?.acl)
+            #expect(acl.entries.filter { $0.tag == .user }.count == count, "careful \(careful)")
+            #expect(careful ? walker.listedReads == 0 : walker.listedReads > 0)
+        }
     }
 }
 #endif

@@ -424,6 +424,9 @@ final class DirectoryWalk<V: WalkVisitor> {
                 case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: "default ACL: \(d.description)"))
                 }
             }
+            #if DEBUG
+            path.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
+            #endif
             switch Syscalls.stat(at: parent, name) {
             case .success(let second) where second.ino == first.ino && second.dev == first.dev
                 && second.ctime_sec == first.ctime_sec && second.ctime_nsec == first.ctime_nsec:

@@ -9,6 +9,9 @@ public enum WalkHooks {
         case beforeRead
         /// After the entry's attribute names were listed (and the values read), before its statx.
         case beforeListedStat
+        /// Read the careful way: after its first statx and its attributes, before the statx that checks
+        /// nothing changed in between.
+        case beforeCarefulRecheck
     }
 
     public typealias Hook = @Sendable (HostPath) -> Void
@@ -39,7 +42,8 @@ public enum WalkHooks {
         let matching = hooks.withLock { list in
             list.filter { entry in
                 let sameStep: Bool = switch (entry.step, step) {
-                case (.beforeRead, .beforeRead), (.beforeListedStat, .beforeListedStat): true
+                case (.beforeRead, .beforeRead), (.beforeListedStat, .beforeListedStat),
+                     (.beforeCarefulRecheck, .beforeCarefulRecheck): true
                 default: false
                 }
                 return sameStep && entry.path.elementsEqual(path)
