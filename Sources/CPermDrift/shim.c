@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
@@ -270,6 +271,18 @@ int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
     if (r == 0) r = posix_spawn(pid, path, &actions, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     return r;
+}
+
+int pd_clear_ambient_capabilities(void) {
+    return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+int pd_drop_all_capabilities(void) {
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) return -1;
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    return (int)syscall(SYS_capset, &header, data);
 }
 
 int pd_die_with_parent(void) {

@@ -242,6 +242,9 @@ struct Scan: ParsableCommand {
         if let url = alerting.alertmanager { arguments += ["--alertmanager", url] }
         if let timeout = alerting.alertmanagerTimeout { arguments += ["--alertmanager-timeout", String(timeout)] }
         if let textfile = alerting.prometheusTextfile { arguments += ["--prometheus-textfile", textfile] }
+        // The delivery needs no capability: the scan's CAP_DAC_READ_SEARCH is not passed on (the ambient
+        // set is what a program started by a non-root account would inherit).
+        ChildProcess.clearAmbientCapabilities()
         switch ChildProcess.spawn(executable, arguments) {
         case .success(let child): return child
         case .failure(let e):
@@ -351,12 +354,18 @@ struct Scan: ParsableCommand {
             }
         }
         defer { Sandbox.close(plan) }
+        // Read before the sandbox closes /proc (the supervisor has dropped its capabilities long since).
+        let supervisorCapabilities = sandboxProbe != nil ? Supervisor.effectiveCapabilities(of: getppid()) : nil
+        let ownCapabilities = sandboxProbe != nil ? Supervisor.effectiveCapabilities(of: getpid()) : nil
         let status = Sandbox.restrict(plan)
         if !status.isEnforced && required {
             warn("permdrift: --require-sandbox: \(status); refusing to scan with CAP_DAC_READ_SEARCH and no sandbox")
             throw ExitCode(ExitStatus.untrusted)
         }
         Log.info("permdrift: \(status)")
+        if sandboxProbe != nil {
+            Log.error("permdrift: capability probe: supervisor CapEff=\(supervisorCapabilities ?? "?"), scan CapEff=\(ownCapabilities ?? "?")")
+        }
         if let probe = sandboxProbe, status.isEnforced {
             switch Sandbox.probeRead(probe) {
             case .success: Log.error("permdrift: sandbox probe: opening \(TerminalText.escape(probe)) for reading was allowed")

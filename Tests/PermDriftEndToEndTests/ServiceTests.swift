@@ -174,6 +174,10 @@ struct ServiceTests {
         // The probe itself can tell: the state directory is the one place it may read.
         let lock = try account.permdrift(base + ["--sandbox-probe", state + "/lock"], capability: true)
         #expect(lock.stderr.contains("opening \(state)/lock for reading was allowed"), "\(lock.stderr)")
+        // The capability is the scanning worker's alone: `permdrift scan` itself (the supervisor, which
+        // reads nothing of the tree) has dropped it. CAP_DAC_READ_SEARCH is bit 2.
+        #expect(probed.stderr.contains("capability probe: supervisor CapEff=0000000000000000, scan CapEff=0000000000000004"),
+                "\(probed.stderr)")
     }
 
     @Test func aSecondRunWhileOneHoldsTheLockExits75AndTouchesNothing() throws {

@@ -110,6 +110,14 @@ int pd_watchdog_restrict(int ruleset_fd);
 int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
                     int out_fd, int err_fd, int status_fd, pid_t *pid);
 
+/// Empties the ambient capability set, so that programs this process starts get no capability from it
+/// (its own capabilities stay). Returns 0, or -1 with errno set.
+int pd_clear_ambient_capabilities(void);
+
+/// Drops every capability of this process: ambient, inheritable, permitted and effective. Returns 0,
+/// or -1 with errno set.
+int pd_drop_all_capabilities(void);
+
 /// prctl(PR_SET_PDEATHSIG, SIGKILL): this process is killed when its parent ends. Returns 0, or -1.
 int pd_die_with_parent(void);
 

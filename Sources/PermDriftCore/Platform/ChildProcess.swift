@@ -1,3 +1,4 @@
+import CPermDrift
 import Glibc
 
 /// A child process started with `posix_spawn` (no helper thread, unlike Foundation's `Process`, so
@@ -28,6 +29,10 @@ public struct ChildProcess: Sendable {
         }
         return .success(ChildProcess(pid: pid, input: fds[1]))
     }
+
+    /// Empties this process's ambient capability set: programs it starts afterwards get no capability
+    /// from it, while its own capabilities stay.
+    public static func clearAmbientCapabilities() { _ = pd_clear_ambient_capabilities() }
 
     /// Writes `text` to the child's standard input and closes it.
     public func send(_ text: String) {

@@ -32,6 +32,19 @@ public enum Supervisor {
         return true
     }
 
+    /// The effective capabilities of a process, from /proc (`CapEff`), for diagnostics and tests.
+    public static func effectiveCapabilities(of pid: pid_t) -> String? {
+        let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { Glibc.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        let n = Glibc.read(fd, &bytes, bytes.count)
+        guard n > 0 else { return nil }
+        let text = String(decoding: bytes[0..<n], as: UTF8.self)
+        return text.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
+            .map { $0.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces) }
+    }
+
     /// In the worker: its scan is recorded; what remains (alert delivery) has bounds of its own, and the
     /// supervisor waits for it however long it takes.
     public static func scanRecorded() {
@@ -76,6 +89,9 @@ public enum Supervisor {
         var pid: pid_t = 0
         let rc = pd_spawn_worker(executable, argv, envp, out.write, err?.write ?? -1, status.write, &pid)
         for fd in [status.write, out.write, err?.write ?? -1] where fd >= 0 { Glibc.close(fd) }
+        // The supervisor reads nothing of the tree: the service account's CAP_DAC_READ_SEARCH is the
+        // worker's alone. (Root keeps what uid 0 implies: reports it may have to remove can be anywhere.)
+        if geteuid() != 0 { _ = pd_drop_all_capabilities() }
         var relays = [(from: out.read, to: Int32(1))] + (err.map { [(from: $0.read, to: Int32(2))] } ?? [])
         defer {
             Glibc.close(status.read)
