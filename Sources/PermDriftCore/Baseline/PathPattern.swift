@@ -17,6 +17,8 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
 
     public let source: String
     let segments: [Segment]
+    /// `segments` compiled for matching (see `Program`).
+    private let program: Program
     /// Capture names in order of first appearance; `Token.capture` indexes into it.
     public let captureNames: [String]
 
@@ -26,6 +28,7 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
         self.source = source
         self.segments = segments
         self.captureNames = captureNames
+        program = Program(segments)
     }
 
     /// A copy that shares no storage with this one. Each thread of a parallel walk matches with its own,
@@ -87,6 +90,7 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
         guard names.count <= 64 else { throw SyntaxError(description: "pattern '\(source)' has more than 64 captures") }
         self.segments = segments
         captureNames = names
+        program = Program(segments)
     }
 
     private static func tokens(_ part: [UInt8], source: String, names: inout [String]) throws(SyntaxError) -> [Token] {
@@ -234,86 +238,159 @@ extension PathPattern {
 
     private func matchSegments(_ si: Int, _ pi: Int, _ path: UnsafeBufferPointer<UInt8>,
                                _ segs: PathSegments, _ captures: inout Captures) -> Bool {
-        if si == segments.count { return pi == segs.count }
-        switch segments[si] {
-        case .anySegments:
-            if si == segments.count - 1 { return true }
-            var p = pi
-            while p <= segs.count {
-                let bound = captures.boundMask
-                if matchSegments(si + 1, p, path, segs, &captures) { return true }
-                captures.unbind(keeping: bound)
-                p += 1
+        program.steps.withUnsafeBufferPointer { steps in
+            program.tokens.withUnsafeBufferPointer { tokens in
+                program.bytes.withUnsafeBufferPointer { bytes in
+                    segs.starts.withUnsafeBufferPointer { starts in
+                        segs.ends.withUnsafeBufferPointer { ends in
+                            let m = Matcher(steps: steps, tokens: tokens, bytes: bytes, path: path, starts: starts, ends: ends)
+                            return m.segments(si, pi, &captures)
+                        }
+                    }
+                }
             }
-            return false
-        case .literal(let lit):
-            guard pi < segs.count, segs.ends[pi] - segs.starts[pi] == lit.count else { return false }
-            let start = segs.starts[pi]
-            var k = 0
-            while k < lit.count {
-                if path[start + k] != lit[k] { return false }
-                k += 1
-            }
-            return matchSegments(si + 1, pi + 1, path, segs, &captures)
-        case .glob(let tokens):
-            guard pi < segs.count else { return false }
-            let bound = captures.boundMask
-            // Every way the segment can match is tried against the rest of the pattern (a capture bound
-            // here may have to match again in a later segment).
-            if matchTokens(tokens, 0, segs.starts[pi], segs.ends[pi], path, &captures, then: { c in
-                matchSegments(si + 1, pi + 1, path, segs, &c)
-            }) {
-                return true
-            }
-            captures.unbind(keeping: bound)
-            return false
         }
     }
-
-    private func matchTokens(_ tokens: [Token], _ ti: Int, _ pos: Int, _ end: Int,
-                             _ path: UnsafeBufferPointer<UInt8>, _ captures: inout Captures,
-                             then rest: (inout Captures) -> Bool) -> Bool {
-        if ti == tokens.count { return pos == end && rest(&captures) }
-        switch tokens[ti] {
-        case .literal(let lit):
-            guard end - pos >= lit.count else { return false }
-            for k in 0..<lit.count where path[pos + k] != lit[k] { return false }
-            return matchTokens(tokens, ti + 1, pos + lit.count, end, path, &captures, then: rest)
-        case .question:
-            guard pos < end else { return false }
-            // One character: a whole UTF-8 sequence when the name is valid there, else one byte.
-            let length = Self.characterLength(path, pos, end)
-            return matchTokens(tokens, ti + 1, pos + length, end, path, &captures, then: rest)
-        case .star:
-            var p = end
-            while p >= pos {
-                if matchTokens(tokens, ti + 1, p, end, path, &captures, then: rest) { return true }
-                p -= 1
-            }
-            return false
-        case .capture(let index):
-            if let bound = captures.ranges[index] {
-                let length = bound.count
-                guard end - pos >= length else { return false }
-                for k in 0..<length where path[pos + k] != path[bound.lowerBound + k] { return false }
-                return matchTokens(tokens, ti + 1, pos + length, end, path, &captures, then: rest)
-            }
-            var p = end
-            while p > pos {
-                captures.ranges[index] = pos..<p
-                if matchTokens(tokens, ti + 1, p, end, path, &captures, then: rest) { return true }
-                p -= 1
-            }
-            captures.ranges[index] = nil
-            return false
-        }
-    }
-
-    private static func characterLength(_ path: UnsafeBufferPointer<UInt8>, _ pos: Int, _ end: Int) -> Int {
+    static func characterLength(_ path: UnsafeBufferPointer<UInt8>, _ pos: Int, _ end: Int) -> Int {
         let b = path[pos]
         let expected = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
         guard pos + expected <= end else { return 1 }
         for k in 1..<max(expected, 1) where path[pos + k] & 0xC0 != 0x80 { return 1 }
         return expected
+    }
+}
+
+extension PathPattern {
+    /// The segments as plain values over one byte buffer: matching reads them through unsafe buffers and
+    /// retains nothing (binding the array payloads of `Segment` and `Token` retained and released them on
+    /// every entry, which was the matcher's largest cost).
+    struct Program: Hashable, Sendable {
+        enum Step: Hashable, Sendable {
+            case anySegments
+            /// `bytes[start..<start+count]`.
+            case literal(start: Int, count: Int)
+            /// `tokens[start..<start+count]`.
+            case glob(start: Int, count: Int)
+        }
+
+        enum Piece: Hashable, Sendable {
+            case literal(start: Int, count: Int)
+            case star
+            case question
+            case capture(Int)
+        }
+
+        var steps: [Step] = []
+        var tokens: [Piece] = []
+        var bytes: [UInt8] = []
+
+        init(_ segments: [Segment]) {
+            for segment in segments {
+                switch segment {
+                case .anySegments:
+                    steps.append(.anySegments)
+                case .literal(let literal):
+                    steps.append(.literal(start: bytes.count, count: literal.count))
+                    bytes += literal
+                case .glob(let glob):
+                    steps.append(.glob(start: tokens.count, count: glob.count))
+                    for token in glob {
+                        switch token {
+                        case .literal(let literal):
+                            tokens.append(.literal(start: bytes.count, count: literal.count))
+                            bytes += literal
+                        case .star: tokens.append(.star)
+                        case .question: tokens.append(.question)
+                        case .capture(let i): tokens.append(.capture(i))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One match of a compiled pattern against one path.
+    private struct Matcher {
+        let steps: UnsafeBufferPointer<Program.Step>
+        let tokens: UnsafeBufferPointer<Program.Piece>
+        let bytes: UnsafeBufferPointer<UInt8>
+        let path: UnsafeBufferPointer<UInt8>
+        let starts: UnsafeBufferPointer<Int>
+        let ends: UnsafeBufferPointer<Int>
+
+        func segments(_ si: Int, _ pi: Int, _ captures: inout Captures) -> Bool {
+            if si == steps.count { return pi == starts.count }
+            switch steps[si] {
+            case .anySegments:
+                if si == steps.count - 1 { return true }
+                var p = pi
+                while p <= starts.count {
+                    let bound = captures.boundMask
+                    if segments(si + 1, p, &captures) { return true }
+                    captures.unbind(keeping: bound)
+                    p += 1
+                }
+                return false
+            case .literal(let start, let count):
+                guard pi < starts.count, ends[pi] - starts[pi] == count else { return false }
+                let at = starts[pi]
+                var k = 0
+                while k < count {
+                    if path[at + k] != bytes[start + k] { return false }
+                    k += 1
+                }
+                return segments(si + 1, pi + 1, &captures)
+            case .glob(let start, let count):
+                guard pi < starts.count else { return false }
+                let bound = captures.boundMask
+                // Every way the segment can match is tried against the rest of the pattern (a capture
+                // bound here may have to match again in a later segment).
+                if pieces(start, start + count, starts[pi], ends[pi], &captures, then: { c in
+                    segments(si + 1, pi + 1, &c)
+                }) {
+                    return true
+                }
+                captures.unbind(keeping: bound)
+                return false
+            }
+        }
+
+        func pieces(_ ti: Int, _ tend: Int, _ pos: Int, _ end: Int, _ captures: inout Captures,
+                    then rest: (inout Captures) -> Bool) -> Bool {
+            if ti == tend { return pos == end && rest(&captures) }
+            switch tokens[ti] {
+            case .literal(let start, let count):
+                guard end - pos >= count else { return false }
+                for k in 0..<count where path[pos + k] != bytes[start + k] { return false }
+                return pieces(ti + 1, tend, pos + count, end, &captures, then: rest)
+            case .question:
+                guard pos < end else { return false }
+                // One character: a whole UTF-8 sequence when the name is valid there, else one byte.
+                let length = PathPattern.characterLength(path, pos, end)
+                return pieces(ti + 1, tend, pos + length, end, &captures, then: rest)
+            case .star:
+                var p = end
+                while p >= pos {
+                    if pieces(ti + 1, tend, p, end, &captures, then: rest) { return true }
+                    p -= 1
+                }
+                return false
+            case .capture(let index):
+                if let bound = captures.ranges[index] {
+                    let length = bound.count
+                    guard end - pos >= length else { return false }
+                    for k in 0..<length where path[pos + k] != path[bound.lowerBound + k] { return false }
+                    return pieces(ti + 1, tend, pos + length, end, &captures, then: rest)
+                }
+                var p = end
+                while p > pos {
+                    captures.ranges[index] = pos..<p
+                    if pieces(ti + 1, tend, p, end, &captures, then: rest) { return true }
+                    p -= 1
+                }
+                captures.ranges[index] = nil
+                return false
+            }
+        }
     }
 }
