@@ -107,13 +107,23 @@ struct Scan: ParsableCommand {
             return ExitStatus.untrusted
         }
         let limit = (deadline ?? Self.defaultDeadline) + Self.supervisorGrace
-        switch Supervisor.run(executable, Array(CommandLine.arguments.dropFirst()), seconds: limit) {
-        case .success(.exited(let status)):
+        let message = (Log.journal ? "<3>" : "") + "permdrift: the scan (process %PID%) is stuck past its deadline, in the kernel on a filesystem that does not answer; it will end when that filesystem answers or is aborted. The result cannot be trusted\n"
+        switch Supervisor.run(executable, Array(CommandLine.arguments.dropFirst()), seconds: limit, stuckMessage: message,
+                              reports: outputs.map(\.path)) {
+        case .success(.exited(let status, let lost)):
+            if lost {
+                warn("permdrift: some of the scan's output could not be written; the result cannot be trusted")
+                removeStaleOutputs(outputs)
+                return ExitStatus.untrusted
+            }
+            // 0, 1, 2, 64 and 75 are the worker's answers; anything else (a crash, a signal, an unknown
+            // status) is no answer.
+            guard [0, 1, 2, 64, 75].contains(status) else {
+                warn("permdrift: the scan process ended abnormally (status \(status)); the result cannot be trusted")
+                removeStaleOutputs(outputs)
+                return ExitStatus.untrusted
+            }
             return status
-        case .success(.stuck(let pid)):
-            warn("permdrift: the scan (process \(pid)) is stuck in the kernel past its deadline, waiting on a filesystem that does not answer; it will end when that filesystem answers or is aborted. The result cannot be trusted")
-            removeStaleOutputs(outputs)
-            return ExitStatus.untrusted
         case .failure(let e):
             warn("permdrift: cannot start the scan: \(e)")
             return ExitStatus.untrusted
@@ -121,8 +131,9 @@ struct Scan: ParsableCommand {
     }
 
     /// How long after the deadline the supervisor gives up on a worker that did not end: its watchdog
-    /// has said so and removed the reports by then, unless the worker is stuck in the kernel.
-    static let supervisorGrace = 2.0
+    /// has said so and removed the reports by then (it waits up to 10 s for a report being written),
+    /// unless the worker is stuck in the kernel.
+    static let supervisorGrace = 15.0
 
     /// No result could be produced: reports from an earlier run must not stand in for this one.
     func removeStaleOutputs(_ outputs: [OutputSpec]) {
@@ -281,7 +292,12 @@ struct Scan: ParsableCommand {
             result.failOn = failOn ?? settings.failOn ?? .low
             for output in outputs {
                 let rendered = output.format.render(result)
-                do { _ = try Deadline.whileWritingReport { try AtomicFile.write(rendered, to: output.path) } } catch {
+                do {
+                    // false: the deadline passed; the watchdog is ending the run (exit 2) and removes reports.
+                    if !(try Deadline.whileWritingReport { try AtomicFile.write(rendered, to: output.path) }) {
+                        return (ExitStatus.untrusted, result)
+                    }
+                } catch {
                     warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
                     removeStaleOutputs([output])
                 }
@@ -316,7 +332,10 @@ struct Scan: ParsableCommand {
             // Written even for an incomplete scan: the report itself says it cannot be trusted.
             let rendered = output.format.render(result)
             do {
-                _ = try Deadline.whileWritingReport { try AtomicFile.write(rendered, to: output.path) }
+                if !(try Deadline.whileWritingReport { try AtomicFile.write(rendered, to: output.path) }) {
+                    // The deadline passed: the watchdog is ending the run (exit 2) and removes reports.
+                    return (ExitStatus.untrusted, result)
+                }
             } catch {
                 warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
                 removeStaleOutputs([output])

@@ -390,12 +390,12 @@ struct HostileInputTests {
         #expect(Date().timeIntervalSince(started) < 30)
         #expect(!FileManager.default.fileExists(atPath: report), "the earlier report must not stand in for this run")
         // The FUSE daemon still holds the request: the worker process cannot end, but the `permdrift scan`
-        // that was started answers for it shortly after the deadline, with exit 2.
-        while scan.isRunning && Date().timeIntervalSince(started) < 20 { usleep(100_000) }
+        // that was started answers for it 15 s after the deadline, with exit 2.
+        while scan.isRunning && Date().timeIntervalSince(started) < 40 { usleep(100_000) }
         let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
         #expect(!scan.isRunning, "permdrift scan still runs \(Date().timeIntervalSince(started)) s after it started, with a 3 s deadline")
         #expect(daemon.isRunning, "the FUSE daemon must still be hanging for this to show anything")
-        #expect(stderr.contains("is stuck in the kernel past its deadline"), "\(stderr)")
+        #expect(stderr.contains("is stuck past its deadline, in the kernel"), "\(stderr)")
         // The stuck worker, named in the message, ends once the filesystem is aborted.
         let worker = stderr.split(separator: "(process ").dropFirst().first.flatMap { Int32($0.prefix { $0.isNumber }) }
         release()

@@ -142,6 +142,23 @@ struct ParallelScanTests {
         #expect(reports[0] == reports[1])
     }
 
+    /// The report reaches the caller through the supervisor's relay whole, however long it is.
+    @Test func aLargeReportComesThroughTheSupervisorWhole() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let dir = host.path("/home/ann/transcripts/2026")
+        for i in 0..<2000 {
+            let p = dir + "/loose-\(i).jsonl"
+            close(open(p, O_CREAT | O_WRONLY, 0o644))
+            chmod(p, 0o644)
+            chown(p, 33001, 33001)
+        }
+        let (run, report) = try host.scanJSON(try host.baseline(ScratchHost.transcriptsRule))
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(run.stdoutBytes.count > 256 * 1024, "\(run.stdoutBytes.count) bytes: the relay must carry more than a pipe holds")
+        #expect(report.findings.count == 2000)
+    }
+
     @Test func aBadThreadCountIsAUsageError() throws {
         for bad in ["0", "65", "-1", "x"] {
             let run = try Harness.permdrift(["scan", "--no-config", "--baseline", "/nonexistent", "--threads", bad])

@@ -80,7 +80,8 @@ struct ServiceTests {
         let lines = Set(unit.split(separator: "\n").map(String.init))
         for required in ["Type=oneshot", "User=permdrift", "AmbientCapabilities=CAP_DAC_READ_SEARCH",
                          "CapabilityBoundingSet=CAP_DAC_READ_SEARCH", "NoNewPrivileges=yes", "PrivateNetwork=yes",
-                         "SuccessExitStatus=1", "StateDirectory=permdrift", "IOSchedulingClass=idle", "Nice=19"] {
+                         "SuccessExitStatus=1", "StateDirectory=permdrift", "IOSchedulingClass=idle", "Nice=19",
+                         "SystemCallFilter=capset"] {
             #expect(lines.contains(required), "permdrift.service lacks \(required)")
         }
         #expect(!unit.contains("\nPrivateUsers="), "PrivateUsers= would empty the capability set on the host")

@@ -16,21 +16,31 @@ public enum Supervisor {
     static let parentKey = "PERMDRIFT_SUPERVISOR_PID"
 
     public enum Outcome: Sendable, Equatable {
-        /// The worker exited with this status (128+N for signal N).
-        case exited(Int32)
-        /// The worker neither exited nor said its scan was recorded in time; it has been sent SIGKILL.
-        case stuck(pid: Int32)
+        /// The worker exited with this status (128+N for signal N); `outputLost` when some of its output
+        /// could not be passed on.
+        case exited(Int32, outputLost: Bool)
     }
 
     /// Whether this process is a supervised worker. When it is, this also makes it die with its
     /// supervisor, and exits at once if the supervisor is already gone.
     public static func enterWorker() -> Bool {
-        guard let fd = descriptor else { return false }
+        guard let value = getenv(descriptorKey).map({ String(cString: $0) }) else { return false }
+        let parent = getenv(parentKey).flatMap { pid_t(String(cString: $0)) }
+        unsetenv(descriptorKey)
+        unsetenv(parentKey)
+        // Both must be there and name this process's parent and a pipe; anything else is no supervisor.
+        var st = stat()
+        guard let fd = Int32(value), fd > 2, let parent, parent == getppid(),
+              fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else { return false }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by the processes the worker starts
         _ = pd_die_with_parent()
-        if let parent = getenv(parentKey).flatMap({ pid_t(String(cString: $0)) }), getppid() != parent { _exit(2) }
+        if getppid() != parent { _exit(2) }  // the supervisor died before that took effect
+        workerDescriptor = fd
         return true
     }
+
+    /// The worker's end of the "scan recorded" pipe (set once, on the main thread, before any other).
+    nonisolated(unsafe) private static var workerDescriptor: Int32?
 
     /// The effective capabilities of a process, from /proc (`CapEff`), for diagnostics and tests.
     public static func effectiveCapabilities(of pid: pid_t) -> String? {
@@ -48,22 +58,27 @@ public enum Supervisor {
     /// In the worker: its scan is recorded; what remains (alert delivery) has bounds of its own, and the
     /// supervisor waits for it however long it takes.
     public static func scanRecorded() {
-        guard let fd = descriptor else { return }
+        guard let fd = workerDescriptor else { return }
         var byte: UInt8 = 0x64
         _ = Glibc.write(fd, &byte, 1)
     }
 
-    private static var descriptor: Int32? {
-        guard let value = getenv(descriptorKey), let fd = Int32(String(cString: value)), fd > 2 else { return nil }
-        return fcntl(fd, F_GETFD) >= 0 ? fd : nil
-    }
-
-    /// Starts `executable` with `arguments` as the worker and waits for it: at most `seconds` until it says
-    /// its scan is recorded, then until it exits. The worker's standard output (and its standard error,
-    /// unless that is a terminal, where progress is shown) comes through pipes that this process relays,
-    /// so a worker stuck in the kernel holds no descriptor of the caller's: a shell reading `permdrift
-    /// scan`'s output gets its end of file when `permdrift scan` exits. Standard input is shared.
-    public static func run(_ executable: String, _ arguments: [String], seconds: Double) -> Result<Outcome, SystemCallError> {
+    /// Starts `executable` with `arguments` as the worker and waits for it. Until the worker says its scan
+    /// is recorded, a watchdog (`Deadline`) gives it `seconds`: then it writes `stuckMessage` (with the
+    /// worker's pid for `%PID%`), removes `reports` and ends this process with status 2, and the worker
+    /// dies with it. The worker's standard output (and its standard error, unless that is a terminal,
+    /// where progress is shown) comes through pipes that this process relays, so a worker stuck in the
+    /// kernel holds no descriptor of the caller's: a shell reading `permdrift scan`'s output gets its end
+    /// of file when `permdrift scan` exits. Standard input is shared.
+    public static func run(_ executable: String, _ arguments: [String], seconds: Double, stuckMessage: String,
+                           reports: [String]) -> Result<Outcome, SystemCallError> {
+        // Descriptors 0-2 must be open, or the pipes below would take their numbers and be crossed in the
+        // worker.
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 {
+            _ = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+        }
+        // A caller that ignores SIGCHLD would make waitpid fail (ECHILD) and every status unknown.
+        signal(SIGCHLD, SIG_DFL)
         func makePipe() -> (read: Int32, write: Int32)? {
             var fds: [Int32] = [-1, -1]
             guard pipe(&fds) == 0 else { return nil }
@@ -89,61 +104,60 @@ public enum Supervisor {
         var pid: pid_t = 0
         let rc = pd_spawn_worker(executable, argv, envp, out.write, err?.write ?? -1, status.write, &pid)
         for fd in [status.write, out.write, err?.write ?? -1] where fd >= 0 { Glibc.close(fd) }
-        // The supervisor reads nothing of the tree: the service account's CAP_DAC_READ_SEARCH is the
-        // worker's alone. (Root keeps what uid 0 implies: reports it may have to remove can be anywhere.)
-        if geteuid() != 0 { _ = pd_drop_all_capabilities() }
         var relays = [(from: out.read, to: Int32(1))] + (err.map { [(from: $0.read, to: Int32(2))] } ?? [])
         defer {
             Glibc.close(status.read)
             for relay in relays { Glibc.close(relay.from) }
         }
-        guard rc == 0 else {
-            Glibc.close(out.read); Glibc.close(err?.read ?? -1)
-            relays = []
-            return .failure(SystemCallError("posix_spawn", path: executable, errno: Errno(rc)))
+        guard rc == 0 else { return .failure(SystemCallError("posix_spawn", path: executable, errno: Errno(rc))) }
+        // The deadline is a thread of its own: nothing this loop blocks on (a caller that stops reading)
+        // can keep the run from ending.
+        let message = stuckMessage.replacingOccurrences(of: "%PID%", with: String(pid))
+        if case .failure(let e) = Deadline.start(seconds: seconds, message: message, reports: reports) {
+            kill(pid, SIGKILL)
+            _ = reap(pid, block: true)
+            return .failure(SystemCallError("pthread_create (the supervisor's watchdog)", path: executable, errno: e))
         }
-        let until = monotonic() + seconds
-        var recorded = false
+        // The supervisor reads nothing of the tree: the service account's CAP_DAC_READ_SEARCH is the
+        // worker's alone. (Root keeps what uid 0 implies: reports it may have to remove can be anywhere.)
+        if geteuid() != 0 && pd_drop_all_capabilities() != 0 {
+            let text = "permdrift: cannot drop the supervisor's capabilities (capset: \(Errno.current.name)); they stay unused\n"
+            _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+        }
         var statusOpen = true
+        var lost = false
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             if let exitStatus = reap(pid, block: false) {
                 // Everything the worker wrote is in the pipes now (unless a process it started holds them).
-                relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: true)
-                return .success(.exited(exitStatus))
-            }
-            let left = until - monotonic()
-            if !recorded && left <= 0 {
-                kill(pid, SIGKILL)
-                relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: true)
-                return .success(.stuck(pid: pid))
+                relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: true, lost: &lost)
+                return .success(.exited(exitStatus, outputLost: lost))
             }
             var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }
             if statusOpen { fds.append(pollfd(fd: status.read, events: Int16(POLLIN), revents: 0)) }
-            let wait = recorded ? 200 : Int32(max(1, min(left, 0.2) * 1000))
-            let r = fds.isEmpty ? Int32(usleep(UInt32(wait) * 1000)) : poll(&fds, nfds_t(fds.count), wait)
+            let r = fds.isEmpty ? Int32(usleep(200_000)) : poll(&fds, nfds_t(fds.count), 200)
             guard r > 0 else { continue }
             if statusOpen, let last = fds.last, last.revents != 0 {
                 var byte: UInt8 = 0
                 let n = Glibc.read(status.read, &byte, 1)
-                if n == 1 { recorded = true }
-                // End of file: the worker is exiting (the descriptor closes with it); it is reaped above.
-                if n == 0 { statusOpen = false; recorded = true }
+                // Only the byte counts: the scan is recorded, what remains has bounds of its own.
+                if n == 1 && byte == 0x64 { Deadline.disarm() }
+                if n == 0 { statusOpen = false }
             }
-            relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: false)
+            relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: false, lost: &lost)
         }
     }
 
     /// Copies what is waiting in the worker's pipes to this process's standard output and error; a pipe at
     /// its end is dropped. With `untilQuiet`, copies until no pipe has anything left.
     private static func relay(_ relays: inout [(from: Int32, to: Int32)], buffer: inout [UInt8], waitMilliseconds: Int32,
-                              untilQuiet: Bool) {
+                              untilQuiet: Bool, lost: inout Bool) {
         repeat {
             guard !relays.isEmpty else { return }
             var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }
             guard poll(&fds, nfds_t(fds.count), waitMilliseconds) > 0 else { return }
             var finished = [Int]()
-            for (i, pollfd) in fds.enumerated() where pollfd.revents != 0 {
+            for (i, ready) in fds.enumerated() where ready.revents != 0 {
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(relays[i].from, $0.baseAddress, $0.count) }
                 if n <= 0 {
                     if n == 0 || errno != EINTR { finished.append(i) }
@@ -153,7 +167,13 @@ public enum Supervisor {
                 while written < n {
                     let w = buffer.withUnsafeBytes { Glibc.write(relays[i].to, $0.baseAddress! + written, n - written) }
                     if w < 0 && errno == EINTR { continue }
-                    if w <= 0 { break }  // the caller stopped reading: the rest is dropped
+                    if w < 0 && errno == EAGAIN {
+                        // A non-blocking descriptor of the caller's: wait until it takes more.
+                        var out = pollfd(fd: relays[i].to, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&out, 1, -1)
+                        continue
+                    }
+                    if w <= 0 { lost = true; break }  // a full disk, a closed file: the run says so
                     written += w
                 }
             }
