@@ -28,13 +28,18 @@ public enum Supervisor {
         let parent = getenv(parentKey).flatMap { pid_t(String(cString: $0)) }
         unsetenv(descriptorKey)
         unsetenv(parentKey)
-        // Both must be there and name this process's parent and a pipe; anything else is no supervisor.
+        // Started as a worker: both must be there and name this process's parent and a pipe. Otherwise
+        // the supervisor died before the worker got here (or the variables were set by hand): end, never
+        // scan unsupervised (a worker that went on as a supervisor would run a whole scan of its own).
         var st = stat()
-        guard let fd = Int32(value), fd > 2, let parent, parent == getppid(),
-              fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else { return false }
+        guard let fd = Int32(value), fd > 2, let parent, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else {
+            let text = "permdrift: PERMDRIFT_SUPERVISOR_FD is set, but this process was not started by permdrift scan; nothing was scanned\n"
+            _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+            _exit(2)
+        }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by the processes the worker starts
         _ = pd_die_with_parent()
-        if getppid() != parent { _exit(2) }  // the supervisor died before that took effect
+        if getppid() != parent { _exit(2) }  // the supervisor is gone (before or after that took effect)
         workerDescriptor = fd
         return true
     }
