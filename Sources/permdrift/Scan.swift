@@ -135,6 +135,24 @@ struct Scan: ParsableCommand {
     /// unless the worker is stuck in the kernel.
     static let supervisorGrace = 15.0
 
+    /// Writes the report files, each under the watchdog's report lock. False when one could not be written
+    /// (it is removed: an earlier run's report must not stand in for it) or the deadline has passed (the
+    /// watchdog is ending the run with exit 2 and removes them).
+    func writeReports(_ result: ScanResult, to outputs: [OutputSpec]) -> Bool {
+        var written = true
+        for output in outputs {
+            let rendered = output.format.render(result)
+            do {
+                guard try Deadline.whileWritingReport({ try AtomicFile.write(rendered, to: output.path) }) else { return false }
+            } catch {
+                warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
+                removeStaleOutputs([output])
+                written = false
+            }
+        }
+        return written
+    }
+
     /// No result could be produced: reports from an earlier run must not stand in for this one.
     func removeStaleOutputs(_ outputs: [OutputSpec]) {
         for output in outputs where unlink(output.path) == 0 {
@@ -290,18 +308,7 @@ struct Scan: ParsableCommand {
             var result = ScanResult.rejectedBaseline(source: rejected.source, bytes: rejected.bytes, reason: rejected.reason,
                                                      rootDirectory: rootDirectory)
             result.failOn = failOn ?? settings.failOn ?? .low
-            for output in outputs {
-                let rendered = output.format.render(result)
-                do {
-                    // false: the deadline passed; the watchdog is ending the run (exit 2) and removes reports.
-                    if !(try Deadline.whileWritingReport { try AtomicFile.write(rendered, to: output.path) }) {
-                        return (ExitStatus.untrusted, result)
-                    }
-                } catch {
-                    warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
-                    removeStaleOutputs([output])
-                }
-            }
+            _ = writeReports(result, to: outputs)
             FileHandle.standardOutput.write(Data(format.render(result).utf8))
             return (ExitStatus.untrusted, result)
         }
@@ -328,20 +335,8 @@ struct Scan: ParsableCommand {
         result.sandboxed = sandbox.isEnforced
         if !sandbox.isEnforced { result.notices.append("\(sandbox); the scan ran without it") }
         var status = result.exitCode
-        for output in outputs {
-            // Written even for an incomplete scan: the report itself says it cannot be trusted.
-            let rendered = output.format.render(result)
-            do {
-                if !(try Deadline.whileWritingReport { try AtomicFile.write(rendered, to: output.path) }) {
-                    // The deadline passed: the watchdog is ending the run (exit 2) and removes reports.
-                    return (ExitStatus.untrusted, result)
-                }
-            } catch {
-                warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
-                removeStaleOutputs([output])
-                status = ExitStatus.untrusted
-            }
-        }
+        // Written even for an incomplete scan: the report itself says it cannot be trusted.
+        if !writeReports(result, to: outputs) { status = ExitStatus.untrusted }
         FileHandle.standardOutput.write(Data(format.render(result).utf8))
         if !result.isComplete {
             warn("permdrift: the scan is incomplete (\(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read); the result cannot be trusted")
