@@ -64,3 +64,66 @@ struct PathPatternTests {
         #expect(throws: PathPattern.SyntaxError.self) { try PathPattern(pattern) }
     }
 }
+
+/// `matchSiblings` decides once per directory what `match` would answer for every entry of it. Held
+/// against `match` itself on many names, captures included.
+struct SiblingMatchTests {
+    static let patterns = [
+        "/home/{agent}", "/home/{agent}/transcripts/**", "/home/{agent}/**", "/home/**", "/srv/shared-memory/**",
+        "/home/*/t?.jsonl", "/home/**/t1.jsonl", "/home/{a}/{a}.md", "/x/{a}-{b}/{b}", "/", "/**", "/home/*/.env",
+        "/home/ann/transcripts/**", "/home/**/cache/**", "/home/{a}/**/{a}", "/home/*",
+    ]
+    static let directories = [
+        "/", "/home", "/home/ann", "/home/ann/transcripts", "/home/ann/transcripts/2026", "/home/ann/ws/a/b",
+        "/srv", "/srv/shared-memory", "/srv/shared-memory/x", "/x/p-q-r", "/home/ann/cache", "/home/ann/cache/z",
+    ]
+    static let names = ["ann", "bob", "transcripts", "t1.jsonl", "t10.jsonl", "ann.md", "cache", ".env", "q-r", "r", "x", "é"]
+
+    @Test(arguments: patterns)
+    func siblingsAnswerAsMatchDoes(source: String) throws {
+        let pattern = try PathPattern(source)
+        for directory in Self.directories {
+            var decided: PathPattern.SiblingMatch?
+            var planned = Captures(count: 0)
+            for name in Self.names {
+                let path = Array((directory == "/" ? "/" + name : directory + "/" + name).utf8)
+                path.withUnsafeBufferPointer { p in
+                    let segments = PathSegments(p)
+                    var matchCaptures = Captures(count: 0)
+                    let matched = pattern.match(p, segments: segments, captures: &matchCaptures)
+                    if decided == nil { decided = pattern.matchSiblings(p, segments: segments, captures: &planned) }
+                    switch decided! {
+                    case .all:
+                        #expect(matched, "\(source): \(directory)/\(name) should match, as its siblings do")
+                        for i in pattern.captureNames.indices {
+                            #expect(planned.value(i, in: p).map(Array.init) == matchCaptures.value(i, in: p).map(Array.init),
+                                    "\(source): capture \(i) of \(directory)/\(name)")
+                        }
+                    case .none:
+                        #expect(!matched, "\(source): \(directory)/\(name) should not match, as its siblings do not")
+                    case .byName:
+                        break
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func mostDirectoriesAreDecidedOnceAndNamesDecideTheRest() throws {
+        func decide(_ source: String, _ path: String) throws -> PathPattern.SiblingMatch {
+            let pattern = try PathPattern(source)
+            var captures = Captures(count: 0)
+            return Array(path.utf8).withUnsafeBufferPointer { pattern.matchSiblings($0, segments: PathSegments($0), captures: &captures) }
+        }
+        #expect(try decide("/home/{agent}/transcripts/**", "/home/ann/transcripts/t1.jsonl") == .all)
+        #expect(try decide("/home/{agent}/transcripts/**", "/home/ann/ws/a/f") == .none)
+        #expect(try decide("/home/{agent}/transcripts/**", "/home/ann/transcripts") == .byName)
+        #expect(try decide("/home/{agent}/**", "/home/ann/ws/f") == .all)
+        #expect(try decide("/home/{agent}", "/home/ann") == .byName)
+        #expect(try decide("/home/{agent}", "/home/ann/ws") == .none)
+        #expect(try decide("/srv/shared-memory/**", "/home/ann/f") == .none)
+        #expect(try decide("/home/*/t?.jsonl", "/home/ann/t1.jsonl") == .byName)
+        #expect(try decide("/", "/home") == .none)
+        #expect(try decide("/home/**", "/") == .byName)
+    }
+}

@@ -16,6 +16,7 @@ final class AccessEvaluator {
     /// Holders of read, write and execute per directory context and distinct object tuple: entries of one
     /// directory mostly share their tuple, so each is computed once.
     private var holdersCache: [HoldersKey: [UserSet]] = [:]
+    private var lastHolders: (key: HoldersKey, value: [UserSet])?
     struct AllowedKey: Hashable {
         let rule: Int
         let right: AccessRight
@@ -49,10 +50,16 @@ final class AccessEvaluator {
     func holders(record: FileRecord, parent: AccessContext?) -> [UserSet] {
         let grant = GrantKey(mode: record.mode, uid: record.uid, gid: record.gid, type: record.type, acl: record.acl)
         let key = HoldersKey(context: parent?.serial ?? 0, grant: grant)
-        if let cached = holdersCache[key] { return cached }
+        // Consecutive entries of a directory mostly have the same tuple: compared before anything is hashed.
+        if let last = lastHolders, last.key == key { return last.value }
+        if let cached = holdersCache[key] {
+            lastHolders = (key, cached)
+            return cached
+        }
         if holdersCache.count > 200_000 { holdersCache.removeAll(keepingCapacity: true) }
         let value = AccessRight.allCases.map { holders($0, record: record, parent: parent) }
         holdersCache[key] = value
+        lastHolders = (key, value)
         return value
     }
 

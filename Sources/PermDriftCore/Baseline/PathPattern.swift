@@ -194,28 +194,41 @@ public struct Captures: Sendable {
 
 /// The segment boundaries of one path, computed once and shared by every pattern matched against it.
 public struct PathSegments: Sendable {
-    var starts: [Int] = []
-    var ends: [Int] = []
+    /// Start and end of each segment in the first `count` elements; the arrays only grow, so loading the
+    /// next path writes in place.
+    private(set) var starts: [Int] = []
+    private(set) var ends: [Int] = []
+    private(set) var count = 0
 
     public init() {}
 
     public init(_ path: UnsafeBufferPointer<UInt8>) { load(path) }
 
     public mutating func load(_ path: UnsafeBufferPointer<UInt8>) {
-        starts.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        var i = 0
         let n = path.count
-        while i < n {
-            while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
-            if i >= n { break }
-            let s = i
-            while i < n && path[i] != UInt8(ascii: "/") { i += 1 }
-            starts.append(s); ends.append(i)
+        // A path of n bytes has at most (n + 1) / 2 segments.
+        let most = (n + 1) / 2
+        if starts.count < most {
+            starts = Array(repeating: 0, count: most)
+            ends = Array(repeating: 0, count: most)
         }
+        var count = 0
+        starts.withUnsafeMutableBufferPointer { starts in
+            ends.withUnsafeMutableBufferPointer { ends in
+                var i = 0
+                while i < n {
+                    while i < n && path[i] == UInt8(ascii: "/") { i += 1 }
+                    if i >= n { break }
+                    let s = i
+                    while i < n && path[i] != UInt8(ascii: "/") { i += 1 }
+                    starts[count] = s
+                    ends[count] = i
+                    count += 1
+                }
+            }
+        }
+        self.count = count
     }
-
-    var count: Int { starts.count }
 }
 
 extension PathPattern {
@@ -236,14 +249,45 @@ extension PathPattern {
         return path.bytes.withUnsafeBufferPointer { match($0, captures: &captures) }
     }
 
+    /// How a pattern matches every entry of one directory.
+    public enum SiblingMatch: Equatable, Sendable {
+        /// Every entry of the directory, whatever its name, with the captures bound (all in the
+        /// directory's part of the path).
+        case all
+        /// No entry of the directory, whatever its name.
+        case none
+        /// It depends on the entry's name.
+        case byName
+    }
+
+    /// Matches `path` without looking at its last segment: whether the pattern matches every path that
+    /// differs from it only in the last name (its siblings), none of them, or depends on that name. It
+    /// runs the same search as `match`, and says `.byName` as soon as that search would read the last
+    /// segment, so `.all` and `.none` are what `match` answers for any sibling, captures included.
+    public func matchSiblings(_ path: UnsafeBufferPointer<UInt8>, segments: PathSegments, captures: inout Captures) -> SiblingMatch {
+        guard segments.count > 0 else { return .byName }
+        if captures.ranges.count != captureNames.count { captures = Captures(count: captureNames.count) }
+        for k in captures.ranges.indices { captures.ranges[k] = nil }
+        var touched = false
+        let matched = withUnsafeMutablePointer(to: &touched) { flag in
+            matchSegments(0, 0, path, segments, &captures, opaque: segments.count - 1, touched: flag)
+        }
+        if touched { return .byName }
+        return matched ? .all : .none
+    }
+
     private func matchSegments(_ si: Int, _ pi: Int, _ path: UnsafeBufferPointer<UInt8>,
-                               _ segs: PathSegments, _ captures: inout Captures) -> Bool {
+                               _ segs: PathSegments, _ captures: inout Captures,
+                               opaque: Int = -1, touched: UnsafeMutablePointer<Bool>? = nil) -> Bool {
         program.steps.withUnsafeBufferPointer { steps in
             program.tokens.withUnsafeBufferPointer { tokens in
                 program.bytes.withUnsafeBufferPointer { bytes in
-                    segs.starts.withUnsafeBufferPointer { starts in
-                        segs.ends.withUnsafeBufferPointer { ends in
-                            let m = Matcher(steps: steps, tokens: tokens, bytes: bytes, path: path, starts: starts, ends: ends)
+                    segs.starts.withUnsafeBufferPointer { allStarts in
+                        segs.ends.withUnsafeBufferPointer { allEnds in
+                            let starts = UnsafeBufferPointer(rebasing: allStarts[0..<segs.count])
+                            let ends = UnsafeBufferPointer(rebasing: allEnds[0..<segs.count])
+                            let m = Matcher(steps: steps, tokens: tokens, bytes: bytes, path: path, starts: starts, ends: ends,
+                                            opaque: opaque, touched: touched)
                             return m.segments(si, pi, &captures)
                         }
                     }
@@ -317,6 +361,9 @@ extension PathPattern {
         let path: UnsafeBufferPointer<UInt8>
         let starts: UnsafeBufferPointer<Int>
         let ends: UnsafeBufferPointer<Int>
+        /// A segment the search must not read (-1: none); reading it sets `touched` and fails that branch.
+        let opaque: Int
+        let touched: UnsafeMutablePointer<Bool>?
 
         func segments(_ si: Int, _ pi: Int, _ captures: inout Captures) -> Bool {
             if si == steps.count { return pi == starts.count }
@@ -332,7 +379,9 @@ extension PathPattern {
                 }
                 return false
             case .literal(let start, let count):
-                guard pi < starts.count, ends[pi] - starts[pi] == count else { return false }
+                guard pi < starts.count else { return false }
+                if pi == opaque { touched?.pointee = true; return false }
+                guard ends[pi] - starts[pi] == count else { return false }
                 let at = starts[pi]
                 var k = 0
                 while k < count {
@@ -342,6 +391,7 @@ extension PathPattern {
                 return segments(si + 1, pi + 1, &captures)
             case .glob(let start, let count):
                 guard pi < starts.count else { return false }
+                if pi == opaque { touched?.pointee = true; return false }
                 let bound = captures.boundMask
                 // Every way the segment can match is tried against the rest of the pattern (a capture
                 // bound here may have to match again in a later segment).

@@ -1,24 +1,30 @@
 extension RuleEvaluator {
     /// Findings of kind `access`: users who have a right the rule does not allow them.
-    func checkAccess(_ rule: Rule, index r: Int, _ accessRule: AccessRule, _ entry: WalkEntry, parent: AccessContext?,
+    func checkAccess(_ box: RuleBox, index r: Int, plan: Int?, _ entry: WalkEntry, parent: AccessContext?,
                      capture: (String) -> ResolvedName?, findings: inout [Finding]) {
-        guard let access else { return }
+        guard let access, let accessRule = box.rule.access else { return }
         // Without its ancestors' records (they could not be read) reach is unknown; the scan is incomplete.
         guard parent != nil || entry.path.count == 1 else { return }
+        let rule = box.rule
         let record = entry.record
         let holders = access.holders(record: record, parent: parent)
         for (k, right) in AccessRight.allCases.enumerated() {
             guard let specs = accessRule.principals(for: right) else { continue }
-            captureUIDScratch.removeAll(keepingCapacity: true)
-            for case .capture(let name) in specs { captureUIDScratch.append(capture(name)?.uid ?? UInt32.max) }
             let allowed: UserSet
-            let missing: [String]
-            if let last = lastAllowed[r][k], last.uids == captureUIDScratch {
-                (allowed, missing) = (last.set, [])
+            var missing: [String] = []
+            if let known = plannedAllowed(plan: plan, rule: r, right: k) {
+                allowed = known
             } else {
-                let key = AccessEvaluator.AllowedKey(rule: r, right: right, captures: captureUIDScratch)
-                (allowed, missing) = access.allowedCached(key, specs, capture: capture)
-                if missing.isEmpty { lastAllowed[r][k] = (captureUIDScratch, allowed) }
+                captureUIDScratch.removeAll(keepingCapacity: true)
+                for case .capture(let name) in specs { captureUIDScratch.append(capture(name)?.uid ?? UInt32.max) }
+                if let last = lastAllowed[r][k], last.uids == captureUIDScratch {
+                    allowed = last.set
+                } else {
+                    let key = AccessEvaluator.AllowedKey(rule: r, right: right, captures: captureUIDScratch)
+                    (allowed, missing) = access.allowedCached(key, specs, capture: capture)
+                    if missing.isEmpty { lastAllowed[r][k] = (captureUIDScratch, allowed) }
+                }
+                if missing.isEmpty { rememberPlannedAllowed(allowed, plan: plan, rule: r, right: k) }
             }
             // The common case: everyone who has the right is allowed it.
             if missing.isEmpty && holders[k].isSubset(of: allowed) { continue }

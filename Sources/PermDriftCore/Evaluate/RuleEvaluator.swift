@@ -1,3 +1,5 @@
+import Glibc
+
 /// Checks one entry against the baseline's rules and pins, producing findings. It holds per-rule capture
 /// buffers so that matching an entry allocates nothing unless something drifts.
 final class RuleEvaluator {
@@ -14,16 +16,21 @@ final class RuleEvaluator {
     /// Segment boundaries of the entry being evaluated, shared by every pattern.
     private var segments = PathSegments()
     let names: NameResolver
-    /// For each rule and pattern, the index of each capture name.
-    private let captureIndexes: [[[String: Int]]]
+    /// For each rule and pattern, the capture names in index order (searched in place: a pattern has few,
+    /// and comparing short strings is cheaper than hashing one).
+    private let captureNames: [[[String]]]
     /// The rules, each in a box of this evaluator's own with patterns that share no storage with another
     /// thread's: reading a rule through its box copies nothing and touches no other core's counters.
-    private final class RuleBox {
+    final class RuleBox {
         let rule: Rule
+        let hasExpectations: Bool
+        let hasAccess: Bool
         init(_ rule: Rule) {
             var copy = rule
             copy.patterns = rule.patterns.map { $0.isolatedCopy() }
             self.rule = copy
+            hasExpectations = !rule.expect.isEmpty
+            hasAccess = rule.access != nil
         }
     }
     private let boxes: [RuleBox]
@@ -35,6 +42,27 @@ final class RuleEvaluator {
     var lastAllowed: [[(uids: [UInt32], set: UserSet)?]]
     /// Scratch space for the capture uids of an access check.
     var captureUIDScratch: [UInt32] = []
+
+    /// What each rule does for every entry of one directory, decided once from the first entry's path
+    /// (`PathPattern.matchSiblings`): most rules match all of a directory's entries or none of them.
+    private struct DirectoryPlan {
+        /// The directory's path: the plan holds for entries whose path starts with it and one more name.
+        var directory: [UInt8] = []
+        var valid = false
+        /// Per rule: `nil` when it depends on the entry's name, else the pattern every entry matches
+        /// (with `captures[r]` and its `where` holding), or -1 when no entry matches.
+        var patterns: [Int?] = []
+        var captures: [Captures] = []
+        /// Per rule and right, who the rule allows given the plan's captures, once an entry asked.
+        var allowed: [[UserSet?]] = []
+    }
+    /// Plans by the directory's depth (segment count): a depth-first walk returns to a directory's
+    /// remaining entries after its subdirectories, and finds the plan still there.
+    private var plans: [DirectoryPlan] = []
+    /// The plan used last: the next entry is most often in the same directory.
+    private var lastPlan = -1
+    /// Whether `segments` holds the entry being evaluated (loaded only when a rule needs them).
+    private var segmentsLoaded = false
 
     static func typeBit(_ type: FileType) -> UInt8 {
         switch type {
@@ -59,11 +87,7 @@ final class RuleEvaluator {
             rule.types.map { $0.reduce(0) { $0 | Self.typeBit($1) } } ?? 0xFF
         }
         lastAllowed = baseline.rules.map { _ in Array(repeating: nil, count: AccessRight.allCases.count) }
-        captureIndexes = baseline.rules.map { rule in
-            rule.patterns.map { pattern in
-                Dictionary(uniqueKeysWithValues: pattern.captureNames.enumerated().map { ($0.element, $0.offset) })
-            }
-        }
+        captureNames = baseline.rules.map { rule in rule.patterns.map(\.captureNames) }
         var pins = [[UInt8]: Int]()
         for (i, pin) in baseline.pins.enumerated() { pins[pin.path.bytes] = i }
         pinByPath = pins
@@ -78,10 +102,73 @@ final class RuleEvaluator {
         return pinByPath[Array(path)]
     }
 
-    /// What a capture of rule `r`, pattern `p` bound in `path`, resolved.
-    func captured(_ name: String, rule r: Int, pattern p: Int, in path: UnsafeBufferPointer<UInt8>) -> ResolvedName? {
-        guard let i = captureIndexes[r][p][name], let bytes = captureBuffers[r][p].value(i, in: path) else { return nil }
-        return names.resolve(bytes)
+    /// What a capture of rule `r`, pattern `p` bound in `path`, resolved: from the directory plan at
+    /// depth `plan` when the plan decided the rule, else from the entry's own match.
+    func captured(_ name: String, rule r: Int, pattern p: Int, plan: Int? = nil, in path: UnsafeBufferPointer<UInt8>) -> ResolvedName? {
+        guard let i = captureNames[r][p].firstIndex(of: name) else { return nil }
+        let bytes: UnsafeBufferPointer<UInt8>?
+        if let plan {
+            bytes = plans[plan].captures[r].value(i, in: path)
+        } else {
+            bytes = captureBuffers[r][p].value(i, in: path)
+        }
+        return bytes.flatMap(names.resolve)
+    }
+
+    /// The plan for the directory of the entry at `path`: its depth in `plans`, or nil for `/`, which has
+    /// no directory. Loads `segments` when it has to decide a plan.
+    private func plan(for path: UnsafeBufferPointer<UInt8>) -> Int? {
+        segmentsLoaded = false
+        guard path.count > 1 else { return nil }
+        // The directory is the path up to its last slash (`/` for a name right below it).
+        var slash = path.count - 1
+        while slash > 0 && path[slash] != UInt8(ascii: "/") { slash -= 1 }
+        let directory = UnsafeBufferPointer(rebasing: path[0..<max(slash, 1)])
+        func holds(_ depth: Int) -> Bool {
+            plans[depth].valid && plans[depth].directory.withUnsafeBufferPointer { d in
+                d.count == directory.count && memcmp(d.baseAddress!, directory.baseAddress!, d.count) == 0
+            }
+        }
+        if lastPlan >= 0, holds(lastPlan) { return lastPlan }
+        loadSegments(path)
+        let depth = segments.count - 1
+        while plans.count <= depth { plans.append(DirectoryPlan()) }
+        lastPlan = depth
+        if holds(depth) { return depth }
+        plans[depth].valid = false
+        plans[depth].directory.removeAll(keepingCapacity: true)
+        plans[depth].directory.append(contentsOf: directory)
+        if plans[depth].patterns.count != boxes.count {
+            plans[depth].patterns = Array(repeating: nil, count: boxes.count)
+            plans[depth].captures = boxes.map { _ in Captures(count: 0) }
+            plans[depth].allowed = boxes.map { _ in Array(repeating: nil, count: AccessRight.allCases.count) }
+        }
+        for r in boxes.indices {
+            plans[depth].patterns[r] = siblingPattern(rule: r, path: path, depth: depth)
+            for k in plans[depth].allowed[r].indices { plans[depth].allowed[r][k] = nil }
+        }
+        plans[depth].valid = true
+        return depth
+    }
+
+    private func loadSegments(_ path: UnsafeBufferPointer<UInt8>) {
+        guard !segmentsLoaded else { return }
+        segments.load(path)
+        segmentsLoaded = true
+    }
+
+    /// The pattern of rule `r` that every entry of the directory matches with its `where` holding (-1:
+    /// none does), or nil when that depends on the entry's name.
+    private func siblingPattern(rule r: Int, path: UnsafeBufferPointer<UInt8>, depth: Int) -> Int? {
+        let rule = boxes[r].rule
+        for p in rule.patterns.indices {
+            switch rule.patterns[p].matchSiblings(path, segments: segments, captures: &plans[depth].captures[r]) {
+            case .byName: return nil
+            case .none: continue
+            case .all: if conditionsHold(rule, rule: r, pattern: p, plan: depth, path: path) { return p }
+            }
+        }
+        return -1
     }
 
     /// Every broken `expect` assertion and every disallowed access of every rule that matches the entry.
@@ -90,16 +177,30 @@ final class RuleEvaluator {
                            findings: inout [Finding], errors: inout [WalkError]) {
         let record = entry.record
         if let own, record.defaultACL != nil { inheritedAccess(entry, directory: own, findings: &findings) }
-        segments.load(entry.path)
+        let path = entry.path
+        let depth = plan(for: path)
+        // Read once: every stored property read in the loop is an exclusivity check at run time.
+        let decided = depth.map { plans[$0].patterns }
+        let lint = self.lint
         let bit = Self.typeBit(record.type)
         for r in boxes.indices where typeMasks[r] & bit != 0 {
             let box = boxes[r]
-            guard let p = matchingPattern(box.rule, index: r, path: entry.path, segments: segments) else { continue }
-            lint?.matched(rule: r, path: entry.path)
-            let capture: (String) -> ResolvedName? = { self.captured($0, rule: r, pattern: p, in: entry.path) }
-            if !box.rule.expect.isEmpty { check(box.rule, entry, capture: capture, findings: &findings, errors: &errors) }
-            if let accessRule = box.rule.access, access != nil {
-                checkAccess(box.rule, index: r, accessRule, entry, parent: parent, capture: capture, findings: &findings)
+            let p: Int
+            var plan: Int?
+            if let decided, let d = decided[r] {
+                guard d >= 0 else { continue }
+                p = d
+                plan = depth
+            } else {
+                loadSegments(path)
+                guard let matched = matchingPattern(box.rule, index: r, path: path, segments: segments) else { continue }
+                p = matched
+            }
+            lint?.matched(rule: r, path: path)
+            let capture: (String) -> ResolvedName? = { self.captured($0, rule: r, pattern: p, plan: plan, in: path) }
+            if box.hasExpectations { check(box, entry, capture: capture, findings: &findings, errors: &errors) }
+            if box.hasAccess, access != nil {
+                checkAccess(box, index: r, plan: plan, entry, parent: parent, capture: capture, findings: &findings)
             }
         }
     }
@@ -112,23 +213,27 @@ final class RuleEvaluator {
     private func matchingPattern(_ rule: Rule, index r: Int, path: UnsafeBufferPointer<UInt8>, segments: PathSegments) -> Int? {
         for p in rule.patterns.indices {
             guard rule.patterns[p].match(path, segments: segments, captures: &captureBuffers[r][p]) else { continue }
-            if rule.conditions.isEmpty { return p }
-            let holds = rule.conditions.allSatisfy { condition in
-                let uid = captured(condition.capture, rule: r, pattern: p, in: path)?.uid
-                switch condition.kind {
-                case .isUser: return uid != nil
-                case .memberOf(let gids): return uid.map { u in gids.contains { names.isMember(uid: u, ofGroup: $0) } } ?? false
-                case .notMemberOf(let gids): return uid.map { u in !gids.contains { names.isMember(uid: u, ofGroup: $0) } } ?? true
-                }
-            }
-            if holds { return p }
+            if conditionsHold(rule, rule: r, pattern: p, plan: nil, path: path) { return p }
         }
         return nil
     }
 
-    private func check(_ rule: Rule, _ entry: WalkEntry, capture: (String) -> ResolvedName?,
+    /// Whether what pattern `p` of rule `r` captured in `path` meets the rule's `where`.
+    private func conditionsHold(_ rule: Rule, rule r: Int, pattern p: Int, plan: Int?, path: UnsafeBufferPointer<UInt8>) -> Bool {
+        rule.conditions.allSatisfy { condition in
+            let uid = captured(condition.capture, rule: r, pattern: p, plan: plan, in: path)?.uid
+            switch condition.kind {
+            case .isUser: return uid != nil
+            case .memberOf(let gids): return uid.map { u in gids.contains { names.isMember(uid: u, ofGroup: $0) } } ?? false
+            case .notMemberOf(let gids): return uid.map { u in !gids.contains { names.isMember(uid: u, ofGroup: $0) } } ?? true
+            }
+        }
+    }
+
+    private func check(_ box: RuleBox, _ entry: WalkEntry, capture: (String) -> ResolvedName?,
                        findings: inout [Finding], errors: inout [WalkError]) {
         let record = entry.record
+        let rule = box.rule
         let e = rule.expect
         var path: HostPath?
         func report(_ kind: FindingKind, expected: String, actual: String) {
@@ -241,5 +346,20 @@ final class RuleEvaluator {
     func missingPin(_ pin: Pin, why: String) -> Finding {
         Finding(rule: "pin", severity: .high, kind: .pinMissing, path: pin.path,
                 expected: "exists" + (pin.type.map { " (\($0.rawValue))" } ?? ""), actual: why)
+    }
+}
+
+extension RuleEvaluator {
+    /// Who rule `r` allows `right` (by index) for the entries of the directory whose plan is at depth
+    /// `plan`, once an earlier entry of the directory worked it out.
+    func plannedAllowed(plan: Int?, rule r: Int, right k: Int) -> UserSet? {
+        guard let plan else { return nil }
+        return plans[plan].allowed[r][k]
+    }
+
+    /// Remembers who rule `r` allows `right` for the rest of the directory whose plan is at depth `plan`.
+    func rememberPlannedAllowed(_ set: UserSet, plan: Int?, rule r: Int, right k: Int) {
+        guard let plan else { return }
+        plans[plan].allowed[r][k] = set
     }
 }
