@@ -55,7 +55,7 @@ public protocol WalkVisitor {
 /// A visitor whose work can be split among the walk's threads: each thread gets its own copy, made by
 /// `makeWorker`, and what each collected is merged at the end. Directory contexts cross threads (a
 /// directory visited on one thread may be walked on another), so they must not change once made.
-public protocol ParallelWalkVisitor: WalkVisitor {
+public protocol ParallelWalkVisitor: WalkVisitor, SendableMetatype {
     /// A visitor for another thread: the same configuration, nothing collected.
     func makeWorker() -> Self
 

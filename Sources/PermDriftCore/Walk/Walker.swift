@@ -104,8 +104,8 @@ public struct Walker {
                 reader: i == 0 ? firstReader : ExtendedAttributeReader(method: firstReader.method, canList: firstReader.canList),
                 roots: rootSet, share: share, frameLimit: frameLimit, mountWatch: mountWatch(i)))
         }
-        let jobs: [any WalkJob] = slots
-        WorkerThreads.run(count: threads) { i in jobs[i].run() }
+        // Called on the concrete slots, not through a protocol: the walk stays specialized for V.
+        WorkerThreads.run(count: threads) { i in slots[i].run() }
         // Every thread has been joined: the slots are this thread's again.
         visitor = slots[0].visitor
         for slot in slots.dropFirst() { visitor.merge(slot.visitor) }
@@ -141,7 +141,7 @@ public struct Walker {
 
 /// One thread's visitor and walk state in a parallel walk. Each slot is used by one thread at a time:
 /// its worker while the walk runs, the caller after all workers have been joined.
-private final class WorkerSlot<V: WalkVisitor>: WalkJob, @unchecked Sendable {
+private final class WorkerSlot<V: WalkVisitor>: @unchecked Sendable {
     var visitor: V
     let walk: DirectoryWalk<V>
     init(visitor: V, walk: DirectoryWalk<V>) {
@@ -150,10 +150,6 @@ private final class WorkerSlot<V: WalkVisitor>: WalkJob, @unchecked Sendable {
     }
 
     func run() { walk.work(visitor: &visitor) }
-}
-
-private protocol WalkJob: AnyObject, Sendable {
-    func run()
 }
 
 /// A parallel visitor walked on one thread: hides the conformance so the single-threaded walk is chosen.
