@@ -99,11 +99,21 @@ public final class MountWatch: @unchecked Sendable {
 
     deinit { _ = Glibc.close(fd) }
 
+    /// Mount events seen by `poll` so far (a poll that cannot tell counts as one).
+    private(set) var seen = 0
+
+    /// Polls for mount events and returns how many have been seen: a read made between two polls that
+    /// return the same number saw no mount or unmount meanwhile.
+    func poll() -> Int {
+        if changed() { seen += 1 }
+        return seen
+    }
+
     /// Whether a mount was made or removed since the last call (true as well when it cannot tell).
-    func changed() -> Bool {
+    private func changed() -> Bool {
         var p = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
         while true {
-            let r = poll(&p, 1, 0)
+            let r = Glibc.poll(&p, 1, 0)
             if r >= 0 { return p.revents & Int16(POLLPRI | POLLERR | POLLNVAL) != 0 }
             if errno != EINTR { return true }
         }

@@ -46,6 +46,18 @@ final class DirectoryWalk<V: WalkVisitor> {
     private var listedCapability: Bool?
     /// Mount events of this process's namespace, seen by this thread alone (no listed reads without it).
     private let mountWatch: MountWatch?
+    /// Entries of the listing chunk being walked that were read the listed way by name and wait for the
+    /// mount table to be polled once for all of them (`visitPending`) before they are visited.
+    private var pending: [PendingEntry] = []
+    private struct PendingEntry {
+        let record: FileRecord
+        let capability: Bool?
+        /// Mount events this thread had seen before the entry was read (`MountWatch.seen`).
+        let mountEvents: Int
+        /// The name, in `listing`.
+        let nameOffset: Int
+        let nameLength: Int
+    }
 
     init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>,
          share: WorkShare<V.DirectoryContext>? = nil, frameLimit: Int? = nil, mountWatch: MountWatch? = nil) {
@@ -352,6 +364,8 @@ final class DirectoryWalk<V: WalkVisitor> {
             }
             if n == 0 { break }
             var offset = 0
+            // The names of the entries read in this chunk live in `listing` until the next getdents.
+            defer { visitPending(parent: fd, context: context, dirLength: dirLength, frame: top, visitor: &visitor) }
             while offset < n {
                 let reclen = offset + 19 < n ? Int(listing.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self)) : 0
                 guard reclen > 19, offset + reclen <= n else {
@@ -378,6 +392,18 @@ final class DirectoryWalk<V: WalkVisitor> {
                 #endif
                 if dtype == UInt8(DT_DIR) {
                     remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
+                } else if frames[top].listed, reader.canList, let mountWatch,
+                          case let mountEvents = mountWatch.seen,
+                          case .read(let read) = readListed(.entry(parent: fd, name: name), device: frames[top].device,
+                                                            mounts: .deferred, stat: { Syscalls.stat(at: fd, name) }) {
+                    // Visited once the mount table has been polled for the whole chunk (`visitPending`).
+                    switch read {
+                    case nil: continue  // vanished
+                    case .failure(let e)?: visitor.record(e)
+                    case .success(let record)?:
+                        pending.append(PendingEntry(record: record, capability: listedCapability, mountEvents: mountEvents,
+                                                    nameOffset: nameStart - listing.baseAddress!, nameLength: nameLength))
+                    }
                 } else {
                     visitNonDirectory(parent: fd, name: name, context: context, visitor: &visitor, directoryName: UnsafeRawBufferPointer(start: nameStart, count: nameLength), frame: top)
                 }
@@ -397,7 +423,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     private func readRecord(parent: Int32, name: UnsafePointer<CChar>, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError>? {
         listedCapability = nil
         if let listedDevice, reader.canList,
-           case .read(let result) = readListed(.entry(parent: parent, name: name), device: listedDevice,
+           case .read(let result) = readListed(.entry(parent: parent, name: name), device: listedDevice, mounts: .now,
                                                stat: { Syscalls.stat(at: parent, name) }) {
             return result
         }
@@ -442,35 +468,69 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// Reads and visits an entry that is not opened. A directory found here (listed with an unknown type,
     /// or swapped in after the listing) is remembered for descent when `frame` is given.
     private func visitNonDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
-                                   visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil) {
-        let listedDevice = frame.flatMap { frames[$0].listed ? frames[$0].device : nil }
+                                   visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil,
+                                   careful: Bool = false) {
+        let listedDevice = careful ? nil : frame.flatMap { frames[$0].listed ? frames[$0].device : nil }
         switch readRecord(parent: parent, name: name, listedDevice: listedDevice) {
         case nil: return
         case .failure(let e)?: visitor.record(e)
         case .success(let record)?:
-            if record.type == .directory {
-                if let directoryName, let frame {
-                    remember(name: directoryName, in: frame)
-                } else {
-                    // It failed to open as a directory a moment ago and is one again: swapped back and forth.
-                    visitor.record(WalkError(path: currentPath,
-                        message: "changed during the scan (a directory was replaced and put back); nothing below it was scanned"))
-                }
-                return
+            visitRead(record, capability: listedCapability, parent: parent, name: name, context: context, visitor: &visitor,
+                      directoryName: directoryName, frame: frame)
+        }
+    }
+
+    /// Visits an entry that is not opened, once read.
+    private func visitRead(_ record: FileRecord, capability: Bool?, parent: Int32, name: UnsafePointer<CChar>,
+                           context: V.DirectoryContext, visitor: inout V, directoryName: UnsafeRawBufferPointer?, frame: Int?) {
+        if record.type == .directory {
+            if let directoryName, let frame {
+                remember(name: directoryName, in: frame)
+            } else {
+                // It failed to open as a directory a moment ago and is one again: swapped back and forth.
+                visitor.record(WalkError(path: currentPath,
+                    message: "changed during the scan (a directory was replaced and put back); nothing below it was scanned"))
             }
-            if options.oneFilesystem, record.isMountRoot {
-                // Something mounted over a file (a bind mount, or an agent's FUSE file): what answers there
-                // is another filesystem, not the entry of this one.
-                visitor.skip(SkippedMount(path: currentPath, reason: "mount point (one-filesystem)"))
-                return
-            }
-            entries += 1
-            let capability = listedCapability
-            path.withUnsafeBufferPointer { p in
-                _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader,
-                                            capabilityListed: capability), in: context)
+            return
+        }
+        if options.oneFilesystem, record.isMountRoot {
+            // Something mounted over a file (a bind mount, or an agent's FUSE file): what answers there
+            // is another filesystem, not the entry of this one.
+            visitor.skip(SkippedMount(path: currentPath, reason: "mount point (one-filesystem)"))
+            return
+        }
+        entries += 1
+        path.withUnsafeBufferPointer { p in
+            _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader,
+                                        capabilityListed: capability), in: context)
+        }
+    }
+
+    /// Visits the entries of the chunk read the listed way, after one poll of the mount table for all of
+    /// them. A mount made or removed since the previous poll (a FUSE mount over an entry, lazily unmounted
+    /// between its attribute listing and statx) sends every one of them the careful way instead.
+    private func visitPending(parent: Int32, context: V.DirectoryContext, dirLength: Int, frame: Int, visitor: inout V) {
+        guard !pending.isEmpty else { return }
+        let mountEvents = mountWatch?.poll() ?? -1
+        for i in pending.indices {
+            let entry = pending[i]
+            let nameStart = listing.baseAddress! + entry.nameOffset
+            let name = nameStart.assumingMemoryBound(to: CChar.self)
+            let nameBytes = UnsafeRawBufferPointer(start: nameStart, count: entry.nameLength)
+            path.removeSubrange(dirLength..<path.count)
+            if dirLength > 1 { path.append(UInt8(ascii: "/")) }
+            path.append(contentsOf: nameBytes)
+            if entry.mountEvents != mountEvents {
+                listedReads -= 1
+                visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor, directoryName: nameBytes, frame: frame,
+                                  careful: true)
+            } else {
+                visitRead(entry.record, capability: entry.capability, parent: parent, name: name, context: context,
+                          visitor: &visitor, directoryName: nameBytes, frame: frame)
             }
         }
+        pending.removeAll(keepingCapacity: true)
+        path.removeSubrange(dirLength..<path.count)
     }
 
     /// Opens a remembered subdirectory of the top directory, visits it, and pushes it for listing.
@@ -568,7 +628,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// changes while being read is read once more, then reported).
     private func readDirectoryRecord(fd: Int32, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError> {
         listedCapability = nil
-        if let listedDevice, case .read(.success(let record)?) = readListed(.descriptor(fd), device: listedDevice,
+        if let listedDevice, case .read(.success(let record)?) = readListed(.descriptor(fd), device: listedDevice, mounts: .none,
                                                                             stat: { Syscalls.stat(fd: fd) }) {
             return .success(record)
         }
@@ -599,6 +659,10 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     // MARK: - Reading an entry with two system calls
 
+    /// When a listed read by name is checked against mount events: at once, or by the caller for a
+    /// chunk of entries; reads through a descriptor need no check (the descriptor is the inode).
+    private enum MountCheck { case now, deferred, none }
+
     private enum ListedRead {
         /// The record (nil: the entry vanished).
         case read(Result<FileRecord, WalkError>?)
@@ -615,7 +679,10 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// that way and to list ACLs (`isListedFilesystem`), only when statx finds the entry on the same
     /// device as its directory and not a mount point, only when no mount was made or removed in the
     /// process's namespace meanwhile (`MountWatch`), and only when the clock did not go back meanwhile.
-    private func readListed(_ target: AttributeTarget, device: UInt64, stat: () -> Result<pd_stat, Errno>) -> ListedRead {
+    private func readListed(_ target: AttributeTarget, device: UInt64, mounts: MountCheck,
+                            stat: () -> Result<pd_stat, Errno>) -> ListedRead {
+        guard let mountWatch else { return .careful }
+        let mountEvents = mountWatch.seen
         let began = pd_coarse_realtime_seconds()
         // Filesystems clamp ctime at their maximum (2038 for some): past it every ctime would look old.
         guard began < Int64(Int32.max) - 3 else { return .careful }
@@ -647,7 +714,8 @@ final class DirectoryWalk<V: WalkVisitor> {
         // The clock did not go back while reading; and a mount made or removed meanwhile (a FUSE mount
         // over the entry, lazily unmounted between the listing and statx) sends the entry the careful way.
         guard st.ctime_sec + 2 < began, st.dev == device, st.is_mount_root != 1,
-              pd_coarse_realtime_seconds() >= began, let mountWatch, !mountWatch.changed() else { return .careful }
+              pd_coarse_realtime_seconds() >= began else { return .careful }
+        if mounts == .now, mountWatch.poll() != mountEvents { return .careful }
         var record = FileRecord(st)
         if record.type != .symlink { record.acl = (acl?.isMinimal ?? true) ? nil : acl }
         if record.type == .directory { record.defaultACL = defaultACL }
