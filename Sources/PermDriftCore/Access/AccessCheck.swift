@@ -12,6 +12,9 @@ public enum AccessRight: String, CaseIterable, Sendable, Comparable {
     }
 
     public static func < (a: AccessRight, b: AccessRight) -> Bool { a.bit > b.bit }
+
+    /// `allCases`, made once (the synthesized property builds a new array on every call).
+    static let ordered = allCases
 }
 
 /// The POSIX ACL check of acl(5) on one object, for all users at once, as Linux performs it: the owner

@@ -2,14 +2,15 @@ extension RuleEvaluator {
     /// Findings of kind `access`: users who have a right the rule does not allow them.
     func checkAccess(_ box: RuleBox, index r: Int, plan: Int?, _ entry: WalkEntry, parent: AccessContext?,
                      capture: (String) -> ResolvedName?, findings: inout [Finding]) {
-        guard let access, let accessRule = box.rule.access else { return }
+        guard let access else { return }
         // Without its ancestors' records (they could not be read) reach is unknown; the scan is incomplete.
         guard parent != nil || entry.path.count == 1 else { return }
         let rule = box.rule
         let record = entry.record
         let holders = access.holders(record: record, parent: parent)
-        for (k, right) in AccessRight.allCases.enumerated() {
-            guard let specs = accessRule.principals(for: right) else { continue }
+        for k in box.accessSpecs.indices {
+            guard let specs = box.accessSpecs[k] else { continue }
+            let right = AccessRight.ordered[k]
             let allowed: UserSet
             var missing: [String] = []
             if let known = plannedAllowed(plan: plan, rule: r, right: k) {

@@ -25,12 +25,15 @@ final class RuleEvaluator {
         let rule: Rule
         let hasExpectations: Bool
         let hasAccess: Bool
+        /// Who the rule's `access` allows, per right in `AccessRight.ordered` order (nil: not constrained).
+        let accessSpecs: [[PrincipalSpec]?]
         init(_ rule: Rule) {
             var copy = rule
             copy.patterns = rule.patterns.map { $0.isolatedCopy() }
             self.rule = copy
             hasExpectations = !rule.expect.isEmpty
             hasAccess = rule.access != nil
+            accessSpecs = AccessRight.ordered.map { rule.access?.principals(for: $0) }
         }
     }
     private let boxes: [RuleBox]
@@ -197,10 +200,14 @@ final class RuleEvaluator {
                 p = matched
             }
             lint?.matched(rule: r, path: path)
-            let capture: (String) -> ResolvedName? = { self.captured($0, rule: r, pattern: p, plan: plan, in: path) }
-            if box.hasExpectations { check(box, entry, capture: capture, findings: &findings, errors: &errors) }
+            // Closures passed straight to the calls (not kept in a variable) need no allocation.
+            if box.hasExpectations {
+                check(box, entry, capture: { self.captured($0, rule: r, pattern: p, plan: plan, in: path) },
+                      findings: &findings, errors: &errors)
+            }
             if box.hasAccess, access != nil {
-                checkAccess(box, index: r, plan: plan, entry, parent: parent, capture: capture, findings: &findings)
+                checkAccess(box, index: r, plan: plan, entry, parent: parent,
+                            capture: { self.captured($0, rule: r, pattern: p, plan: plan, in: path) }, findings: &findings)
             }
         }
     }
