@@ -78,8 +78,13 @@ final class RuleEvaluator {
         }
     }
 
+    /// Whether rules are decided once per directory (`plans`); tests turn it off to hold the plans
+    /// against matching every entry.
+    let decidesPerDirectory: Bool
+
     /// `index` is shared with the evaluators of a parallel walk's other threads.
-    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil) {
+    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true) {
+        self.decidesPerDirectory = decidesPerDirectory
         self.baseline = baseline
         self.accounts = accounts
         access = baseline.usesAccessRules ? AccessEvaluator(accounts: accounts, index: index) : nil
@@ -122,7 +127,8 @@ final class RuleEvaluator {
     /// no directory. Loads `segments` when it has to decide a plan.
     private func plan(for path: UnsafeBufferPointer<UInt8>) -> Int? {
         segmentsLoaded = false
-        guard path.count > 1 else { return nil }
+        // Paths from the walk are normalized; anything else (a trailing slash) is matched entry by entry.
+        guard decidesPerDirectory, path.count > 1, path[path.count - 1] != UInt8(ascii: "/") else { return nil }
         // The directory is the path up to its last slash (`/` for a name right below it).
         var slash = path.count - 1
         while slash > 0 && path[slash] != UInt8(ascii: "/") { slash -= 1 }
@@ -134,6 +140,7 @@ final class RuleEvaluator {
         }
         if lastPlan >= 0, holds(lastPlan) { return lastPlan }
         loadSegments(path)
+        guard segments.count > 0 else { return nil }
         let depth = segments.count - 1
         while plans.count <= depth { plans.append(DirectoryPlan()) }
         lastPlan = depth

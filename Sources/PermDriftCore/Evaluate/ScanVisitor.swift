@@ -18,14 +18,15 @@ struct ScanVisitor: ParallelWalkVisitor {
     /// The ancestors of the scan root being walked, as access contexts.
     private var ancestors: AccessContext?
 
-    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil) {
-        rules = RuleEvaluator(baseline: baseline, accounts: accounts, index: index)
+    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true) {
+        rules = RuleEvaluator(baseline: baseline, accounts: accounts, index: index, decidesPerDirectory: decidesPerDirectory)
         excludes = baseline.excludes
         excludeCaptures = baseline.excludes.map { Captures(count: $0.captureNames.count) }
     }
 
     func makeWorker() -> ScanVisitor {
-        var worker = ScanVisitor(baseline: rules.baseline, accounts: rules.accounts, index: rules.access?.index)
+        var worker = ScanVisitor(baseline: rules.baseline, accounts: rules.accounts, index: rules.access?.index,
+                                 decidesPerDirectory: rules.decidesPerDirectory)
         worker.progress = progress
         return worker
     }

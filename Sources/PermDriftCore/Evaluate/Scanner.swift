@@ -15,6 +15,8 @@ public struct Scanner {
     public var lint: LintCollector?
     /// Progress for a terminal (`permdrift scan` sets it only when stderr is one).
     public var progress: ScanProgress?
+    /// Whether rules are decided once per directory (tests compare with matching every entry).
+    var decidesPerDirectory = true
 
     public init(baseline: Baseline, accounts: AccountDatabase, rootDirectory: String = "/") {
         self.baseline = baseline
@@ -40,7 +42,7 @@ public struct Scanner {
 
     public func run() throws(ScanError) -> ScanResult {
         let started = now()
-        var visitor = ScanVisitor(baseline: baseline, accounts: accounts)
+        var visitor = ScanVisitor(baseline: baseline, accounts: accounts, decidesPerDirectory: decidesPerDirectory)
         visitor.rules.lint = lint
         visitor.progress = progress
         var options = options

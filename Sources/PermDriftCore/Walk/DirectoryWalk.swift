@@ -392,20 +392,26 @@ final class DirectoryWalk<V: WalkVisitor> {
                 #endif
                 if dtype == UInt8(DT_DIR) {
                     remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
-                } else if frames[top].listed, reader.canList, let mountWatch,
-                          case let mountEvents = mountWatch.seen,
-                          case .read(let read) = readListed(.entry(parent: fd, name: name), device: frames[top].device,
-                                                            mounts: .deferred, stat: { Syscalls.stat(at: fd, name) }) {
-                    // Visited once the mount table has been polled for the whole chunk (`visitPending`).
-                    switch read {
-                    case nil: continue  // vanished
-                    case .failure(let e)?: visitor.record(e)
-                    case .success(let record)?:
-                        pending.append(PendingEntry(record: record, capability: listedCapability, mountEvents: mountEvents,
-                                                    nameOffset: nameStart - listing.baseAddress!, nameLength: nameLength))
-                    }
                 } else {
-                    visitNonDirectory(parent: fd, name: name, context: context, visitor: &visitor, directoryName: UnsafeRawBufferPointer(start: nameStart, count: nameLength), frame: top)
+                    let nameBytes = UnsafeRawBufferPointer(start: nameStart, count: nameLength)
+                    var careful = false
+                    if frames[top].listed, reader.canList, let mountWatch {
+                        let mountEvents = mountWatch.seen
+                        switch readListed(.entry(parent: fd, name: name), device: frames[top].device, mounts: .deferred,
+                                          stat: { Syscalls.stat(at: fd, name) }) {
+                        case .read(nil): continue  // vanished
+                        case .read(.failure(let e)?): visitor.record(e); continue
+                        case .read(.success(let record)?):
+                            // Visited once the mount table has been polled for the whole chunk (`visitPending`).
+                            pending.append(PendingEntry(record: record, capability: listedCapability, mountEvents: mountEvents,
+                                                        nameOffset: nameStart - listing.baseAddress!, nameLength: nameLength))
+                            continue
+                        case .careful:
+                            careful = true
+                        }
+                    }
+                    visitNonDirectory(parent: fd, name: name, context: context, visitor: &visitor, directoryName: nameBytes,
+                                      frame: top, careful: careful)
                 }
             }
         }
