@@ -257,6 +257,8 @@ static char **pd_wd_paths = NULL;
 static int pd_wd_count = 0;
 static int pd_wd_disarmed = 0;
 static int pd_wd_fired = 0;
+/* A supervised worker's pipe to its supervisor: told (a 'w' byte) when the watchdog ends the run. */
+static int pd_wd_notify_fd = -1;
 static pthread_mutex_t pd_wd_reports = PTHREAD_MUTEX_INITIALIZER;
 
 int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
@@ -332,7 +334,16 @@ static void *pd_watchdog(void *arg) {
         }
     }
     for (int i = 0; i < pd_wd_count; i++) unlink(pd_wd_paths[i]);
+    if (pd_wd_notify_fd >= 0) {
+        char w = 'w';
+        ssize_t r;
+        do { r = write(pd_wd_notify_fd, &w, 1); } while (r < 0 && errno == EINTR);
+    }
     _exit(2);
+}
+
+void pd_watchdog_notify(int fd) {
+    pd_wd_notify_fd = fd;
 }
 
 int pd_watchdog_start(double seconds, const char *message, const char *const *paths, int count) {

@@ -106,11 +106,16 @@ struct Scan: ParsableCommand {
             warn("permdrift: cannot find the running executable (/proc/self/exe) to start the scan")
             return ExitStatus.untrusted
         }
+        let started = Date()
         let limit = (deadline ?? Self.defaultDeadline) + Self.supervisorGrace
         let message = (Log.journal ? "<3>" : "") + "permdrift: the scan (process %PID%) is stuck past its deadline, in the kernel on a filesystem that does not answer; it will end when that filesystem answers or is aborted. The result cannot be trusted\n"
         switch Supervisor.run(executable, Array(CommandLine.arguments.dropFirst()), seconds: limit, stuckMessage: message,
                               reports: outputs.map(\.path)) {
-        case .success(.exited(let status, let lost)):
+        case .success(.exited(let status, let lost, let deadlinePassed)):
+            if deadlinePassed {
+                recordUnfinished(startedAt: started)
+                return ExitStatus.untrusted
+            }
             if lost {
                 warn("permdrift: some of the scan's output could not be written; the result cannot be trusted")
                 removeStaleOutputs(outputs)
@@ -127,6 +132,69 @@ struct Scan: ParsableCommand {
         case .failure(let e):
             warn("permdrift: cannot start the scan: \(e)")
             return ExitStatus.untrusted
+        }
+    }
+
+    /// After the worker's watchdog ended it at the deadline (its lock is free now that it is gone): records
+    /// in the state directory that the scan did not finish, so the PermdriftScanIncomplete alert waits
+    /// for delivery, the drift alerts that fired stay firing (nothing was re-checked), and the metrics say
+    /// the last run was incomplete. Without this, a filesystem slow enough to outlast every deadline
+    /// would leave the last alerts to expire in Alertmanager as if resolved.
+    func recordUnfinished(startedAt: Date) {
+        guard let settings = try? loadConfiguration() else { return }
+        let limit = deadline ?? Self.defaultDeadline
+        let reason = "the scan did not finish within \(limit) seconds (a filesystem may hang or be too slow); nothing it read was recorded"
+        guard let path = stateDirectory ?? settings.stateDirectory else {
+            if let textfile = alerting.textfile(settings) {
+                let result = ScanResult.unfinished(reason: reason, rootDirectory: host.root ?? "/", startedAt: startedAt,
+                                                   baselineName: "", baselineSHA256: String(repeating: "0", count: 64))
+                _ = writeTextfile(textfile, run: RunSummary(result), lastSuccess: nil, pending: nil)
+            }
+            return
+        }
+        // The worker's lock goes with it; a notify it started may hold the lock a moment.
+        var directory: StateDirectory?
+        for attempt in 0..<20 {
+            do {
+                let d = try StateDirectory(path: path)
+                try d.lock()
+                directory = d
+                break
+            } catch .busy {
+                if attempt < 19 { usleep(100_000) }
+            } catch {
+                warn("permdrift: cannot record the unfinished scan in the state directory: \(error)")
+                return
+            }
+        }
+        guard let directory else {
+            warn("permdrift: cannot record the unfinished scan: another permdrift run holds the state directory's lock")
+            return
+        }
+        defer { directory.unlock() }
+        var ledger: FindingLedger
+        switch directory.loadLedger() {
+        case .missing: ledger = FindingLedger()
+        case .loaded(let l): ledger = l
+        case .corrupt:
+            warn("permdrift: the state cannot be trusted; the unfinished scan is not recorded (the next scan starts it anew)")
+            return
+        }
+        let result = ScanResult.unfinished(reason: reason, rootDirectory: host.root ?? "/", startedAt: startedAt,
+                                           baselineName: ledger.lastRun?.baselineName ?? "",
+                                           baselineSHA256: ledger.lastRun?.baselineSHA256 ?? String(repeating: "0", count: 64))
+        let now = Date()
+        let lifecycle = ledger.record(result, now: now)
+        AlertBuilder.update(&ledger, result: result, now: now)
+        do {
+            try directory.saveLedger(ledger)
+            warn("permdrift: recorded the unfinished scan: \(lifecycle.kept.count) finding\(lifecycle.kept.count == 1 ? "" : "s") kept firing; \(ledger.pendingAlerts.count) alert\(ledger.pendingAlerts.count == 1 ? "" : "s") to deliver")
+        } catch {
+            warn("permdrift: cannot record the unfinished scan in the state directory: \(error)")
+        }
+        if let textfile = alerting.textfile(settings), let run = ledger.lastRun {
+            let delivers = alerting.alertmanager != nil || settings.alertmanager != nil
+            _ = writeTextfile(textfile, run: run, lastSuccess: ledger.lastSuccess, pending: delivers ? ledger.pendingAlerts.count : nil)
         }
     }
 

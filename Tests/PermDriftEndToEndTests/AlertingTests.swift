@@ -198,6 +198,44 @@ import Testing
         #expect(findings?["kept"] == 1 && findings?["resolved"] == 0, "\(status.stdout)")
     }
 
+    /// A run its watchdog ends at the deadline records nothing itself; `permdrift scan` (the supervisor)
+    /// then records that the scan did not finish. Without that, a filesystem slow enough to outlast every
+    /// deadline would let the last drift alerts expire in Alertmanager as if resolved.
+    @Test func aScanEndedAtItsDeadlineIsAnAlertAndKeepsTheDriftFiring() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        let textfile = s.host.base + "/permdrift.prom"
+        #expect(try s.scan(["--alertmanager", am.base, "--prometheus-textfile", textfile]).status == 1)
+        #expect(try s.pending().isEmpty)
+        // A deadline shorter than any scan: the worker's watchdog ends the run, as it would one on a
+        // filesystem that answers too slowly.
+        let late = try s.scan(["--deadline", "0.000001", "--prometheus-textfile", textfile])
+        #expect(late.status == 2, "\(late.stderr)")
+        #expect(late.stderr.contains("the scan did not finish within"), "\(late.stderr)")
+        #expect(late.stderr.contains("recorded the unfinished scan: 1 finding kept firing"), "\(late.stderr)")
+        let pending = try s.pending().compactMap { $0["key"] as? String }
+        #expect(pending == ["PermdriftScanIncomplete", "PermissionDrift/transcripts-private"], "\(pending)")
+        let run = try s.status()["last_run"] as? [String: Any]
+        #expect(run?["complete"] as? Bool == false, "\(run ?? [:])")
+        let findings = run?["findings"] as? [String: Int]
+        #expect(findings?["kept"] == 1 && findings?["resolved"] == 0, "\(findings ?? [:])")
+        let metrics = (try? String(contentsOfFile: textfile, encoding: .utf8)) ?? ""
+        #expect(metrics.contains("permdrift_scan_complete 0"), "\(metrics)")
+        // Delivered as permdrift-notify.service delivers after every scan.
+        let notify = try s.notify(["--alertmanager", am.base])
+        #expect(notify.status == 0, "\(notify.stderr)")
+        let alerts = try am.alerts()
+        let incomplete = alerts.filter { ($0["labels"] as? [String: String])?["alertname"] == "PermdriftScanIncomplete" }
+        try #require(incomplete.count == 1, "\(alerts)")
+        let samples = (incomplete[0]["annotations"] as? [String: String])?["samples"] ?? ""
+        #expect(samples.contains("did not finish within"), "\(samples)")
+        #expect(Self.drift(alerts, rule: "transcripts-private").count == 1, "the drift alert stays firing")
+        #expect(try s.pending().isEmpty)
+    }
+
     @Test func theMetricsFileIsServedByNodeExporter() throws {
         let s = try Setup()
         defer { s.remove() }

@@ -101,6 +101,9 @@ int pd_watchdog_start(double seconds, const char *message, const char *const *pa
 /// no watchdog runs.
 /* Stops the watchdog from acting: the scan has finished (what is left, such as alert delivery, has
    bounds of its own). */
+/* In a supervised worker: the descriptor on which the watchdog tells the supervisor, before it ends the
+   run, that the deadline passed (one 'w' byte). */
+void pd_watchdog_notify(int fd);
 void pd_watchdog_disarm(void);
 int pd_watchdog_restrict(int ruleset_fd);
 

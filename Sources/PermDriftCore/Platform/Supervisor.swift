@@ -17,8 +17,9 @@ public enum Supervisor {
 
     public enum Outcome: Sendable, Equatable {
         /// The worker exited with this status (128+N for signal N); `outputLost` when some of its output
-        /// could not be passed on.
-        case exited(Int32, outputLost: Bool)
+        /// could not be passed on; `deadlinePassed` when its own watchdog ended it at the deadline, before
+        /// its scan was recorded.
+        case exited(Int32, outputLost: Bool, deadlinePassed: Bool)
     }
 
     /// Whether this process is a supervised worker. When it is, this also makes it die with its
@@ -41,6 +42,7 @@ public enum Supervisor {
         _ = pd_die_with_parent()
         if getppid() != parent { _exit(2) }  // the supervisor is gone (before or after that took effect)
         workerDescriptor = fd
+        pd_watchdog_notify(fd)
         return true
     }
 
@@ -131,24 +133,33 @@ public enum Supervisor {
         }
         var statusOpen = true
         var lost = false
+        var deadlinePassed = false
+        /// Reads one byte the worker wrote: 'd' its scan is recorded, 'w' its watchdog ended it.
+        func readStatus() {
+            var byte: UInt8 = 0
+            let n = Glibc.read(status.read, &byte, 1)
+            // Only the byte counts: the scan is recorded, what remains has bounds of its own.
+            if n == 1 && byte == 0x64 { Deadline.disarm() }
+            if n == 1 && byte == 0x77 { deadlinePassed = true }
+            if n == 0 { statusOpen = false }
+        }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             if let exitStatus = reap(pid, block: false) {
                 // Everything the worker wrote is in the pipes now (unless a process it started holds them).
                 relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: true, lost: &lost)
-                return .success(.exited(exitStatus, outputLost: lost))
+                while statusOpen {
+                    var ready = pollfd(fd: status.read, events: Int16(POLLIN), revents: 0)
+                    guard poll(&ready, 1, 0) > 0 else { break }
+                    readStatus()
+                }
+                return .success(.exited(exitStatus, outputLost: lost, deadlinePassed: deadlinePassed))
             }
             var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }
             if statusOpen { fds.append(pollfd(fd: status.read, events: Int16(POLLIN), revents: 0)) }
             let r = fds.isEmpty ? Int32(usleep(200_000)) : poll(&fds, nfds_t(fds.count), 200)
             guard r > 0 else { continue }
-            if statusOpen, let last = fds.last, last.revents != 0 {
-                var byte: UInt8 = 0
-                let n = Glibc.read(status.read, &byte, 1)
-                // Only the byte counts: the scan is recorded, what remains has bounds of its own.
-                if n == 1 && byte == 0x64 { Deadline.disarm() }
-                if n == 0 { statusOpen = false }
-            }
+            if statusOpen, let last = fds.last, last.revents != 0 { readStatus() }
             relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: false, lost: &lost)
         }
     }

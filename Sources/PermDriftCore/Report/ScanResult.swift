@@ -66,6 +66,19 @@ public struct ScanResult: Sendable {
             skipped: [], notices: [], rules: [])
     }
 
+    /// The record of a run that ended without a result (its watchdog ended it at the deadline): nothing it
+    /// read counts, so it is incomplete everywhere (an error at `/`), which keeps every firing finding
+    /// and resolves nothing.
+    public static func unfinished(reason: String, rootDirectory: String, startedAt: Date, baselineName: String,
+                                  baselineSHA256: String) -> ScanResult {
+        ScanResult(
+            host: Scanner.hostName(), rootDirectory: rootDirectory, startedAt: startedAt, finishedAt: Date(),
+            baselineName: baselineName,
+            baselineOrigin: BaselineOrigin(source: "(the scan did not finish)", sha256: baselineSHA256, isBuiltIn: false, signer: nil),
+            entries: 0, findings: [], errors: [WalkError(path: HostPath("/"), message: reason)],
+            skipped: [], notices: [], rules: [])
+    }
+
     /// Loads what formatting reports loads lazily (time zone, calendar data), before a sandbox closes
     /// the files it would read.
     public static func prepareForSandbox() {
