@@ -236,6 +236,32 @@ import Testing
         #expect(try s.pending().isEmpty)
     }
 
+    /// During a package upgrade the running binary's path names the new file, or nothing: its
+    /// /proc/self/exe reads "… (deleted)". The worker and the delivery are started from the running
+    /// image itself, so the run goes on.
+    @Test func aBinaryDeletedWhileItRunsStillStartsItsWorkerAndItsDelivery() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        let copy = s.host.base + "/permdrift-old"
+        try FileManager.default.copyItem(atPath: Harness.binary, toPath: copy)
+        // Executed from a descriptor of a file deleted just before: nothing is left at its path.
+        let launcher = """
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_RDONLY)
+            os.unlink(sys.argv[1])
+            os.execv(f"/proc/self/fd/{fd}", sys.argv[1:])
+            """
+        let run = try Harness.run("/usr/bin/python3", ["-c", launcher, copy, "scan", "--root", s.host.root, "--baseline", s.baseline,
+                                                       "--state-dir", s.state, "--alertmanager", am.base])
+        #expect(!FileManager.default.fileExists(atPath: copy))
+        #expect(run.status == 1, "\(run.stderr)")
+        #expect(Self.drift(try am.alerts(), rule: "transcripts-private").count == 1, "the delivery ran")
+        #expect(try s.pending().isEmpty)
+    }
+
     @Test func theMetricsFileIsServedByNodeExporter() throws {
         let s = try Setup()
         defer { s.remove() }

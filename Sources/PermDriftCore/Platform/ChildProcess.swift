@@ -21,7 +21,8 @@ public struct ChildProcess: Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        // Only ever used to start this same binary (the delivery): its own image, argv[0] its path.
+        let rc = posix_spawn(&pid, runningImage(executable), &actions, nil, argv, environ)
         Glibc.close(fds[0])
         guard rc == 0 else {
             Glibc.close(fds[1])
@@ -50,6 +51,14 @@ public struct ChildProcess: Sendable {
         if r < 0 { return 255 }  // the child's status is unknown: never read as success
         if status & 0x7f == 0 { return (status >> 8) & 0xff }
         return 128 + (status & 0x7f)
+    }
+
+    /// What to execute to start the running binary again: `/proc/self/exe`, which is this process's
+    /// image even when its path names another file by now (a package upgrade renames the new binary over
+    /// it) or none ("… (deleted)"); `executable` where /proc is not there.
+    public static func runningImage(_ executable: String) -> String {
+        var st = stat()
+        return stat("/proc/self/exe", &st) == 0 ? "/proc/self/exe" : executable
     }
 
     /// The running executable (`/proc/self/exe`), resolved before a sandbox hides /proc.

@@ -109,7 +109,9 @@ public enum Supervisor {
         let envp = environment.map { strdup($0) } + [nil]
         defer { for q in argv { free(q) }; for q in envp { free(q) } }
         var pid: pid_t = 0
-        let rc = pd_spawn_worker(executable, argv, envp, out.write, err?.write ?? -1, status.write, &pid)
+        // The running binary itself (its path may name another file by now); `executable` stays argv[0].
+        let rc = pd_spawn_worker(ChildProcess.runningImage(executable), argv, envp, out.write, err?.write ?? -1,
+                                 status.write, &pid)
         for fd in [status.write, out.write, err?.write ?? -1] where fd >= 0 { Glibc.close(fd) }
         var relays = [(from: out.read, to: Int32(1))] + (err.map { [(from: $0.read, to: Int32(2))] } ?? [])
         defer {
