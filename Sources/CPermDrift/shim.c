@@ -259,6 +259,10 @@ static int pd_wd_disarmed = 0;
 static int pd_wd_fired = 0;
 /* A supervised worker's pipe to its supervisor: told (a 'w' byte) when the watchdog ends the run. */
 static int pd_wd_notify_fd = -1;
+/* A file the watchdog leaves when it fires (the supervisor's: "a worker is stuck"), in a directory. */
+static int pd_wd_marker_dir = -1;
+static char *pd_wd_marker_name = NULL;
+static char *pd_wd_marker_text = NULL;
 static pthread_mutex_t pd_wd_reports = PTHREAD_MUTEX_INITIALIZER;
 
 int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
@@ -334,6 +338,21 @@ static void *pd_watchdog(void *arg) {
         }
     }
     for (int i = 0; i < pd_wd_count; i++) unlink(pd_wd_paths[i]);
+    if (pd_wd_marker_dir >= 0 && pd_wd_marker_name && pd_wd_marker_text) {
+        int m = openat(pd_wd_marker_dir, pd_wd_marker_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (m >= 0) {
+            size_t left = strlen(pd_wd_marker_text);
+            const char *p = pd_wd_marker_text;
+            while (left > 0) {
+                ssize_t w = write(m, p, left);
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) break;
+                p += w;
+                left -= (size_t)w;
+            }
+            close(m);
+        }
+    }
     if (pd_wd_notify_fd >= 0) {
         char w = 'w';
         ssize_t r;
@@ -344,6 +363,17 @@ static void *pd_watchdog(void *arg) {
 
 void pd_watchdog_notify(int fd) {
     pd_wd_notify_fd = fd;
+}
+
+int pd_watchdog_marker(int dirfd, const char *name, const char *text) {
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) return -1;
+    char *n = strdup(name), *t = strdup(text);
+    if (!n || !t) { free(n); free(t); close(fd); errno = ENOMEM; return -1; }
+    pd_wd_marker_name = n;
+    pd_wd_marker_text = t;
+    pd_wd_marker_dir = fd;
+    return 0;
 }
 
 int pd_watchdog_start(double seconds, const char *message, const char *const *paths, int count) {

@@ -123,7 +123,8 @@ func report(accepted: [OutboxAlert], failure: DeliveryError?, into ledger: inout
 
 /// Reads `--config FILE`, or the default configuration when it exists and `defaultApplies`; nothing
 /// with `--no-config`. A configuration that is not trusted or does not load ends the run (exit 2).
-func loadRunConfiguration(_ config: String?, noConfig: Bool, defaultApplies: Bool) throws -> RunConfiguration {
+/// `quiet`: for `permdrift scan`'s supervisor, whose worker loads the same file and says what is wrong.
+func loadRunConfiguration(_ config: String?, noConfig: Bool, defaultApplies: Bool, quiet: Bool = false) throws -> RunConfiguration {
     guard !noConfig, config != nil || defaultApplies else { return RunConfiguration() }
     var st = stat()
     let path = config ?? (lstat(RunConfiguration.defaultPath, &st) == 0 || errno != ENOENT ? RunConfiguration.defaultPath : nil)
@@ -131,23 +132,43 @@ func loadRunConfiguration(_ config: String?, noConfig: Bool, defaultApplies: Boo
     switch TrustedFile.read(path: path, requireTrustedOwner: true) {
     case .success(let bytes):
         do { return try RunConfiguration.load(bytes, file: path) } catch {
+            if quiet { throw ExitCode(ExitStatus.untrusted) }
             warn(error.description)
             warn("permdrift: the configuration does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was done")
             throw ExitCode(ExitStatus.untrusted)
         }
     case .failure(let e):
-        warn("permdrift: cannot use the configuration: \(e)")
+        if !quiet { warn("permdrift: cannot use the configuration: \(e)") }
         throw ExitCode(ExitStatus.untrusted)
     }
 }
 
 /// Opens and locks the state directory; a second run exits 75 having touched nothing.
 func openStateDirectory(_ path: String, fromConfiguration: Bool) throws -> StateDirectory {
+    switch try openStateDirectoryOrStuck(path, fromConfiguration: fromConfiguration) {
+    case .locked(let directory): return directory
+    case .stuck(_, let lock, let note):
+        Log.error("permdrift: a scan stuck in the kernel (\(note)) holds \(TerminalText.escape(lock)): no run can record anything until the filesystem it waits on answers or is aborted (fs.fuse.max_request_timeout, or kill its FUSE daemon); this run does nothing")
+        throw ExitCode(ExitStatus.untrusted)
+    }
+}
+
+/// The state directory, locked; or, when the lock is held by a worker its supervisor gave up on as
+/// stuck in the kernel (it left a note), the directory unlocked, with that note.
+enum StateAccess {
+    case locked(StateDirectory)
+    case stuck(StateDirectory, lock: String, note: String)
+}
+
+func openStateDirectoryOrStuck(_ path: String, fromConfiguration: Bool) throws -> StateAccess {
+    var opened: StateDirectory?
     do {
         let directory = try StateDirectory(path: path)
+        opened = directory
         try directory.lock()
-        return directory
+        return .locked(directory)
     } catch .busy(let lock) {
+        if let opened, let note = opened.stuckScan() { return .stuck(opened, lock: lock, note: note) }
         Log.error("permdrift: another permdrift run holds \(TerminalText.escape(lock)); this run does nothing")
         throw ExitCode(ExitStatus.locked)
     } catch {

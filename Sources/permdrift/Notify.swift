@@ -42,7 +42,24 @@ struct Notify: ParsableCommand {
             warn("permdrift: notify needs --alertmanager URL (or alertmanager: in the configuration)")
             throw ExitCode(ExitStatus.usage)
         }
-        let directory = try openStateDirectory(path, fromConfiguration: state.stateDirectory == nil)
+        let directory: StateDirectory
+        switch try openStateDirectoryOrStuck(path, fromConfiguration: state.stateDirectory == nil) {
+        case .locked(let d): directory = d
+        case .stuck(let d, let lock, let note):
+            // Nothing can be recorded while the stuck scan holds the lock; what is firing is sent again all
+            // the same (with a renewed endsAt, so Alertmanager does not let it expire), with the reason.
+            warn("permdrift: a scan stuck in the kernel (\(note)) holds \(TerminalText.escape(lock)); sending what fires, and that no scan can run, without recording it")
+            let ledger: FindingLedger
+            if case .loaded(let l) = d.loadLedger(setAside: false) { ledger = l } else { ledger = FindingLedger() }
+            let alerts = AlertBuilder.whileStuck(ledger, note: note, now: Date())
+            let (accepted, failure) = AlertmanagerClient(endpoint: endpoint).send(alerts)
+            if let failure {
+                warn("permdrift: cannot deliver alerts to \(endpoint.display): \(failure)")
+            } else {
+                Log.info("permdrift: delivered \(accepted.count) alert\(accepted.count == 1 ? "" : "s") to \(endpoint.display)")
+            }
+            throw ExitCode(ExitStatus.untrusted)
+        }
         var ledger: FindingLedger
         switch directory.loadLedger() {
         case .missing:

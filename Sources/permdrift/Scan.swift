@@ -109,8 +109,12 @@ struct Scan: ParsableCommand {
         let started = Date()
         let limit = (deadline ?? Self.defaultDeadline) + Self.supervisorGrace
         let message = (Log.journal ? "<3>" : "") + "permdrift: the scan (process %PID%) is stuck past its deadline, in the kernel on a filesystem that does not answer; it will end when that filesystem answers or is aborted. The result cannot be trusted\n"
+        // Where to leave the note of a stuck worker: the state directory, checked as every run checks it.
+        let settings = try? loadConfiguration(quiet: true)
+        let statePath = stateDirectory ?? settings?.stateDirectory
+        let marker = statePath.flatMap { try? StateDirectory(path: $0) }
         switch Supervisor.run(executable, Array(CommandLine.arguments.dropFirst()), seconds: limit, stuckMessage: message,
-                              reports: outputs.map(\.path)) {
+                              reports: outputs.map(\.path), stuckMarker: marker) {
         case .success(.exited(let status, let lost, let deadlinePassed)):
             if deadlinePassed {
                 recordUnfinished(startedAt: started)
@@ -141,7 +145,7 @@ struct Scan: ParsableCommand {
     /// the last run was incomplete. Without this, a filesystem slow enough to outlast every deadline
     /// would leave the last alerts to expire in Alertmanager as if resolved.
     func recordUnfinished(startedAt: Date) {
-        guard let settings = try? loadConfiguration() else { return }
+        guard let settings = try? loadConfiguration(quiet: true) else { return }
         let limit = deadline ?? Self.defaultDeadline
         let reason = "the scan did not finish within \(limit) seconds (a filesystem may hang or be too slow); nothing it read was recorded"
         guard let path = stateDirectory ?? settings.stateDirectory else {
@@ -457,10 +461,10 @@ struct Scan: ParsableCommand {
         return status
     }
 
-    func loadConfiguration() throws -> RunConfiguration {
+    func loadConfiguration(quiet: Bool = false) throws -> RunConfiguration {
         // The default configuration is the service's, for the live host: a scan of a scratch root (--root)
         // reads a configuration only when one is named.
-        try loadRunConfiguration(config, noConfig: noConfig, defaultApplies: host.root == nil)
+        try loadRunConfiguration(config, noConfig: noConfig, defaultApplies: host.root == nil, quiet: quiet)
     }
 
     /// A signed baseline's serial never goes down on a host: an older signed baseline is not replayed.

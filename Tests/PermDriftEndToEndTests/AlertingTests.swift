@@ -262,6 +262,83 @@ import Testing
         #expect(try s.pending().isEmpty)
     }
 
+    /// A worker stuck in the kernel (a FUSE daemon that never answers, Debian's fusepy) keeps the state
+    /// lock, so no run can record anything. Its supervisor leaves a note when it gives up on it; the runs
+    /// kept out then exit 2 and say why, and notify sends what fires (with a renewed endsAt) and that no
+    /// scan can run, without recording it. Once the filesystem is aborted, the next run clears the note.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/fuse"), "no /dev/fuse"), .timeLimit(.minutes(2)))
+    func aScanStuckInTheKernelIsAlertedWhileItHoldsTheLock() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan(["--alertmanager", am.base]).status == 1)
+        let firstEnds = Self.drift(try am.alerts(), rule: "transcripts-private").first?["endsAt"] as? String ?? ""
+        try s.host.directory("/home/bob/hang", mode: 0o755, uid: 33002, gid: 33002)
+        let mountPoint = s.host.path("/home/bob/hang")
+        let script = s.host.base + "/hang.py"
+        try """
+            import sys, time
+            from fusepy import FUSE, Operations
+            class Hang(Operations):
+                def getattr(self, path, fh=None):
+                    time.sleep(3600)
+                def readdir(self, path, fh):
+                    time.sleep(3600)
+            FUSE(Hang(), sys.argv[1], foreground=True, allow_other=True)
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        daemon.arguments = [script, mountPoint]
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        var released = false
+        func release() {
+            guard !released else { return }
+            released = true
+            kill(daemon.processIdentifier, SIGKILL)  // aborts the FUSE connection: nothing stays blocked
+            daemon.waitUntilExit()
+            _ = try? Harness.run("/bin/umount", ["-l", mountPoint])
+        }
+        defer { release() }
+        let mounted = Date().addingTimeInterval(20)
+        while !((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8))?.contains(" \(mountPoint) fuse") ?? false) {
+            try #require(daemon.isRunning && Date() < mounted, "the FUSE filesystem did not mount")
+            usleep(50_000)
+        }
+        let stuck = try s.scan(["--deadline", "2"])
+        #expect(stuck.status == 2)
+        #expect(stuck.stderr.contains("is stuck past its deadline, in the kernel"), "\(stuck.stderr)")
+        let note = (try? String(contentsOfFile: s.state + "/stuck", encoding: .utf8)) ?? ""
+        #expect(note.hasPrefix("process "), "the supervisor's note: \(note)")
+        // The stuck worker holds the lock: the next scan says so and fails (not 75, "another run").
+        let next = try s.scan([])
+        #expect(next.status == 2, "\(next.stderr)")
+        #expect(next.stderr.contains("a scan stuck in the kernel (process "), "\(next.stderr)")
+        // notify cannot record either, but sends what fires, renewed, and why no scan runs.
+        let notify = try s.notify(["--alertmanager", am.base])
+        #expect(notify.status == 2, "\(notify.stderr)")
+        let alerts = try am.alerts()
+        let incomplete = alerts.filter { ($0["labels"] as? [String: String])?["alertname"] == "PermdriftScanIncomplete" }
+        try #require(incomplete.count == 1, "\(alerts)")
+        let summary = (incomplete[0]["annotations"] as? [String: String])?["summary"] ?? ""
+        #expect(summary.contains("stuck in the kernel"), "\(summary)")
+        let renewedEnds = Self.drift(alerts, rule: "transcripts-private").first?["endsAt"] as? String ?? ""
+        #expect(renewedEnds > firstEnds, "the drift alert's endsAt is renewed: \(firstEnds) -> \(renewedEnds)")
+        // The filesystem aborted, the worker ends; the next run takes the lock and clears the note.
+        let worker = note.split(separator: " ").dropFirst().first.flatMap { Int32($0.prefix { $0.isNumber }) }
+        release()
+        if let worker {
+            let gone = Date().addingTimeInterval(15)
+            while kill(worker, 0) == 0 && Date() < gone { usleep(100_000) }
+        }
+        let after = try s.scan(["--alertmanager", am.base])
+        #expect(after.status == 1, "\(after.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: s.state + "/stuck"))
+    }
+
     @Test func theMetricsFileIsServedByNodeExporter() throws {
         let s = try Setup()
         defer { s.remove() }

@@ -104,6 +104,9 @@ int pd_watchdog_start(double seconds, const char *message, const char *const *pa
 /* In a supervised worker: the descriptor on which the watchdog tells the supervisor, before it ends the
    run, that the deadline passed (one 'w' byte). */
 void pd_watchdog_notify(int fd);
+/* A file the watchdog writes (`text`, mode 0600, not through a symlink) in the directory `dirfd` when
+   it fires, before it ends the process. Set before pd_watchdog_start. */
+int pd_watchdog_marker(int dirfd, const char *name, const char *text);
 void pd_watchdog_disarm(void);
 int pd_watchdog_restrict(int ruleset_fd);
 

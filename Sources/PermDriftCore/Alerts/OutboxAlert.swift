@@ -88,6 +88,29 @@ public enum AlertBuilder {
         ledger.outbox = current
     }
 
+    /// What to send while a scan stuck in the kernel holds the state directory's lock, so that nothing
+    /// can be recorded: the alerts firing in the ledger (read without the lock) with a renewed `endsAt`,
+    /// lest Alertmanager let them expire as if resolved, and `PermdriftScanIncomplete` saying why.
+    /// Nothing is recorded; the next run that takes the lock sends what it finds.
+    public static func whileStuck(_ ledger: FindingLedger, note: String, now: Date) -> [OutboxAlert] {
+        let host = TerminalText.escape(Scanner.hostName())
+        var alerts = ledger.outbox.values.filter { !$0.resolved && $0.key != incompleteAlert }.map { alert -> OutboxAlert in
+            var renewed = alert
+            renewed.endsAt = now.addingTimeInterval(firingWindow)
+            renewed.delivered = false
+            return renewed
+        }
+        let started = ledger.outbox[incompleteAlert].flatMap { $0.resolved ? nil : $0.startsAt } ?? now
+        alerts.append(OutboxAlert(
+            key: incompleteAlert,
+            labels: ["alertname": incompleteAlert, "host": host, "severity": Severity.high.rawValue],
+            annotations: ["summary": "The scan on \(host) is stuck in the kernel on a filesystem that does not answer (\(clip(note))); no scan can run until it answers or is aborted, and drift cannot be seen",
+                          "count": "1",
+                          "samples": clip("a scan stuck in the kernel: \(note)")],
+            startsAt: started, endsAt: now.addingTimeInterval(firingWindow), resolved: false, delivered: false))
+        return alerts.sorted { $0.key < $1.key }
+    }
+
     /// Marks `sent` as delivered; resolved alerts, once delivered, are forgotten.
     public static func markDelivered(_ ledger: inout FindingLedger, _ sent: [OutboxAlert]) {
         for alert in sent {

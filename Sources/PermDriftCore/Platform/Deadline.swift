@@ -17,6 +17,12 @@ public enum Deadline {
         return r == 0 ? .success(()) : .failure(.current)
     }
 
+    /// A file the watchdog writes in `directory` when it fires, before it ends the process (the
+    /// supervisor's note that its worker is stuck). Set before `start`.
+    public static func leaveMarker(in directory: Int32, name: String, text: String) -> Result<Void, Errno> {
+        pd_watchdog_marker(directory, name, text) == 0 ? .success(()) : .failure(.current)
+    }
+
     /// Writes a report the watchdog would remove, with the watchdog held off meanwhile, so that a report
     /// is never put in place after the watchdog removed the reports. Returns false without writing when
     /// the deadline has passed (the watchdog is ending the run).

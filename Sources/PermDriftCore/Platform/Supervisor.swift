@@ -1,4 +1,5 @@
 import CPermDrift
+import Foundation
 import Glibc
 
 /// Runs a scan in a child process and answers for it at the deadline, even when the child cannot.
@@ -77,8 +78,12 @@ public enum Supervisor {
     /// where progress is shown) comes through pipes that this process relays, so a worker stuck in the
     /// kernel holds no descriptor of the caller's: a shell reading `permdrift scan`'s output gets its end
     /// of file when `permdrift scan` exits. Standard input is shared.
+    ///
+    /// With `stuckMarker`, giving up also leaves that file (the worker's pid and start time) in the state
+    /// directory, so that the runs the stuck worker keeps out (it holds the lock) can tell it apart from
+    /// a run in progress (`StateDirectory.stuckScan`).
     public static func run(_ executable: String, _ arguments: [String], seconds: Double, stuckMessage: String,
-                           reports: [String]) -> Result<Outcome, SystemCallError> {
+                           reports: [String], stuckMarker: StateDirectory? = nil) -> Result<Outcome, SystemCallError> {
         // Descriptors 0-2 must be open, or the pipes below would take their numbers and be crossed in the
         // worker.
         for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 {
@@ -122,6 +127,13 @@ public enum Supervisor {
         // The deadline is a thread of its own: nothing this loop blocks on (a caller that stops reading)
         // can keep the run from ending.
         let message = stuckMessage.replacingOccurrences(of: "%PID%", with: String(pid))
+        if let stuckMarker {
+            let text = "process \(pid), started \(ScanResult.timestamp(Date()))\n"
+            if case .failure(let e) = Deadline.leaveMarker(in: stuckMarker.fd, name: StateDirectory.stuckFile, text: text) {
+                let warning = "permdrift: cannot prepare the note of a stuck scan in the state directory: \(e.name)\n"
+                _ = warning.withCString { Glibc.write(2, $0, strlen($0)) }
+            }
+        }
         if case .failure(let e) = Deadline.start(seconds: seconds, message: message, reports: reports) {
             kill(pid, SIGKILL)
             _ = reap(pid, block: true)

@@ -62,6 +62,17 @@ public final class StateDirectory {
     }
 
     static let serialFile = "baseline-serial"
+    /// Left by `permdrift scan` when it gave up on a worker stuck in the kernel (which keeps the lock).
+    public static let stuckFile = "stuck"
+
+    /// The note a supervisor left when its worker got stuck in the kernel ("process N, started T"),
+    /// escaped for a terminal; nil when there is none. Meaningful while the lock is busy: whoever takes
+    /// the lock removes it.
+    public func stuckScan() -> String? {
+        guard case .success(let bytes) = TrustedFile.read(relative: Self.stuckFile, under: path, limit: 4096) else { return nil }
+        let text = TerminalText.escape(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        return text.isEmpty ? "a scan stuck in the kernel" : text
+    }
 
     /// A new `O_PATH` descriptor of the directory (for a sandbox rule).
     public func pathDescriptor() -> Int32 { Glibc.dup(fd) }
@@ -117,5 +128,7 @@ public final class StateDirectory {
             throw .system(SystemCallError("flock", path: display, errno: e))
         }
         lockFD = opened
+        // The lock is free, so a stuck worker that left a note is gone.
+        _ = Self.stuckFile.withCString { unlinkat(fd, $0, 0) }
     }
 }
