@@ -11,7 +11,9 @@ struct Notify: ParsableCommand {
             been delivered; what Alertmanager does not accept (refused, an error, a timeout, a redirect) \
             stays for the next try, and notify exits 2. permdrift-notify.service runs it after each scan, \
             with network access to the Alertmanager only. Exit codes: 0 nothing left to deliver, 2 alerts \
-            wait, or the state cannot be trusted, 75 another run holds the state directory's lock.
+            wait, or the state cannot be trusted, 75 another run holds the state directory's lock. When \
+            that run is a scan stuck in the kernel (its supervisor left a note), notify sends what fires \
+            and that no scan can run, records nothing, and exits 2.
             """
     )
 

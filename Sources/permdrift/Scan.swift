@@ -29,7 +29,7 @@ struct Scan: ParsableCommand {
             built-in agent-host baseline; the report says which. With --root DIR, / means DIR: baseline paths \
             and report paths are host paths, read under DIR, and names resolve in DIR/etc/passwd and \
             DIR/etc/group. Exit codes: 0 no drift, 1 drift, 2 the result cannot be trusted, 64 usage, 75 \
-            another run holds the state directory's lock.
+            another run holds the state directory's lock (2 when that run is stuck in the kernel).
             """
     )
 
