@@ -339,7 +339,7 @@ static void *pd_watchdog(void *arg) {
     }
     for (int i = 0; i < pd_wd_count; i++) unlink(pd_wd_paths[i]);
     if (pd_wd_marker_dir >= 0 && pd_wd_marker_name && pd_wd_marker_text) {
-        int m = openat(pd_wd_marker_dir, pd_wd_marker_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int m = openat(pd_wd_marker_dir, pd_wd_marker_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
         if (m >= 0) {
             size_t left = strlen(pd_wd_marker_text);
             const char *p = pd_wd_marker_text;

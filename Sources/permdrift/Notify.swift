@@ -86,6 +86,9 @@ struct Notify: ParsableCommand {
             throw ExitCode(ExitStatus.untrusted)
         }
         if case .loaded(let current) = directory.loadLedger() { ledger = current }
+        // A stuck scan's note was removed when the lock was first taken: the PermdriftScanIncomplete sent
+        // while it was stuck goes into the outbox, for the next scan to resolve or renew.
+        if directory.clearedStuckNote { AlertBuilder.rememberStuck(&ledger, now: Date()) }
         let delivered = report(accepted: accepted, failure: failure, into: &ledger, endpoint: endpoint)
         var status = delivered ? ExitStatus.clean : ExitStatus.untrusted
         do { try directory.saveLedger(ledger) } catch {

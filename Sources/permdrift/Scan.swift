@@ -145,7 +145,10 @@ struct Scan: ParsableCommand {
     /// the last run was incomplete. Without this, a filesystem slow enough to outlast every deadline
     /// would leave the last alerts to expire in Alertmanager as if resolved.
     func recordUnfinished(startedAt: Date) {
-        guard let settings = try? loadConfiguration(quiet: true) else { return }
+        guard let settings = try? loadConfiguration(quiet: true) else {
+            warn("permdrift: the configuration cannot be read here; the unfinished scan is not recorded")
+            return
+        }
         let limit = deadline ?? Self.defaultDeadline
         let reason = "the scan did not finish within \(limit) seconds (a filesystem may hang or be too slow); nothing it read was recorded"
         guard let path = stateDirectory ?? settings.stateDirectory else {
@@ -176,6 +179,8 @@ struct Scan: ParsableCommand {
             return
         }
         defer { directory.unlock() }
+        // This run holds the lock: the configuration's reports of an earlier run are its to remove.
+        if outputs.isEmpty { removeStaleOutputs(settings.outputs.compactMap(OutputSpec.init(argument:))) }
         var ledger: FindingLedger
         switch directory.loadLedger() {
         case .missing: ledger = FindingLedger()
@@ -189,7 +194,7 @@ struct Scan: ParsableCommand {
                                            baselineSHA256: ledger.lastRun?.baselineSHA256 ?? String(repeating: "0", count: 64))
         let now = Date()
         let lifecycle = ledger.record(result, now: now)
-        AlertBuilder.update(&ledger, result: result, now: now)
+        AlertBuilder.updateUnfinished(&ledger, result: result, now: now)
         do {
             try directory.saveLedger(ledger)
             warn("permdrift: recorded the unfinished scan: \(lifecycle.kept.count) finding\(lifecycle.kept.count == 1 ? "" : "s") kept firing; \(ledger.pendingAlerts.count) alert\(ledger.pendingAlerts.count == 1 ? "" : "s") to deliver")
@@ -271,6 +276,12 @@ struct Scan: ParsableCommand {
                 stateTrusted = false
             }
         }
+        // A stuck scan's note was removed with the lock taken: notify sent PermdriftScanIncomplete for it
+        // without recording it, so it goes into the outbox now, for this run to resolve or renew.
+        if let state, state.clearedStuckNote, var l = ledger {
+            AlertBuilder.rememberStuck(&l, now: Date())
+            ledger = l
+        }
         // Delivery needs the network and files the sandbox closes: a notify process started now, before
         // the sandbox, waits for the scan to record its alerts and then sends them.
         var courier: ChildProcess?
@@ -295,7 +306,10 @@ struct Scan: ParsableCommand {
                 let lifecycle = l.record(result, now: now)
                 AlertBuilder.update(&l, result: result, now: now)
                 Log.info("permdrift: \(lifecycle.new.count) new, \(lifecycle.stillFiring.count) still firing, \(lifecycle.resolved.count) resolved, \(lifecycle.kept.count) kept (not readable this time); \(l.pendingAlerts.count) alert\(l.pendingAlerts.count == 1 ? "" : "s") to deliver")
-                do { try state.saveLedger(l) } catch {
+                do {
+                    try state.saveLedger(l)
+                    Supervisor.ledgerRecorded()
+                } catch {
                     warn("permdrift: cannot record the findings in the state directory: \(error); the previous state is kept, and this run's alerts are not recorded")
                     status = ExitStatus.untrusted
                 }
@@ -346,7 +360,7 @@ struct Scan: ParsableCommand {
         // The delivery needs no capability: the scan's CAP_DAC_READ_SEARCH is not passed on (the ambient
         // set is what a program started by a non-root account would inherit).
         ChildProcess.clearAmbientCapabilities()
-        switch ChildProcess.spawn(executable, arguments) {
+        switch ChildProcess.spawnItself(executable, arguments) {
         case .success(let child): return child
         case .failure(let e):
             warn("permdrift: cannot start the delivery: \(e)")

@@ -45,6 +45,37 @@ struct LifecycleTests {
         #expect(Set(ledger.outbox.keys) == ["PermissionDrift/r", "PermdriftBaselineRejected"])
     }
 
+    /// A run its deadline ended re-checked nothing: it resolves nothing, the rejected baseline's alert
+    /// included, and the drift alerts keep their rule's description.
+    @Test func anUnfinishedRunResolvesNothingAndKeepsDescriptions() {
+        let unfinished = ScanResult.unfinished(reason: "the scan did not finish within 1.0 seconds", rootDirectory: "/",
+                                               startedAt: Date(), baselineName: "b", baselineSHA256: "00")
+        // After a complete run: the drift alert stays firing with its rule's description.
+        var ledger = FindingLedger()
+        var first = Self.result([Self.finding("/x")])
+        first.rules = [Rule(id: "r", severity: .high, description: "what r is for", patterns: [], types: nil, conditions: [],
+                            expect: Expectations(), access: nil, line: 1)]
+        _ = ledger.record(first, now: Date())
+        AlertBuilder.update(&ledger, result: first, now: Date())
+        let lifecycle = ledger.record(unfinished, now: Date())
+        #expect(lifecycle.kept.count == 1 && lifecycle.resolved.isEmpty)
+        AlertBuilder.updateUnfinished(&ledger, result: unfinished, now: Date())
+        #expect(ledger.outbox["PermdriftScanIncomplete"]?.resolved == false)
+        #expect(ledger.outbox["PermissionDrift/r"]?.resolved == false)
+        #expect(ledger.outbox["PermissionDrift/r"]?.annotations["description"] == "what r is for")
+        // After a rejected baseline: its alert stays firing (plain `update` would resolve it).
+        var rejectedLedger = FindingLedger()
+        let rejected = ScanResult.rejectedBaseline(source: "/etc/permdrift/baseline.yaml", bytes: nil, reason: "no signature", rootDirectory: "/")
+        _ = rejectedLedger.record(rejected, now: Date())
+        AlertBuilder.update(&rejectedLedger, result: rejected, now: Date())
+        var plain = rejectedLedger
+        _ = rejectedLedger.record(unfinished, now: Date())
+        AlertBuilder.updateUnfinished(&rejectedLedger, result: unfinished, now: Date())
+        #expect(rejectedLedger.outbox["PermdriftBaselineRejected"]?.resolved == false, "a rejected baseline stays firing")
+        AlertBuilder.update(&plain, result: unfinished, now: Date())
+        #expect(plain.outbox["PermdriftBaselineRejected"]?.resolved == true, "the case this guards")
+    }
+
     @Test func alertsAreOnePerRuleAndResolvedOnce() {
         var ledger = FindingLedger()
         let now = Date()

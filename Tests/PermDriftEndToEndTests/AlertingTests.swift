@@ -337,6 +337,10 @@ import Testing
         let after = try s.scan(["--alertmanager", am.base])
         #expect(after.status == 1, "\(after.stderr)")
         #expect(!FileManager.default.fileExists(atPath: s.state + "/stuck"))
+        // The complete scan resolves the alert notify sent while the scan was stuck.
+        let resolved = try am.alerts()
+        #expect(!resolved.contains { ($0["labels"] as? [String: String])?["alertname"] == "PermdriftScanIncomplete" }, "\(resolved)")
+        #expect(Self.drift(resolved, rule: "transcripts-private").count == 1)
     }
 
     @Test func theMetricsFileIsServedByNodeExporter() throws {

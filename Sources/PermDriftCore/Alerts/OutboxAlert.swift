@@ -100,15 +100,48 @@ public enum AlertBuilder {
             renewed.delivered = false
             return renewed
         }
+        alerts.append(stuckAlert(ledger, host: host, note: note, now: now))
+        return alerts.sorted { $0.key < $1.key }
+    }
+
+    private static func stuckAlert(_ ledger: FindingLedger, host: String, note: String, now: Date) -> OutboxAlert {
         let started = ledger.outbox[incompleteAlert].flatMap { $0.resolved ? nil : $0.startsAt } ?? now
-        alerts.append(OutboxAlert(
+        return OutboxAlert(
             key: incompleteAlert,
             labels: ["alertname": incompleteAlert, "host": host, "severity": Severity.high.rawValue],
             annotations: ["summary": "The scan on \(host) is stuck in the kernel on a filesystem that does not answer (\(clip(note))); no scan can run until it answers or is aborted, and drift cannot be seen",
                           "count": "1",
                           "samples": clip("a scan stuck in the kernel: \(note)")],
-            startsAt: started, endsAt: now.addingTimeInterval(firingWindow), resolved: false, delivered: false))
-        return alerts.sorted { $0.key < $1.key }
+            startsAt: started, endsAt: now.addingTimeInterval(firingWindow), resolved: false, delivered: false)
+    }
+
+    /// After a stuck scan is gone: the `PermdriftScanIncomplete` that `whileStuck` sent was not recorded,
+    /// so it goes into the outbox (as delivered), where the next scan resolves it or renews it.
+    public static func rememberStuck(_ ledger: inout FindingLedger, now: Date) {
+        if let current = ledger.outbox[incompleteAlert], !current.resolved { return }
+        var alert = stuckAlert(ledger, host: TerminalText.escape(Scanner.hostName()), note: "ended", now: now)
+        alert.delivered = true
+        ledger.outbox[incompleteAlert] = alert
+    }
+
+    /// `update` for a run that ended at its deadline without a result: what fired stays firing as it was
+    /// (a rejected baseline included, which the run could not check again), with the descriptions the
+    /// result cannot give (it has no rules).
+    public static func updateUnfinished(_ ledger: inout FindingLedger, result: ScanResult, now: Date) {
+        let before = ledger.outbox
+        update(&ledger, result: result, now: now)
+        for (key, old) in before where !old.resolved {
+            if key == rejectedAlert {
+                var kept = old
+                kept.endsAt = now.addingTimeInterval(firingWindow)
+                kept.delivered = false
+                ledger.outbox[key] = kept
+            } else if var current = ledger.outbox[key], !current.resolved, current.annotations["description"] == nil,
+                      let description = old.annotations["description"] {
+                current.annotations["description"] = description
+                ledger.outbox[key] = current
+            }
+        }
     }
 
     /// Marks `sent` as delivered; resolved alerts, once delivered, are forgotten.

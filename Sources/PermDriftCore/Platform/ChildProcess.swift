@@ -8,8 +8,9 @@ public struct ChildProcess: Sendable {
     /// The write end of the child's standard input.
     public let input: Int32
 
-    /// Starts `executable` with `arguments` (argv[1…]), inheriting standard output and error.
-    public static func spawn(_ executable: String, _ arguments: [String]) -> Result<ChildProcess, SystemCallError> {
+    /// Starts the running binary again (`runningImage`, else `executable`, which is its path and argv[0])
+    /// with `arguments` (argv[1…]), inheriting standard output and error.
+    public static func spawnItself(_ executable: String, _ arguments: [String]) -> Result<ChildProcess, SystemCallError> {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return .failure(SystemCallError("pipe", path: executable, errno: .current)) }
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
@@ -21,8 +22,7 @@ public struct ChildProcess: Sendable {
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         var pid: pid_t = 0
-        // Only ever used to start this same binary (the delivery): its own image, argv[0] its path.
-        let rc = posix_spawn(&pid, runningImage(executable), &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, runningImage ?? executable, &actions, nil, argv, environ)
         Glibc.close(fds[0])
         guard rc == 0 else {
             Glibc.close(fds[1])
@@ -55,10 +55,10 @@ public struct ChildProcess: Sendable {
 
     /// What to execute to start the running binary again: `/proc/self/exe`, which is this process's
     /// image even when its path names another file by now (a package upgrade renames the new binary over
-    /// it) or none ("… (deleted)"); `executable` where /proc is not there.
-    public static func runningImage(_ executable: String) -> String {
+    /// it) or none ("… (deleted)"); nil where /proc is not there.
+    public static var runningImage: String? {
         var st = stat()
-        return stat("/proc/self/exe", &st) == 0 ? "/proc/self/exe" : executable
+        return stat("/proc/self/exe", &st) == 0 ? "/proc/self/exe" : nil
     }
 
     /// The running executable (`/proc/self/exe`), resolved before a sandbox hides /proc.

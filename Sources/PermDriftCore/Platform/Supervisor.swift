@@ -71,6 +71,14 @@ public enum Supervisor {
         _ = Glibc.write(fd, &byte, 1)
     }
 
+    /// In the worker: the state directory holds this run's result. A deadline that passes after this
+    /// (writing the metrics, say) ends the run, but the supervisor records no unfinished run over it.
+    public static func ledgerRecorded() {
+        guard let fd = workerDescriptor else { return }
+        var byte: UInt8 = 0x72
+        _ = Glibc.write(fd, &byte, 1)
+    }
+
     /// Starts `executable` with `arguments` as the worker and waits for it. Until the worker says its scan
     /// is recorded, a watchdog (`Deadline`) gives it `seconds`: then it writes `stuckMessage` (with the
     /// worker's pid for `%PID%`), removes `reports` and ends this process with status 2, and the worker
@@ -115,7 +123,7 @@ public enum Supervisor {
         defer { for q in argv { free(q) }; for q in envp { free(q) } }
         var pid: pid_t = 0
         // The running binary itself (its path may name another file by now); `executable` stays argv[0].
-        let rc = pd_spawn_worker(ChildProcess.runningImage(executable), argv, envp, out.write, err?.write ?? -1,
+        let rc = pd_spawn_worker(ChildProcess.runningImage ?? executable, argv, envp, out.write, err?.write ?? -1,
                                  status.write, &pid)
         for fd in [status.write, out.write, err?.write ?? -1] where fd >= 0 { Glibc.close(fd) }
         var relays = [(from: out.read, to: Int32(1))] + (err.map { [(from: $0.read, to: Int32(2))] } ?? [])
@@ -148,13 +156,17 @@ public enum Supervisor {
         var statusOpen = true
         var lost = false
         var deadlinePassed = false
-        /// Reads one byte the worker wrote: 'd' its scan is recorded, 'w' its watchdog ended it.
+        var recorded = false
+        /// Reads one byte the worker wrote: 'r' its result is in the state directory, 'd' its scan is
+        /// recorded (all but the delivery done), 'w' its watchdog ended it.
         func readStatus() {
             var byte: UInt8 = 0
             let n = Glibc.read(status.read, &byte, 1)
             // Only the byte counts: the scan is recorded, what remains has bounds of its own.
-            if n == 1 && byte == 0x64 { Deadline.disarm() }
-            if n == 1 && byte == 0x77 { deadlinePassed = true }
+            if n == 1 && byte == 0x64 { recorded = true; Deadline.disarm() }
+            if n == 1 && byte == 0x72 { recorded = true }
+            // A deadline that passed after the result was recorded leaves nothing unrecorded.
+            if n == 1 && byte == 0x77 && !recorded { deadlinePassed = true }
             if n == 0 { statusOpen = false }
         }
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -167,6 +179,9 @@ public enum Supervisor {
                     guard poll(&ready, 1, 0) > 0 else { break }
                     readStatus()
                 }
+                // The worker is gone: what the caller does next (recording an unfinished run) is not the
+                // stuck worker this watchdog is for, and must not be cut short or taken for one.
+                pd_watchdog_disarm()
                 return .success(.exited(exitStatus, outputLost: lost, deadlinePassed: deadlinePassed))
             }
             var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }

@@ -129,6 +129,10 @@ public final class StateDirectory {
         }
         lockFD = opened
         // The lock is free, so a stuck worker that left a note is gone.
-        _ = Self.stuckFile.withCString { unlinkat(fd, $0, 0) }
+        if Self.stuckFile.withCString({ unlinkat(fd, $0, 0) }) == 0 { clearedStuckNote = true }
     }
+
+    /// Whether taking the lock removed a stuck scan's note (`stuckFile`): the alerts sent while it was
+    /// stuck were not recorded, and the holder of the lock records them (`AlertBuilder.rememberStuck`).
+    public private(set) var clearedStuckNote = false
 }
