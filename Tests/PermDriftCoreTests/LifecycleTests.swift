@@ -28,6 +28,8 @@ struct LifecycleTests {
         _ = ledger.record(Self.result([Self.finding("/home/a/x"), Self.finding("/home/ab/z")]), now: t1)
         let third = ledger.record(Self.result([], errors: ["/home/a", "/home/ab/other"]), now: Date(timeIntervalSince1970: 3000))
         #expect(third.kept.map(\.hostPath) == [HostPath("/home/a/x")], "\(third.kept)")
+        // The kept finding still counts for its rule: the metrics must not read it as fixed.
+        #expect(ledger.lastRun?.counts.map { "\($0.rule) \($0.severity) \($0.count)" } == ["r high 1"], "\(ledger.lastRun?.counts ?? [])")
         #expect(third.resolved.map(\.hostPath) == [HostPath("/home/ab/z")])
         #expect(ledger.lastRun?.complete == false && ledger.lastRun?.kept == 1)
         #expect(ledger.lastSuccess != nil, "the last complete run is remembered through an incomplete one")

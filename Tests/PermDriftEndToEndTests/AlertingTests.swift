@@ -224,6 +224,8 @@ import Testing
         #expect(findings?["kept"] == 1 && findings?["resolved"] == 0, "\(findings ?? [:])")
         let metrics = (try? String(contentsOfFile: textfile, encoding: .utf8)) ?? ""
         #expect(metrics.contains("permdrift_scan_complete 0"), "\(metrics)")
+        #expect(metrics.contains(#"permdrift_findings{rule="transcripts-private",severity="critical"} 1"#),
+                "the kept finding still counts: \(metrics)")
         // Delivered as permdrift-notify.service delivers after every scan.
         let notify = try s.notify(["--alertmanager", am.base])
         #expect(notify.status == 0, "\(notify.stderr)")

@@ -47,7 +47,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var baselineName: String
     public var baselineSHA256: String
     public var baselineSigner: String?
-    /// Findings of this run per rule (every rule of the baseline, zero included) and severity.
+    /// Findings of this run per rule (every rule of the baseline, zero included) and severity; with a
+    /// state directory, plus the findings kept firing under paths the run could not read (`kept`).
     public var counts: [RuleCount]
     /// Lifecycle of this run's findings.
     public var new: Int
@@ -135,6 +136,19 @@ extension FindingLedger {
             }
         }
         findings = next
+        // The counts say what fires: a finding kept under a path this run could not read still does, and
+        // a metric that dropped it would look like a fix.
+        for entry in lifecycle.kept {
+            if let i = summary.counts.firstIndex(where: { $0.rule == entry.rule }) {
+                summary.counts[i].count += 1
+                if let kept = Severity(rawValue: entry.severity), let known = Severity(rawValue: summary.counts[i].severity), kept > known {
+                    summary.counts[i].severity = kept.rawValue
+                }
+            } else {
+                summary.counts.append(RunSummary.RuleCount(rule: entry.rule, severity: entry.severity, count: 1))
+            }
+        }
+        summary.counts.sort { $0.rule < $1.rule }
         summary.new = lifecycle.new.count
         summary.firing = next.count
         summary.resolved = lifecycle.resolved.count

@@ -14,7 +14,7 @@ public enum PrometheusTextfile {
             }
         }
         func seconds(_ date: Date) -> String { String(format: "%.3f", date.timeIntervalSince1970) }
-        metric("permdrift_findings", "Findings of the last scan, by rule and severity.",
+        metric("permdrift_findings", "Findings of the last scan, by rule and severity, with those kept firing under paths it could not read.",
                run.counts.map { ([("rule", $0.rule), ("severity", $0.severity)], String($0.count)) })
         metric("permdrift_entries_scanned", "Entries the last scan read.", [([], String(run.entries))])
         metric("permdrift_scan_errors", "Paths the last scan could not read.", [([], String(run.errors))])
