@@ -278,38 +278,8 @@ import Testing
         #expect(try s.scan(["--alertmanager", am.base]).status == 1)
         let firstEnds = Self.drift(try am.alerts(), rule: "transcripts-private").first?["endsAt"] as? String ?? ""
         try s.host.directory("/home/bob/hang", mode: 0o755, uid: 33002, gid: 33002)
-        let mountPoint = s.host.path("/home/bob/hang")
-        let script = s.host.base + "/hang.py"
-        try """
-            import sys, time
-            from fusepy import FUSE, Operations
-            class Hang(Operations):
-                def getattr(self, path, fh=None):
-                    time.sleep(3600)
-                def readdir(self, path, fh):
-                    time.sleep(3600)
-            FUSE(Hang(), sys.argv[1], foreground=True, allow_other=True)
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        daemon.arguments = [script, mountPoint]
-        daemon.standardOutput = FileHandle.nullDevice
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
-        var released = false
-        func release() {
-            guard !released else { return }
-            released = true
-            kill(daemon.processIdentifier, SIGKILL)  // aborts the FUSE connection: nothing stays blocked
-            daemon.waitUntilExit()
-            _ = try? Harness.run("/bin/umount", ["-l", mountPoint])
-        }
-        defer { release() }
-        let mounted = Date().addingTimeInterval(20)
-        while !((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8))?.contains(" \(mountPoint) fuse") ?? false) {
-            try #require(daemon.isRunning && Date() < mounted, "the FUSE filesystem did not mount")
-            usleep(50_000)
-        }
+        let fuse = try HangingFUSE(at: s.host.path("/home/bob/hang"), scratch: s.host.base)
+        defer { fuse.release() }
         let stuck = try s.scan(["--deadline", "2"])
         #expect(stuck.status == 2)
         #expect(stuck.stderr.contains("is stuck past its deadline, in the kernel"), "\(stuck.stderr)")
@@ -331,7 +301,7 @@ import Testing
         #expect(renewedEnds > firstEnds, "the drift alert's endsAt is renewed: \(firstEnds) -> \(renewedEnds)")
         // The filesystem aborted, the worker ends; the next run takes the lock and clears the note.
         let worker = note.split(separator: " ").dropFirst().first.flatMap { Int32($0.prefix { $0.isNumber }) }
-        release()
+        fuse.release()
         if let worker {
             let gone = Date().addingTimeInterval(15)
             while kill(worker, 0) == 0 && Date() < gone { usleep(100_000) }

@@ -156,3 +156,55 @@ final class Daemon {
         return try Daemon("/usr/bin/python3", arguments: { port, _ in ["-c", script, mode, String(port)] })
     }
 }
+
+/// A real hanging filesystem: a FUSE mount (Debian's fusepy) whose every getattr and readdir never
+/// answers. A request its daemon has read waits uninterruptibly until `release()` kills the daemon,
+/// which aborts the connection.
+final class HangingFUSE {
+    let mountPoint: String
+    private let daemon = Process()
+    private var released = false
+
+    /// Mounts it at `mountPoint` (an empty directory), its script written in `scratch`.
+    init(at mountPoint: String, scratch: String) throws {
+        self.mountPoint = mountPoint
+        let script = scratch + "/hang.py"
+        try """
+            import sys, time
+            from fusepy import FUSE, Operations
+            class Hang(Operations):
+                def getattr(self, path, fh=None):
+                    time.sleep(3600)
+                def readdir(self, path, fh):
+                    time.sleep(3600)
+            FUSE(Hang(), sys.argv[1], foreground=True, allow_other=True)
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        daemon.arguments = [script, mountPoint]
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        let mounted = Date().addingTimeInterval(20)
+        while !((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8))?.contains(" \(mountPoint) fuse") ?? false) {
+            guard daemon.isRunning && Date() < mounted else {
+                release()
+                throw HarnessError("the FUSE filesystem did not mount at \(mountPoint)")
+            }
+            usleep(50_000)
+        }
+    }
+
+    /// Whether the daemon still runs (and so still holds what it read).
+    var isHanging: Bool { daemon.isRunning }
+
+    /// Kills the daemon, which aborts the FUSE connection (nothing stays blocked), and unmounts.
+    func release() {
+        guard !released else { return }
+        released = true
+        kill(daemon.processIdentifier, SIGKILL)
+        daemon.waitUntilExit()
+        _ = try? Harness.run("/bin/umount", ["-l", mountPoint])
+    }
+
+    deinit { release() }
+}

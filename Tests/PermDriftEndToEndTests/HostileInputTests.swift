@@ -337,38 +337,8 @@ struct HostileInputTests {
         let report = host.base + "/last.json"
         #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--output", "json:\(report)"]).status == 0)
         try host.directory("/home/bob/hang", mode: 0o755, uid: 33002, gid: 33002)
-        let mountPoint = host.path("/home/bob/hang")
-        let script = host.base + "/hang.py"
-        try """
-            import sys, time
-            from fusepy import FUSE, Operations
-            class Hang(Operations):
-                def getattr(self, path, fh=None):
-                    time.sleep(3600)
-                def readdir(self, path, fh):
-                    time.sleep(3600)
-            FUSE(Hang(), sys.argv[1], foreground=True, allow_other=True)
-            """.write(toFile: script, atomically: true, encoding: .utf8)
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        daemon.arguments = [script, mountPoint]
-        daemon.standardOutput = FileHandle.nullDevice
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
-        var released = false
-        func release() {
-            guard !released else { return }
-            released = true
-            kill(daemon.processIdentifier, SIGKILL)  // aborts the FUSE connection: nothing stays blocked
-            daemon.waitUntilExit()
-            _ = try? Harness.run("/bin/umount", ["-l", mountPoint])
-        }
-        defer { release() }
-        let mounted = Date().addingTimeInterval(20)
-        while !((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8))?.contains(" \(mountPoint) fuse") ?? false) {
-            try #require(daemon.isRunning && Date() < mounted, "the FUSE filesystem did not mount")
-            usleep(50_000)
-        }
+        let fuse = try HangingFUSE(at: host.path("/home/bob/hang"), scratch: host.base)
+        defer { fuse.release() }
         let stderrPath = host.base + "/scan.stderr"
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let scan = Process()
@@ -394,11 +364,11 @@ struct HostileInputTests {
         while scan.isRunning && Date().timeIntervalSince(started) < 40 { usleep(100_000) }
         let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
         #expect(!scan.isRunning, "permdrift scan still runs \(Date().timeIntervalSince(started)) s after it started, with a 3 s deadline")
-        #expect(daemon.isRunning, "the FUSE daemon must still be hanging for this to show anything")
+        #expect(fuse.isHanging, "the FUSE daemon must still be hanging for this to show anything")
         #expect(stderr.contains("is stuck past its deadline, in the kernel"), "\(stderr)")
         // The stuck worker, named in the message, ends once the filesystem is aborted.
         let worker = stderr.split(separator: "(process ").dropFirst().first.flatMap { Int32($0.prefix { $0.isNumber }) }
-        release()
+        fuse.release()
         scan.waitUntilExit()
         #expect(scan.terminationStatus == 2, "\(stderr)")
         if let worker {
