@@ -340,7 +340,15 @@ struct Scan: ParsableCommand {
     /// Progress on standard error when it is a terminal and not under systemd: entries, rate, current root.
     static func terminalProgress() -> ScanProgress? {
         guard isatty(2) == 1, !Log.journal else { return nil }
-        return ScanProgress { snapshot in
+        var timing = ScanProgress.Timing.standard
+        if let text = ProcessInfo.processInfo.environment["PERMDRIFT_PROGRESS_TIMING"] {
+            if let set = ScanProgress.Timing(environment: text) {
+                timing = set
+            } else {
+                Log.warning("permdrift: PERMDRIFT_PROGRESS_TIMING is not DELAY,INTERVAL,BATCH (seconds, seconds, entries, e.g. 0,0,1); the progress line keeps its usual timing")
+            }
+        }
+        return ScanProgress(timing: timing) { snapshot in
             let text = "\r\u{1B}[Kpermdrift: \(snapshot.entries) entries, \(Int(snapshot.rate))/s, in \(snapshot.root)"
             FileHandle.standardError.write(Data(text.utf8))
         }

@@ -70,9 +70,9 @@ struct ScanVisitor: ParallelWalkVisitor {
     mutating func rootContext() -> AccessContext? { ancestors }
 
     mutating func visit(_ entry: WalkEntry, in parent: AccessContext?) -> AccessContext?? {
-        if progress != nil {
+        if let progress {
             uncounted += 1
-            if uncounted == 4096 { flushProgress(at: entry.path) }
+            if uncounted >= progress.timing.batch { flushProgress(at: entry.path) }
         }
         var own: AccessContext?
         if entry.record.type == .directory, let access = rules.access, parent != nil || entry.path.count == 1 {
