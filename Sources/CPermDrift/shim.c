@@ -279,6 +279,31 @@ int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
     return r;
 }
 
+int pd_spawn_program(const char *path, char *const argv[], char *const envp[],
+                     int in_fd, int out_fd, int err_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int r = posix_spawn_file_actions_init(&actions);
+    if (r != 0) return r;
+    r = posix_spawnattr_init(&attributes);
+    if (r != 0) { posix_spawn_file_actions_destroy(&actions); return r; }
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    r = posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
+    if (r == 0) r = posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    if (r == 0) r = posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+    if (r == 0) r = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (r == 0) r = posix_spawnattr_setsigmask(&attributes, &none);
+    if (r == 0) r = posix_spawnattr_setsigdefault(&attributes, &defaults);
+    if (r == 0) r = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (r == 0) r = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return r;
+}
+
 int pd_clear_ambient_capabilities(void) {
     return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 }

@@ -220,7 +220,7 @@ struct Scan: ParsableCommand {
         for output in outputs {
             let rendered = output.format.render(result)
             do {
-                guard try Deadline.whileWritingReport({ try AtomicFile.write(rendered, to: output.path) }) else { return false }
+                guard try Deadline.whileWritingReport({ try AtomicFile.write(rendered, to: output.path, mode: 0o600) }) else { return false }
             } catch {
                 warn("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
                 removeStaleOutputs([output])

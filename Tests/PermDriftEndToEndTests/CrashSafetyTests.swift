@@ -22,6 +22,11 @@ struct CrashSafetyTests {
                          "--prometheus-textfile", "\(reports)/permdrift.prom", "--format", "json"]
         let first = try Harness.permdrift(arguments)
         #expect(first.status == 1, "\(first.stderr)")
+        // Reports say who can reach what: only their owner reads them (the metrics are node_exporter's).
+        for (name, mode) in [("last.json", 0o600), ("last.sarif", 0o600), ("permdrift.prom", 0o644)] {
+            var st = stat()
+            #expect(stat("\(reports)/\(name)", &st) == 0 && Int(st.st_mode & 0o7777) == mode, "\(name): \(String(st.st_mode & 0o7777, radix: 8))")
+        }
         var generator = SystemRandomNumberGenerator()
         var killed = 0
         for round in 0..<25 {

@@ -116,6 +116,12 @@ int pd_watchdog_restrict(int ruleset_fd);
 int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
                     int out_fd, int err_fd, int status_fd, pid_t *pid);
 
+/// posix_spawn of a program run to its end (ChildProcess.run): `in_fd`, `out_fd` and `err_fd` become its
+/// descriptors 0, 1 and 2 and every other descriptor is closed in it; it starts with no signal blocked
+/// and SIGPIPE at its default action (the caller ignores SIGPIPE). Returns 0, or an errno value.
+int pd_spawn_program(const char *path, char *const argv[], char *const envp[],
+                     int in_fd, int out_fd, int err_fd, pid_t *pid);
+
 /// Empties the ambient capability set, so that programs this process starts get no capability from it
 /// (its own capabilities stay). Returns 0, or -1 with errno set.
 int pd_clear_ambient_capabilities(void);

@@ -82,36 +82,19 @@ public enum SSHSignature {
         var stderrText: String { TerminalText.escape(String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
-    /// Runs ssh-keygen with `input` on its standard input (so the bytes verified are the bytes given).
+    /// Runs ssh-keygen with `input` on its standard input (so the bytes verified are the bytes given),
+    /// through `ChildProcess.run`: no run loop, socket or dispatch thread, which the service's unit
+    /// forbids or cannot honour.
     static func runTool(_ arguments: [String], input: [UInt8]) throws(Failure) -> ToolRun {
-        guard FileManager.default.isExecutableFile(atPath: sshKeygen) else {
+        guard access(sshKeygen, X_OK) == 0 else {
             throw .tool("\(sshKeygen) is missing: install OpenSSH's client (Debian: openssh-client)")
         }
-        let dir: String
-        do { dir = try temporaryDirectory() } catch { throw .tool("cannot create a temporary directory: \(error)") }
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err"
-        for (path, bytes) in [(inPath, input), (outPath, []), (errPath, [])] {
-            guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-                throw .tool("cannot write \(path)")
-            }
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: sshKeygen)
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "LC_ALL": "C"]
-        do {
-            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
-            process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-            try process.run()
-        } catch {
+        switch ChildProcess.run(sshKeygen, arguments, environment: ["PATH": "/usr/bin:/bin", "LC_ALL": "C"], input: input) {
+        case .success(let output):
+            return ToolRun(status: output.status, stdout: output.stdout, stderr: output.stderr)
+        case .failure(let error):
             throw .tool("cannot run \(sshKeygen): \(error)")
         }
-        process.waitUntilExit()
-        let out = (try? Data(contentsOf: URL(fileURLWithPath: outPath))) ?? Data()
-        let err = (try? Data(contentsOf: URL(fileURLWithPath: errPath))) ?? Data()
-        return ToolRun(status: process.terminationStatus, stdout: Array(out), stderr: Array(err))
     }
 
     static func temporaryDirectory() throws -> String {
