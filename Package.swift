@@ -19,7 +19,7 @@ let package = Package(
             pkgConfig: "libacl",
             providers: [.apt(["libacl1-dev"])]
         ),
-        .target(name: "CPermDrift"),
+        .target(name: "CPermDrift", linkerSettings: [.linkedLibrary("curl")]),
         .target(
             name: "PermDriftCore",
             dependencies: [

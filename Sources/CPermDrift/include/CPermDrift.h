@@ -122,6 +122,16 @@ int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
 int pd_spawn_program(const char *path, char *const argv[], char *const envp[],
                      int in_fd, int out_fd, int err_fd, pid_t *pid);
 
+/// One HTTP POST of `body` to `url` with libcurl's easy interface, in the calling thread (no helper
+/// thread, run loop or signal), with `headers` ("Name: value"), at most `timeout_ms` in all, no
+/// redirect followed, TLS peers verified against the system's trust store. Returns 0 when an HTTP answer
+/// came (its status in `*status`, the first `response_capacity` bytes of its body in `response`), or
+/// libcurl's error code (28: timed out) with its message in `error`.
+int pd_http_post(const char *url, const char *const *headers, size_t header_count,
+                 const void *body, size_t body_length, long timeout_ms,
+                 long *status, char *response, size_t response_capacity, size_t *response_length,
+                 char *error, size_t error_capacity);
+
 /// Empties the ambient capability set, so that programs this process starts get no capability from it
 /// (its own capabilities stay). Returns 0, or -1 with errno set.
 int pd_clear_ambient_capabilities(void);

@@ -1,7 +1,5 @@
+import CPermDrift
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Where and how alerts are delivered: Alertmanager's base URL (`http://127.0.0.1:9093`, or a path
 /// prefix behind a proxy), a bounded timeout, and at most one credential, read from a file.
@@ -96,64 +94,37 @@ public final class AlertmanagerClient: Sendable {
         return Array(document.serialized().utf8)
     }
 
-    private final class Outcome: @unchecked Sendable {
-        let lock = NSLock()
-        var value: DeliveryError??
-    }
-
-    private final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-            completionHandler(nil)
-        }
-    }
-
+    /// One POST through libcurl's easy interface (`pd_http_post`), in this thread: no run loop, socket
+    /// pair or libdispatch thread (Foundation's URLSession starts dispatch threads that ask for a nice
+    /// value an unprivileged service may not take, and logs that it could not).
     private func post(_ body: [UInt8]) -> DeliveryError? {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = endpoint.timeout
-        configuration.timeoutIntervalForResource = endpoint.timeout
-        configuration.httpCookieAcceptPolicy = .never
-        configuration.urlCache = nil
-        let session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        var request = URLRequest(url: endpoint.alertsURL, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: endpoint.timeout)
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("permdrift/\(ScanResult.toolVersion)", forHTTPHeaderField: "User-Agent")
-        if let authorization = endpoint.authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
-        request.httpBody = Data(body)
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        let task = session.dataTask(with: request) { data, response, error in
-            let result: DeliveryError?
-            if let error {
-                let ns = error as NSError
-                let reason = ns.userInfo[NSLocalizedDescriptionKey] as? String
-                    ?? (ns.userInfo[NSUnderlyingErrorKey] as? NSError)?.localizedDescription ?? "\(ns.domain) \(ns.code)"
-                result = .transport(ns.code == NSURLErrorTimedOut ? "no answer within \(Int(self.endpoint.timeout)) seconds" : TerminalText.escape(reason))
-            } else if let http = response as? HTTPURLResponse {
-                if (200..<300).contains(http.statusCode) {
-                    result = nil
-                } else {
-                    let text = String(decoding: (data ?? Data()).prefix(200), as: UTF8.self)
-                    result = .status(http.statusCode, TerminalText.escape(text.trimmingCharacters(in: .whitespacesAndNewlines)))
-                }
-            } else {
-                result = .transport("no HTTP answer")
+        var headers = ["Content-Type: application/json", "User-Agent: permdrift/\(ScanResult.toolVersion)"]
+        if let authorization = endpoint.authorization {
+            guard !authorization.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+                return .configuration("the Alertmanager credential holds a control character")
             }
-            outcome.lock.lock()
-            outcome.value = .some(result)
-            outcome.lock.unlock()
-            done.signal()
+            headers.append("Authorization: " + authorization)
         }
-        task.resume()
-        // A second, hard bound in case the transfer's own timeouts do not fire.
-        if done.wait(timeout: .now() + endpoint.timeout + 5) == .timedOut {
-            task.cancel()
-            return .transport("no answer within \(Int(endpoint.timeout)) seconds")
+        var status = 0
+        var response = [CChar](repeating: 0, count: 200)
+        var responseLength = 0
+        var error = [CChar](repeating: 0, count: 512)
+        let timeout = Int(endpoint.timeout * 1000)
+        let cHeaders = headers.map { strdup($0) }
+        defer { for h in cHeaders { free(h) } }
+        let rc = cHeaders.map { UnsafePointer($0) }.withUnsafeBufferPointer { h in
+            body.withUnsafeBytes { b in
+                pd_http_post(endpoint.alertsURL.absoluteString, h.baseAddress, h.count, b.baseAddress, b.count, timeout,
+                             &status, &response, response.count, &responseLength, &error, error.count)
+            }
         }
-        outcome.lock.lock()
-        defer { outcome.lock.unlock() }
-        return outcome.value ?? .transport("no answer")
+        guard rc == 0 else {
+            if rc == 28 { return .transport("no answer within \(Int(endpoint.timeout)) seconds") }
+            let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return .transport(TerminalText.escape(message))
+        }
+        if (200..<300).contains(status) { return nil }
+        let text = String(decoding: response.prefix(responseLength).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return .status(status, TerminalText.escape(text.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 }
