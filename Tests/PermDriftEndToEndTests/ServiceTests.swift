@@ -1,8 +1,10 @@
 import Foundation
 import Testing
 
-/// The hourly service: its units and their hardening, least privilege proven with setpriv (no systemd
-/// runs here), the Landlock sandbox, the run lock, the self-checks and the run configuration.
+/// The hourly service at unit level: its units and their hardening scores, least privilege checked with
+/// setpriv (which applies none of the units' directives), the Landlock sandbox, the run lock, the
+/// self-checks and the run configuration. These are fast checks; the proof that the installed units work
+/// is scripts/test-systemd, under a real systemd.
 @Suite(.serialized, .enabled(if: Harness.isRoot, "needs root: creates a service account and drops to it with setpriv"))
 struct ServiceTests {
     static let unit = Harness.packageRoot.appendingPathComponent("systemd/permdrift.service").path
