@@ -38,7 +38,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PermDriftCoreTests",
-            dependencies: ["PermDriftCore", "CACL"]
+            dependencies: ["PermDriftCore", "CACL", "CPermDrift"]
         ),
         .testTarget(
             name: "PermDriftEndToEndTests",

@@ -1,4 +1,5 @@
 #if DEBUG
+import CPermDrift
 import Foundation
 import PermDriftCore
 import Testing
@@ -32,6 +33,14 @@ struct HookedRaceTests {
         }
         mutating func record(_ error: WalkError) { errors.append(error) }
         mutating func skip(_ mount: SkippedMount) { skipped.append(mount) }
+    }
+
+    /// Waits until `path` is old enough for the walk's listed read (its ctime at least 3 whole seconds
+    /// behind the coarse clock the walk reads, `ctime + 2 < now`): the exact condition, not a guess.
+    static func waitUntilOldEnoughForAListedRead(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        while pd_coarse_realtime_seconds() <= Int64(st.st_ctim.tv_sec) + 2 { usleep(50_000) }
     }
 
     private static func sh(_ args: String...) -> Int32 {
@@ -96,7 +105,7 @@ struct HookedRaceTests {
         // The real file has an ACL; a clean file is mounted over it.
         #expect(Self.sh("/usr/bin/setfacl", "-m", "u:33101:r", target) == 0)
         // Old enough for the listed read.
-        sleep(3)
+        Self.waitUntilOldEnoughForAListedRead(target)
         #expect(Self.sh("/bin/mount", "--bind", root + "/clean", target) == 0)
         var unmounted = false
         defer { if !unmounted { _ = Self.sh("/bin/umount", "-l", target) } }
@@ -146,8 +155,8 @@ struct HookedRaceTests {
         }
         defer { WalkHooks.remove(at: top + "/once"); WalkHooks.remove(at: top + "/always") }
         var visitor = Recorder()
-        // Young entries are read the careful way.
-        var walker = Walker(rootDirectory: root, options: .init(threads: 1))
+        // The careful way, whatever the entries' age by now (the recheck is what this test is about).
+        var walker = Walker(rootDirectory: root, options: .init(forceCarefulReads: true, threads: 1))
         try walker.walk(roots: [HostPath(top)], visitor: &visitor)
         #expect(visitor.records[top + "/once"]?.mode == 0o644, "the second reading is the one kept")
         #expect(visitor.records[top + "/always"] == nil, "an entry that never held still is not reported as read")
@@ -175,7 +184,7 @@ struct HookedRaceTests {
         }
         #expect(count >= 400, "only \(count) entries fit")
         for careful in [true, false] {
-            if !careful { sleep(3) }
+            if !careful { Self.waitUntilOldEnoughForAListedRead(file) }
             var visitor = Recorder()
             var walker = Walker(rootDirectory: root, options: .init(forceCarefulReads: careful, threads: 1))
             try walker.walk(roots: [HostPath(top)], visitor: &visitor)

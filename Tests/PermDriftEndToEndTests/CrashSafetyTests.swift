@@ -38,7 +38,15 @@ struct CrashSafetyTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32.random(in: 20_000...400_000, using: &generator))
+            // Kill on the event, not after a guessed time: when a write is under way (an AtomicFile
+            // temporary in the state or the reports directory), at a random point within it, odd rounds
+            // in the state directory and even rounds in the reports'. Round 0 is killed at once.
+            let watched = round % 2 == 1 ? state : reports
+            while round > 0, process.isRunning,
+                  !((try? FileManager.default.contentsOfDirectory(atPath: watched)) ?? []).contains(where: { $0.contains(".tmp-") }) {
+                usleep(500)
+            }
+            usleep(UInt32.random(in: 0...2_000, using: &generator))
             var workers = [Int32]()
             if process.isRunning {
                 // `permdrift scan` runs the scan in a worker process that dies with it (PR_SET_PDEATHSIG).
