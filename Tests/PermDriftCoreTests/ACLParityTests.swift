@@ -177,7 +177,7 @@ private struct ParityVisitor: ParallelWalkVisitor {
         skipped += other.skipped
     }
 
-    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { false }
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: DirectoryContext?) -> Bool { false }
 
     mutating func visitAncestor(_ entry: WalkEntry) { ancestors.append(HostPath(entry.path)) }
 

@@ -2,7 +2,7 @@ import Foundation
 @testable import PermDriftCore
 import Testing
 
-/// The evaluator decides most rules once per directory (`RuleEvaluator.plans`). Held against matching
+/// The evaluator decides most rules once per directory (`DirectoryMatch`, handed down the walk). Held against matching
 /// every entry on its own, over a tree whose walk leaves directories and comes back to them, with
 /// directories of the same depth one after another, captures bound in several segments, `where`
 /// clauses, several patterns per rule, and access rules whose allowed principals come from captures.

@@ -24,7 +24,7 @@ struct HookedRaceTests {
         var records: [String: FileRecord] = [:]
         var errors: [WalkError] = []
         var skipped: [SkippedMount] = []
-        func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { false }
+        func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: DirectoryContext?) -> Bool { false }
         mutating func visitAncestor(_ entry: WalkEntry) {}
         mutating func rootContext() {}
         mutating func visit(_ entry: WalkEntry, in parent: Void) -> Void? {

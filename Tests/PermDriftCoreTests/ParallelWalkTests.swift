@@ -21,7 +21,7 @@ private struct CountingVisitor: ParallelWalkVisitor {
         maxOpenDescriptors = max(maxOpenDescriptors, other.maxOpenDescriptors)
     }
 
-    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { false }
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: DirectoryContext?) -> Bool { false }
     mutating func visitAncestor(_ entry: WalkEntry) {}
     mutating func rootContext() {}
 

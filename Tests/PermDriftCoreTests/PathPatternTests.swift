@@ -135,3 +135,87 @@ struct SiblingMatchTests {
         #expect(try decide("/home/**", "/") == .byName)
     }
 }
+
+/// `matchBelow` decides once per directory what `match` would answer for every path below it (at any
+/// depth) and for its own entries. Held against `match` on paths one, two and three names below every
+/// directory, captures included: the walk hands these decisions down a chain of any depth without
+/// matching again.
+struct SubtreeMatchTests {
+    static let names = ["ann", "transcripts", "t1.jsonl", "ann.md", "cache", "x", "q-r"]
+
+    static func below(_ directory: String) -> [String] {
+        let base = directory == "/" ? "" : directory
+        var out = [String]()
+        for a in names {
+            out.append("\(base)/\(a)")
+            for b in names {
+                out.append("\(base)/\(a)/\(b)")
+                for c in ["t1.jsonl", "ann.md", "x"] { out.append("\(base)/\(a)/\(b)/\(c)") }
+            }
+        }
+        return out
+    }
+
+    @Test(arguments: SiblingMatchTests.patterns + ["/home/*/x/*", "/**/x", "/home/**/**", "/home/{a}/{a}/**"])
+    func subtreesAnswerAsMatchDoes(source: String) throws {
+        let pattern = try PathPattern(source)
+        var below = Captures(count: 0)
+        var entries = Captures(count: 0)
+        var segments = PathSegments()
+        for directory in SiblingMatchTests.directories + ["/home/ann/ann", "/x", "/home/ann/x"] {
+            let dir = Array(directory.utf8)
+            let decided = dir.withUnsafeBufferPointer { d in
+                segments.load(d)
+                return pattern.matchBelow(directory: d, segments: segments, below: &below, entries: &entries)
+            }
+            // The entries' answer is matchSiblings' own.
+            let deciding = Array((directory == "/" ? "/x" : directory + "/x").utf8)
+            var siblingCaptures = Captures(count: 0)
+            let sibling = deciding.withUnsafeBufferPointer { pattern.matchSiblings($0, segments: PathSegments($0), captures: &siblingCaptures) }
+            #expect(decided.entries == sibling, "\(source) at \(directory): entries \(decided.entries), matchSiblings \(sibling)")
+            if decided.below != .byName { #expect(decided.entries == decided.below, "\(source) at \(directory)") }
+            for path in Self.below(directory) {
+                let bytes = Array(path.utf8)
+                bytes.withUnsafeBufferPointer { p in
+                    var captures = Captures(count: 0)
+                    let matched = pattern.match(p, captures: &captures)
+                    switch decided.below {
+                    case .all:
+                        #expect(matched, "\(source): \(path) should match, as everything below \(directory) does")
+                        for i in pattern.captureNames.indices {
+                            #expect(below.value(i, in: p).map(Array.init) == captures.value(i, in: p).map(Array.init),
+                                    "\(source): capture \(i) of \(path)")
+                        }
+                    case .none:
+                        #expect(!matched, "\(source): \(path) should not match, as nothing below \(directory) does")
+                    case .byName:
+                        break
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func subtreesAreDecidedWhereThePatternStopsLookingAtNames() throws {
+        func decide(_ source: String, _ directory: String) throws -> PathPattern.SiblingMatch {
+            let pattern = try PathPattern(source)
+            var below = Captures(count: 0), entries = Captures(count: 0)
+            return Array(directory.utf8).withUnsafeBufferPointer {
+                pattern.matchBelow(directory: $0, segments: PathSegments($0), below: &below, entries: &entries).below
+            }
+        }
+        #expect(try decide("/home/{agent}/transcripts/**", "/home/ann/transcripts") == .all)
+        #expect(try decide("/home/{agent}/transcripts/**", "/home/ann") == .byName)
+        #expect(try decide("/home/{agent}/transcripts/**", "/home/ann/ws") == .none)
+        #expect(try decide("/home/{agent}/**", "/home/ann") == .all)
+        #expect(try decide("/home/{agent}", "/home/ann") == .none)
+        #expect(try decide("/home/{agent}", "/home") == .byName)
+        #expect(try decide("/srv/shared-memory/**", "/home") == .none)
+        #expect(try decide("/home/**", "/") == .byName)
+        #expect(try decide("/home/**", "/home") == .all)
+        // `**` followed by more: the names below always matter.
+        #expect(try decide("/home/**/cache/**", "/home/ann/ws/a/b") == .byName)
+        #expect(try decide("/home/*/t?.jsonl", "/home/ann") == .byName)
+        #expect(try decide("/home/*/t?.jsonl", "/home/ann/ws") == .none)
+    }
+}

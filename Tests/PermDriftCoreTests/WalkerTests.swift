@@ -14,7 +14,7 @@ struct RecordingVisitor: WalkVisitor {
     /// When set, the most descriptors open at once into this directory (other tests open their own).
     var countDescriptorsUnder: String?
 
-    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { false }
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: DirectoryContext?) -> Bool { false }
     mutating func visitAncestor(_ entry: WalkEntry) { ancestors.append(String(decoding: entry.path, as: UTF8.self)) }
     mutating func rootContext() {}
     mutating func visit(_ entry: WalkEntry, in parent: Void) -> Void? {

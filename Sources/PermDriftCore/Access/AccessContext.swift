@@ -7,7 +7,9 @@ final class AccessContext {
     let serial: Int
     private static let nextSerial = Atomic<Int>(0)
     let parent: AccessContext?
-    let path: HostPath
+    /// The length of the directory's path: the path of every entry below it starts with that many bytes
+    /// of it (a context holds no copy of its path, so a deep tree costs no more than its depth).
+    let pathLength: Int
     let record: FileRecord
     /// Users with search on every directory from `/` through this one.
     let searchers: UserSet
@@ -18,16 +20,21 @@ final class AccessContext {
     /// directory users NSS does not enumerate).
     let named: UserSet
 
-    init(parent: AccessContext?, path: HostPath, record: FileRecord, check: AccessCheck) {
+    init(parent: AccessContext?, pathLength: Int, record: FileRecord, check: AccessCheck) {
         serial = AccessContext.nextSerial.add(1, ordering: .relaxed).newValue
         self.parent = parent
-        self.path = path
+        self.pathLength = pathLength
         self.record = record
         let reach = parent?.searchers ?? .everyone
-        searchers = reach.intersection(check.granted(record, bits: 1))
+        // A set equal to the parent's is the parent's (one buffer shared down a chain, not one per level).
+        func shared(_ set: UserSet, _ parentSet: UserSet?) -> UserSet {
+            if let parentSet, parentSet == set { return parentSet }
+            return set
+        }
+        searchers = shared(reach.intersection(check.granted(record, bits: 1)), parent?.searchers)
         // Creating, deleting and renaming entries ask for write and search in one check.
-        modifiers = reach.intersection(check.granted(record, bits: 3))
-        named = (parent?.named ?? .empty).union(AccessContext.named(on: record, index: check.index))
+        modifiers = shared(reach.intersection(check.granted(record, bits: 3)), parent?.modifiers)
+        named = shared((parent?.named ?? .empty).union(AccessContext.named(on: record, index: check.index)), parent?.named)
     }
 
     var isSticky: Bool { record.mode & 0o1000 != 0 }

@@ -31,8 +31,9 @@ final class AccessEvaluator {
         check = AccessCheck(index: index)
     }
 
-    func context(parent: AccessContext?, path: HostPath, record: FileRecord) -> AccessContext {
-        AccessContext(parent: parent, path: path, record: record, check: check)
+    /// The context of a directory whose path is `pathLength` bytes long (a prefix of every path below it).
+    func context(parent: AccessContext?, pathLength: Int, record: FileRecord) -> AccessContext {
+        AccessContext(parent: parent, pathLength: pathLength, record: record, check: check)
     }
 
     /// Grants of read, write and execute on an object (for a directory, write needs search as well).
@@ -132,16 +133,19 @@ final class AccessEvaluator {
 
     // MARK: - Explanations
 
-    /// The entry that lets `uid` search each directory from `/` through `directory`.
-    func searchSteps(uid: UInt32, through directory: AccessContext?) -> [AccessStep] {
-        (directory?.chain ?? []).map { AccessStep(entry: check.decidingEntry($0.record, uid: uid, bits: 1).entry, path: $0.path) }
+    /// The entry that lets `uid` search each directory from `/` through `directory`; `path` is the path
+    /// of `directory` or of an entry below it (each directory's path is a prefix of it).
+    func searchSteps(uid: UInt32, through directory: AccessContext?, path: HostPath) -> [AccessStep] {
+        (directory?.chain ?? []).map {
+            AccessStep(entry: check.decidingEntry($0.record, uid: uid, bits: 1).entry, path: path.prefix($0.pathLength))
+        }
     }
 
     /// The entries that give `uid` the right, step by step: search on each directory from `/` to the
     /// parent, then the entry deciding the right on the object (or, for write, the directory that lets
     /// the user replace it).
     func via(uid: UInt32, right: AccessRight, path: HostPath, record: FileRecord, parent: AccessContext?) -> [AccessStep] {
-        var steps = searchSteps(uid: uid, through: parent)
+        var steps = searchSteps(uid: uid, through: parent, path: path)
         let own = check.decidingEntry(record, uid: uid, bits: right == .write && record.type == .directory ? 3 : right.bit)
         let objectGrants = record.type != .symlink && own.grants
         if objectGrants || right != .write {
@@ -149,7 +153,7 @@ final class AccessEvaluator {
         } else if let parent {
             let dir = check.decidingEntry(parent.record, uid: uid, bits: 3).entry
             let why = parent.isSticky ? "sticky, and \(index.accounts.userDisplay(uid)) owns the entry or the directory" : "not sticky"
-            steps.append(AccessStep(entry: "replace via \(dir)", path: parent.path, note: " (\(why))"))
+            steps.append(AccessStep(entry: "replace via \(dir)", path: path.prefix(parent.pathLength), note: " (\(why))"))
         }
         return steps
     }

@@ -25,7 +25,7 @@ public struct Explanation: Sendable {
         let evaluator = AccessEvaluator(accounts: accounts)
         var parent: AccessContext?
         for step in chain.dropLast() {
-            parent = evaluator.context(parent: parent, path: step.path, record: step.record)
+            parent = evaluator.context(parent: parent, pathLength: step.path.bytes.count, record: step.record)
         }
         let target = chain.last!
         var rights = [(right: AccessRight, holders: [Holder])]()

@@ -270,24 +270,62 @@ extension PathPattern {
         for k in captures.ranges.indices { captures.ranges[k] = nil }
         var touched = false
         let matched = withUnsafeMutablePointer(to: &touched) { flag in
-            matchSegments(0, 0, path, segments, &captures, opaque: segments.count - 1, touched: flag)
+            matchSegments(0, 0, path, segments, &captures, count: segments.count, opaque: segments.count - 1, touched: flag)
         }
         if touched { return .byName }
         return matched ? .all : .none
     }
 
+    /// What the pattern says about the paths below one directory, decided from the directory's path
+    /// alone (`path`, with its `segments`): `below` for every path strictly below it, at any depth, and
+    /// `entries` for its own entries (one more name), as `matchSiblings` answers. `.all` carries the
+    /// captures (all bound in the directory's part of the path, so they hold for every path below it);
+    /// `.none` and `.all` are what `match` answers for any such path. The walk decides a directory's
+    /// subtree once and hands the answer down: a pattern decided for a subtree costs nothing per entry
+    /// or per directory below it, however deep.
+    public func matchBelow(directory path: UnsafeBufferPointer<UInt8>, segments: PathSegments,
+                           below: inout Captures, entries: inout Captures) -> (below: SiblingMatch, entries: SiblingMatch) {
+        let n = segments.count
+        if below.ranges.count != captureNames.count { below = Captures(count: captureNames.count) }
+        for k in below.ranges.indices { below.ranges[k] = nil }
+        // Every path below has more than n segments and reads as unknown from segment n on: the search
+        // says `.byName` (it depends) as soon as it would read one, and never lets `**` run past n.
+        var touched = false
+        let matched = withUnsafeMutablePointer(to: &touched) { flag in
+            matchSegments(0, 0, path, segments, &below, count: n + 1, opaque: n, touched: flag, anyDepth: true)
+        }
+        let subtree: SiblingMatch = touched ? .byName : matched ? .all : .none
+        if entries.ranges.count != captureNames.count { entries = Captures(count: captureNames.count) }
+        if subtree != .byName {
+            entries.ranges = below.ranges
+            return (subtree, subtree)
+        }
+        for k in entries.ranges.indices { entries.ranges[k] = nil }
+        touched = false
+        let entryMatched = withUnsafeMutablePointer(to: &touched) { flag in
+            matchSegments(0, 0, path, segments, &entries, count: n + 1, opaque: n, touched: flag)
+        }
+        return (subtree, touched ? .byName : entryMatched ? .all : .none)
+    }
+
+    /// Runs the search over the first `count` segments (`count` may exceed `segs.count` by one: that last
+    /// segment must then be `opaque`, never read). `anyDepth`: the path goes on below segment `opaque` to
+    /// an unknown depth.
     private func matchSegments(_ si: Int, _ pi: Int, _ path: UnsafeBufferPointer<UInt8>,
-                               _ segs: PathSegments, _ captures: inout Captures,
-                               opaque: Int = -1, touched: UnsafeMutablePointer<Bool>? = nil) -> Bool {
-        program.steps.withUnsafeBufferPointer { steps in
+                               _ segs: PathSegments, _ captures: inout Captures, count: Int? = nil,
+                               opaque: Int = -1, touched: UnsafeMutablePointer<Bool>? = nil, anyDepth: Bool = false) -> Bool {
+        let count = count ?? segs.count
+        return program.steps.withUnsafeBufferPointer { steps in
             program.tokens.withUnsafeBufferPointer { tokens in
                 program.bytes.withUnsafeBufferPointer { bytes in
                     segs.starts.withUnsafeBufferPointer { allStarts in
                         segs.ends.withUnsafeBufferPointer { allEnds in
-                            let starts = UnsafeBufferPointer(rebasing: allStarts[0..<segs.count])
-                            let ends = UnsafeBufferPointer(rebasing: allEnds[0..<segs.count])
+                            let real = min(count, segs.count)
+                            let starts = UnsafeBufferPointer(rebasing: allStarts[0..<real])
+                            let ends = UnsafeBufferPointer(rebasing: allEnds[0..<real])
                             let m = Matcher(steps: steps, tokens: tokens, bytes: bytes, path: path, starts: starts, ends: ends,
-                                            opaque: opaque, touched: touched)
+                                            count: count, opaque: opaque, touched: touched,
+                                            anySegmentsLimit: anyDepth ? opaque : count)
                             return m.segments(si, pi, &captures)
                         }
                     }
@@ -361,41 +399,46 @@ extension PathPattern {
         let path: UnsafeBufferPointer<UInt8>
         let starts: UnsafeBufferPointer<Int>
         let ends: UnsafeBufferPointer<Int>
+        /// The path's segments: `starts.count`, or one more that is `opaque`.
+        let count: Int
         /// A segment the search must not read (-1: none); reading it sets `touched` and fails that branch.
         let opaque: Int
         let touched: UnsafeMutablePointer<Bool>?
+        /// The last segment a non-final `**` may stop before (`count`, or `opaque` when the path goes on
+        /// to an unknown depth).
+        let anySegmentsLimit: Int
 
         func segments(_ si: Int, _ pi: Int, _ captures: inout Captures) -> Bool {
-            if si == steps.count { return pi == starts.count }
+            if si == steps.count { return pi == count }
             switch steps[si] {
             case .anySegments:
                 if si == steps.count - 1 { return true }
                 var p = pi
-                while p <= starts.count {
+                while p <= anySegmentsLimit {
                     let bound = captures.boundMask
                     if segments(si + 1, p, &captures) { return true }
                     captures.unbind(keeping: bound)
                     p += 1
                 }
                 return false
-            case .literal(let start, let count):
-                guard pi < starts.count else { return false }
+            case .literal(let start, let length):
+                guard pi < count else { return false }
                 if pi == opaque { touched?.pointee = true; return false }
-                guard ends[pi] - starts[pi] == count else { return false }
+                guard ends[pi] - starts[pi] == length else { return false }
                 let at = starts[pi]
                 var k = 0
-                while k < count {
+                while k < length {
                     if path[at + k] != bytes[start + k] { return false }
                     k += 1
                 }
                 return segments(si + 1, pi + 1, &captures)
-            case .glob(let start, let count):
-                guard pi < starts.count else { return false }
+            case .glob(let start, let length):
+                guard pi < count else { return false }
                 if pi == opaque { touched?.pointee = true; return false }
                 let bound = captures.boundMask
                 // Every way the segment can match is tried against the rest of the pattern (a capture
                 // bound here may have to match again in a later segment).
-                if pieces(start, start + count, starts[pi], ends[pi], &captures, then: { c in
+                if pieces(start, start + length, starts[pi], ends[pi], &captures, then: { c in
                     segments(si + 1, pi + 1, &c)
                 }) {
                     return true

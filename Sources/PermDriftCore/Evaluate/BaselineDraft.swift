@@ -19,7 +19,7 @@ public struct BaselineDraft {
         var current = HostPath("/")
         var errors: [WalkError] = []
 
-        func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { false }
+        func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: Void?) -> Bool { false }
         mutating func beginRoot(_ root: HostPath) { current = root; shapes[root] = Shape() }
         mutating func visitAncestor(_ entry: WalkEntry) {}
         mutating func rootContext() {}

@@ -1,6 +1,6 @@
 extension RuleEvaluator {
     /// Findings of kind `access`: users who have a right the rule does not allow them.
-    func checkAccess(_ box: RuleBox, index r: Int, plan: Int?, _ entry: WalkEntry, parent: AccessContext?,
+    func checkAccess(_ box: RuleBox, index r: Int, decided: DirectoryMatch?, _ entry: WalkEntry, parent: AccessContext?,
                      capture: (String) -> ResolvedName?, findings: inout [Finding]) {
         guard let access else { return }
         // Without its ancestors' records (they could not be read) reach is unknown; the scan is incomplete.
@@ -13,7 +13,7 @@ extension RuleEvaluator {
             let right = AccessRight.ordered[k]
             let allowed: UserSet
             var missing: [String] = []
-            if let known = plannedAllowed(plan: plan, rule: r, right: k) {
+            if let known = decidedAllowed(decided, rule: r, right: k) {
                 allowed = known
             } else {
                 captureUIDScratch.removeAll(keepingCapacity: true)
@@ -25,7 +25,6 @@ extension RuleEvaluator {
                     (allowed, missing) = access.allowedCached(key, specs, capture: capture)
                     if missing.isEmpty { lastAllowed[r][k] = (captureUIDScratch, allowed) }
                 }
-                if missing.isEmpty { rememberPlannedAllowed(allowed, plan: plan, rule: r, right: k) }
             }
             // The common case: everyone who has the right is allowed it.
             if missing.isEmpty && holders[k].isSubset(of: allowed) { continue }
@@ -55,6 +54,7 @@ extension RuleEvaluator {
         var directoryPath = Array(entry.path)
         if directoryPath.last != UInt8(ascii: "/") { directoryPath.append(UInt8(ascii: "/")) }
         var reported = Set<String>()
+        let directoryHostPath = HostPath(entry.path)
         for type in [FileType.file, .directory] {
             let child = Self.inheritedRecord(defaultACL, type: type, in: entry.record, accounts: accounts)
             for (r, rule) in baseline.rules.enumerated() {
@@ -82,12 +82,12 @@ extension RuleEvaluator {
                         let uid = access.index.uid(at: i)
                         let label = accounts.userLabel(uid)
                         guard reported.insert("\(rule.id)\u{0}\(label)\u{0}\(right.rawValue)").inserted else { continue }
-                        var via = access.searchSteps(uid: uid, through: directory)
+                        var via = access.searchSteps(uid: uid, through: directory, path: directoryHostPath)
                         let deciding = access.check.decidingEntry(child, uid: uid, bits: right == .write && type == .directory ? 3 : right.bit).entry
-                        via.append(AccessStep(entry: "default:\(deciding)", path: directory.path,
+                        via.append(AccessStep(entry: "default:\(deciding)", path: directoryHostPath,
                                               note: " (inherited by new \(type == .file ? "files" : "directories"))"))
                         findings.append(Finding(
-                            rule: rule.id, severity: rule.severity, kind: .inheritedAccess, path: directory.path,
+                            rule: rule.id, severity: rule.severity, kind: .inheritedAccess, path: directoryHostPath,
                             expected: "\(right.rawValue) only by \(describe(specs, capture: capture)) and root, also for new entries",
                             actual: "new \(type == .file ? "files" : "directories") would let \(label) \(right.rawValue)",
                             principal: label, right: right.rawValue, via: via))

@@ -46,26 +46,13 @@ final class RuleEvaluator {
     /// Scratch space for the capture uids of an access check.
     var captureUIDScratch: [UInt32] = []
 
-    /// What each rule does for every entry of one directory, decided once from the first entry's path
-    /// (`PathPattern.matchSiblings`): most rules match all of a directory's entries or none of them.
-    private struct DirectoryPlan {
-        /// The directory's path: the plan holds for entries whose path starts with it and one more name.
-        var directory: [UInt8] = []
-        var valid = false
-        /// Per rule: `nil` when it depends on the entry's name, else the pattern every entry matches
-        /// (with `captures[r]` and its `where` holding), or -1 when no entry matches.
-        var patterns: [Int?] = []
-        var captures: [Captures] = []
-        /// Per rule and right, who the rule allows given the plan's captures, once an entry asked.
-        var allowed: [[UserSet?]] = []
-    }
-    /// Plans by the directory's depth (segment count): a depth-first walk returns to a directory's
-    /// remaining entries after its subdirectories, and finds the plan still there.
-    private var plans: [DirectoryPlan] = []
-    /// The plan used last: the next entry is most often in the same directory.
-    private var lastPlan = -1
     /// Whether `segments` holds the entry being evaluated (loaded only when a rule needs them).
     private var segmentsLoaded = false
+    /// Scratch captures for deciding a directory (`directoryMatch`).
+    private var belowScratch = Captures(count: 0)
+    private var entriesScratch = Captures(count: 0)
+    /// The baseline's excludes, as this evaluator's own copies.
+    private let excludePatterns: [PathPattern]
 
     static func typeBit(_ type: FileType) -> UInt8 {
         switch type {
@@ -100,6 +87,7 @@ final class RuleEvaluator {
         for (i, pin) in baseline.pins.enumerated() { pins[pin.path.bytes] = i }
         pinByPath = pins
         pinLengths = Set(baseline.pins.map(\.path.bytes.count))
+        excludePatterns = baseline.excludes.map { $0.isolatedCopy() }
     }
 
     func captureBuffers(rule r: Int, pattern p: Int) -> Captures { captureBuffers[r][p] }
@@ -110,55 +98,17 @@ final class RuleEvaluator {
         return pinByPath[Array(path)]
     }
 
-    /// What a capture of rule `r`, pattern `p` bound in `path`, resolved: from the directory plan at
-    /// depth `plan` when the plan decided the rule, else from the entry's own match.
-    func captured(_ name: String, rule r: Int, pattern p: Int, plan: Int? = nil, in path: UnsafeBufferPointer<UInt8>) -> ResolvedName? {
+    /// What a capture of rule `r`, pattern `p` bound in `path`, resolved: from the directory's decision
+    /// when it decided the rule for the entry, else from the entry's own match.
+    func captured(_ name: String, rule r: Int, pattern p: Int, decided: DirectoryMatch? = nil, in path: UnsafeBufferPointer<UInt8>) -> ResolvedName? {
         guard let i = captureNames[r][p].firstIndex(of: name) else { return nil }
         let bytes: UnsafeBufferPointer<UInt8>?
-        if let plan {
-            bytes = plans[plan].captures[r].value(i, in: path)
+        if let decided {
+            bytes = decided.rules[r].captures.value(i, in: path)
         } else {
             bytes = captureBuffers[r][p].value(i, in: path)
         }
         return bytes.flatMap(names.resolve)
-    }
-
-    /// The plan for the directory of the entry at `path`: its depth in `plans`, or nil for `/`, which has
-    /// no directory. Loads `segments` when it has to decide a plan.
-    private func plan(for path: UnsafeBufferPointer<UInt8>) -> Int? {
-        segmentsLoaded = false
-        // Paths from the walk are normalized; anything else (a trailing slash) is matched entry by entry.
-        guard decidesPerDirectory, path.count > 1, path[path.count - 1] != UInt8(ascii: "/") else { return nil }
-        // The directory is the path up to its last slash (`/` for a name right below it).
-        var slash = path.count - 1
-        while slash > 0 && path[slash] != UInt8(ascii: "/") { slash -= 1 }
-        let directory = UnsafeBufferPointer(rebasing: path[0..<max(slash, 1)])
-        func holds(_ depth: Int) -> Bool {
-            plans[depth].valid && plans[depth].directory.withUnsafeBufferPointer { d in
-                d.count == directory.count && memcmp(d.baseAddress!, directory.baseAddress!, d.count) == 0
-            }
-        }
-        if lastPlan >= 0, holds(lastPlan) { return lastPlan }
-        loadSegments(path)
-        guard segments.count > 0 else { return nil }
-        let depth = segments.count - 1
-        while plans.count <= depth { plans.append(DirectoryPlan()) }
-        lastPlan = depth
-        if holds(depth) { return depth }
-        plans[depth].valid = false
-        plans[depth].directory.removeAll(keepingCapacity: true)
-        plans[depth].directory.append(contentsOf: directory)
-        if plans[depth].patterns.count != boxes.count {
-            plans[depth].patterns = Array(repeating: nil, count: boxes.count)
-            plans[depth].captures = boxes.map { _ in Captures(count: 0) }
-            plans[depth].allowed = boxes.map { _ in Array(repeating: nil, count: AccessRight.allCases.count) }
-        }
-        for r in boxes.indices {
-            plans[depth].patterns[r] = siblingPattern(rule: r, path: path, depth: depth)
-            for k in plans[depth].allowed[r].indices { plans[depth].allowed[r][k] = nil }
-        }
-        plans[depth].valid = true
-        return depth
     }
 
     private func loadSegments(_ path: UnsafeBufferPointer<UInt8>) {
@@ -167,40 +117,124 @@ final class RuleEvaluator {
         segmentsLoaded = true
     }
 
-    /// The pattern of rule `r` that every entry of the directory matches with its `where` holding (-1:
-    /// none does), or nil when that depends on the entry's name.
-    private func siblingPattern(rule r: Int, path: UnsafeBufferPointer<UInt8>, depth: Int) -> Int? {
-        let rule = boxes[r].rule
-        for p in rule.patterns.indices {
-            switch rule.patterns[p].matchSiblings(path, segments: segments, captures: &plans[depth].captures[r]) {
-            case .byName: return nil
-            case .none: continue
-            case .all: if conditionsHold(rule, rule: r, pattern: p, plan: depth, path: path) { return p }
+    // MARK: - Decisions per directory
+
+    /// What the rules and the excludes decide below the directory at `path`, which the walk has just
+    /// visited; `parent` is its own directory's decision. A directory below which everything is decided
+    /// shares that decision with every directory under it: no matching, no copy, however deep the tree.
+    func directoryMatch(for path: UnsafeBufferPointer<UInt8>, parent: DirectoryMatch?) -> DirectoryMatch {
+        if let parent, parent.decidesEverythingBelow { return parent }
+        segments.load(path)
+        segmentsLoaded = false  // `segments` now holds a directory, not an entry
+        var rules = [DirectoryMatch.RuleDecision]()
+        rules.reserveCapacity(boxes.count)
+        for r in boxes.indices {
+            if let inherited = parent?.rules[r], inherited.below != nil {
+                rules.append(inherited)
+            } else {
+                rules.append(decide(rule: r, directory: path))
             }
         }
-        return -1
+        var excludes = [DirectoryMatch.ExcludeDecision]()
+        for e in excludePatterns.indices {
+            if let inherited = parent?.excludes[e], inherited.below != .byName {
+                excludes.append(inherited)
+            } else {
+                let d = excludePatterns[e].matchBelow(directory: path, segments: segments, below: &belowScratch, entries: &entriesScratch)
+                excludes.append(DirectoryMatch.ExcludeDecision(below: d.below, entries: d.entries))
+            }
+        }
+        return DirectoryMatch(rules: rules, excludes: excludes)
+    }
+
+    /// Rule `r` below the directory at `path` (whose segments are loaded): the first of its patterns that
+    /// matches with its `where` holding, for every path below and for the directory's own entries.
+    private func decide(rule r: Int, directory path: UnsafeBufferPointer<UInt8>) -> DirectoryMatch.RuleDecision {
+        let rule = boxes[r].rule
+        var below: Int? = -1
+        var entries: Int? = -1
+        var captures = Captures(count: 0)
+        var belowOpen = true, entriesOpen = true
+        for p in rule.patterns.indices where belowOpen || entriesOpen {
+            let d = rule.patterns[p].matchBelow(directory: path, segments: segments, below: &belowScratch, entries: &entriesScratch)
+            if belowOpen {
+                switch d.below {
+                case .byName: below = nil; belowOpen = false
+                case .none: break
+                case .all:
+                    if conditionsHold(rule, rule: r, pattern: p, captures: belowScratch, path: path) {
+                        below = p; belowOpen = false
+                        if entriesOpen { entries = p; entriesOpen = false; captures = belowScratch }
+                    }
+                }
+            }
+            if entriesOpen {
+                switch d.entries {
+                case .byName: entries = nil; entriesOpen = false
+                case .none: break
+                case .all:
+                    if conditionsHold(rule, rule: r, pattern: p, captures: entriesScratch, path: path) {
+                        entries = p; entriesOpen = false; captures = entriesScratch
+                    }
+                }
+            }
+        }
+        var allowed = [UserSet?](repeating: nil, count: AccessRight.ordered.count)
+        if let p = entries, p >= 0, let access, boxes[r].hasAccess {
+            let names = captureNames[r][p]
+            let capture: (String) -> ResolvedName? = { name in
+                names.firstIndex(of: name).flatMap { captures.value($0, in: path) }.flatMap(self.names.resolve)
+            }
+            for (k, specs) in boxes[r].accessSpecs.enumerated() {
+                guard let specs else { continue }
+                var uids = [UInt32]()
+                for case .capture(let name) in specs { uids.append(capture(name)?.uid ?? UInt32.max) }
+                let key = AccessEvaluator.AllowedKey(rule: r, right: AccessRight.ordered[k], captures: uids)
+                let (set, missing) = access.allowedCached(key, specs, capture: capture)
+                if missing.isEmpty { allowed[k] = set }
+            }
+        }
+        return DirectoryMatch.RuleDecision(below: below, entries: entries, captures: captures, allowed: allowed)
+    }
+
+    /// Whether an exclude leaves out the entry at `path`, an entry of the directory `directory` decided.
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: DirectoryMatch?) -> Bool {
+        guard !excludePatterns.isEmpty else { return false }
+        for e in excludePatterns.indices {
+            if decidesPerDirectory, path.count > 1, let directory {
+                switch directory.excludes[e].entries {
+                case .all: return true
+                case .none: continue
+                case .byName: break
+                }
+            }
+            var captures = Captures(count: 0)
+            if excludePatterns[e].match(path, captures: &captures) { return true }
+        }
+        return false
     }
 
     /// Every broken `expect` assertion and every disallowed access of every rule that matches the entry.
+    /// `directory` is what was decided for the entries of its directory, when the walk knows it.
     /// Capability reads that fail are returned as errors.
-    func evaluate(_ entry: WalkEntry, parent: AccessContext?, own: AccessContext?,
-                           findings: inout [Finding], errors: inout [WalkError]) {
+    func evaluate(_ entry: WalkEntry, parent: AccessContext?, own: AccessContext?, directory: DirectoryMatch?,
+                  findings: inout [Finding], errors: inout [WalkError]) {
         let record = entry.record
         if let own, record.defaultACL != nil { inheritedAccess(entry, directory: own, findings: &findings) }
         let path = entry.path
-        let depth = plan(for: path)
-        // Read once: every stored property read in the loop is an exclusivity check at run time.
-        let decided = depth.map { plans[$0].patterns }
+        segmentsLoaded = false
+        // Paths from the walk are normalized; `/` itself is no directory's entry.
+        let decision = decidesPerDirectory && path.count > 1 ? directory : nil
         let lint = self.lint
         let bit = Self.typeBit(record.type)
         for r in boxes.indices where typeMasks[r] & bit != 0 {
             let box = boxes[r]
             let p: Int
-            var plan: Int?
-            if let decided, let d = decided[r] {
+            var decided: DirectoryMatch?
+            if let decision, let d = decision.rules[r].entries {
                 guard d >= 0 else { continue }
                 p = d
-                plan = depth
+                decided = decision
             } else {
                 loadSegments(path)
                 guard let matched = matchingPattern(box.rule, index: r, path: path, segments: segments) else { continue }
@@ -209,12 +243,12 @@ final class RuleEvaluator {
             lint?.matched(rule: r, path: path)
             // Closures passed straight to the calls (not kept in a variable) need no allocation.
             if box.hasExpectations {
-                check(box, entry, capture: { self.captured($0, rule: r, pattern: p, plan: plan, in: path) },
+                check(box, entry, capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) },
                       findings: &findings, errors: &errors)
             }
             if box.hasAccess, access != nil {
-                checkAccess(box, index: r, plan: plan, entry, parent: parent,
-                            capture: { self.captured($0, rule: r, pattern: p, plan: plan, in: path) }, findings: &findings)
+                checkAccess(box, index: r, decided: decided, entry, parent: parent,
+                            capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) }, findings: &findings)
             }
         }
     }
@@ -227,15 +261,16 @@ final class RuleEvaluator {
     private func matchingPattern(_ rule: Rule, index r: Int, path: UnsafeBufferPointer<UInt8>, segments: PathSegments) -> Int? {
         for p in rule.patterns.indices {
             guard rule.patterns[p].match(path, segments: segments, captures: &captureBuffers[r][p]) else { continue }
-            if conditionsHold(rule, rule: r, pattern: p, plan: nil, path: path) { return p }
+            if conditionsHold(rule, rule: r, pattern: p, captures: captureBuffers[r][p], path: path) { return p }
         }
         return nil
     }
 
-    /// Whether what pattern `p` of rule `r` captured in `path` meets the rule's `where`.
-    private func conditionsHold(_ rule: Rule, rule r: Int, pattern p: Int, plan: Int?, path: UnsafeBufferPointer<UInt8>) -> Bool {
-        rule.conditions.allSatisfy { condition in
-            let uid = captured(condition.capture, rule: r, pattern: p, plan: plan, in: path)?.uid
+    /// Whether what a pattern of rule `r` captured (`captures`, over `path`) meets the rule's `where`.
+    private func conditionsHold(_ rule: Rule, rule r: Int, pattern p: Int, captures: Captures, path: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !rule.conditions.isEmpty else { return true }
+        return rule.conditions.allSatisfy { condition in
+            let uid = (captureNames[r][p].firstIndex(of: condition.capture).flatMap { captures.value($0, in: path) }).flatMap(names.resolve)?.uid
             switch condition.kind {
             case .isUser: return uid != nil
             case .memberOf(let gids): return uid.map { u in gids.contains { names.isMember(uid: u, ofGroup: $0) } } ?? false
@@ -364,16 +399,8 @@ final class RuleEvaluator {
 }
 
 extension RuleEvaluator {
-    /// Who rule `r` allows `right` (by index) for the entries of the directory whose plan is at depth
-    /// `plan`, once an earlier entry of the directory worked it out.
-    func plannedAllowed(plan: Int?, rule r: Int, right k: Int) -> UserSet? {
-        guard let plan else { return nil }
-        return plans[plan].allowed[r][k]
-    }
-
-    /// Remembers who rule `r` allows `right` for the rest of the directory whose plan is at depth `plan`.
-    func rememberPlannedAllowed(_ set: UserSet, plan: Int?, rule r: Int, right k: Int) {
-        guard let plan else { return }
-        plans[plan].allowed[r][k] = set
+    /// Who rule `r` allows `right` (by index) for the entries of a directory, when its decision worked it out.
+    func decidedAllowed(_ decided: DirectoryMatch?, rule r: Int, right k: Int) -> UserSet? {
+        decided?.rules[r].allowed[k]
     }
 }

@@ -1,11 +1,14 @@
 /// The walk's visitor for a scan: evaluates every entry against the rules and pins and collects what the
 /// walk could not read.
 struct ScanVisitor: ParallelWalkVisitor {
-    /// The reach of a directory, when the baseline has access rules.
-    typealias DirectoryContext = AccessContext?
+    /// What a directory hands to its entries: its reach, when the baseline has access rules, and what
+    /// the rules decide below it.
+    struct DirectoryContext {
+        let access: AccessContext?
+        let match: DirectoryMatch?
+    }
 
     let rules: RuleEvaluator
-    let excludes: [PathPattern]
     var findings: [Finding] = []
     var errors: [WalkError] = []
     var skipped: [SkippedMount] = []
@@ -14,14 +17,12 @@ struct ScanVisitor: ParallelWalkVisitor {
     /// Entries not yet added to `progress` (counted here, added in batches: one shared counter per entry
     /// would have the threads fight over it).
     private var uncounted = 0
-    private var excludeCaptures: [Captures]
-    /// The ancestors of the scan root being walked, as access contexts.
+    /// The ancestors of the scan root being walked: the last one's access context and decision.
     private var ancestors: AccessContext?
+    private var ancestorsMatch: DirectoryMatch?
 
     init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true) {
         rules = RuleEvaluator(baseline: baseline, accounts: accounts, index: index, decidesPerDirectory: decidesPerDirectory)
-        excludes = baseline.excludes
-        excludeCaptures = baseline.excludes.map { Captures(count: $0.captureNames.count) }
     }
 
     func makeWorker() -> ScanVisitor {
@@ -52,38 +53,42 @@ struct ScanVisitor: ParallelWalkVisitor {
         uncounted = 0
     }
 
-    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard !excludes.isEmpty else { return false }
-        var captures = Captures(count: 0)
-        return excludes.contains { $0.match(path, captures: &captures) }
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: DirectoryContext?) -> Bool {
+        rules.isExcluded(path, in: directory?.match)
     }
 
     mutating func beginRoot(_ root: HostPath) {
         ancestors = nil
+        ancestorsMatch = nil
     }
 
     mutating func visitAncestor(_ entry: WalkEntry) {
+        if entry.record.type == .directory {
+            ancestorsMatch = rules.directoryMatch(for: entry.path, parent: ancestorsMatch)
+        }
         guard let access = rules.access else { return }
-        ancestors = access.context(parent: ancestors, path: HostPath(entry.path), record: entry.record)
+        ancestors = access.context(parent: ancestors, pathLength: entry.path.count, record: entry.record)
     }
 
-    mutating func rootContext() -> AccessContext? { ancestors }
+    mutating func rootContext() -> DirectoryContext { DirectoryContext(access: ancestors, match: ancestorsMatch) }
 
-    mutating func visit(_ entry: WalkEntry, in parent: AccessContext?) -> AccessContext?? {
+    mutating func visit(_ entry: WalkEntry, in parent: DirectoryContext) -> DirectoryContext? {
         if let progress {
             uncounted += 1
             if uncounted >= progress.timing.batch { flushProgress(at: entry.path) }
         }
+        let isDirectory = entry.record.type == .directory
         var own: AccessContext?
-        if entry.record.type == .directory, let access = rules.access, parent != nil || entry.path.count == 1 {
-            own = access.context(parent: parent, path: HostPath(entry.path), record: entry.record)
+        if isDirectory, let access = rules.access, parent.access != nil || entry.path.count == 1 {
+            own = access.context(parent: parent.access, pathLength: entry.path.count, record: entry.record)
         }
-        rules.evaluate(entry, parent: parent, own: own, findings: &findings, errors: &errors)
+        rules.evaluate(entry, parent: parent.access, own: own, directory: parent.match, findings: &findings, errors: &errors)
         if let pin = rules.pinIndex(for: entry.path) {
             pinsSeen.insert(pin)
             if let finding = rules.checkPin(rules.baseline.pins[pin], record: entry.record) { findings.append(finding) }
         }
-        return .some(own)
+        guard isDirectory else { return DirectoryContext(access: nil, match: nil) }
+        return DirectoryContext(access: own, match: rules.directoryMatch(for: entry.path, parent: parent.match))
     }
 
     mutating func record(_ error: WalkError) { errors.append(error) }

@@ -38,6 +38,9 @@ final class DirectoryWalk<V: WalkVisitor> {
     private var currentRoot: [UInt8] = []
     /// The directories above the bottom frame, when it was handed over by another thread (loop detection).
     private var outerAncestors: [DirectoryID] = []
+    /// The directories of `frames` and `outerAncestors`, for loop detection in constant time per directory
+    /// (a directory deep in a chain is not compared with every one above it).
+    private var openDirectories = Set<DirectoryID>()
     /// Work shared with other threads, when the walk is parallel.
     private let share: WorkShare<V.DirectoryContext>?
     /// Per device: whether its filesystem is one whose attributes may be read the listed way.
@@ -96,17 +99,26 @@ final class DirectoryWalk<V: WalkVisitor> {
         rootDevice = handed.rootDevice
         rootMount = handed.rootMount
         outerAncestors = handed.ancestors
+        openDirectories = Set(handed.ancestors)
         push(fd: handed.fd, id: handed.id, context: handed.context, visitor: &visitor)
         run(visitor: &visitor)
         outerAncestors.removeAll()
+        openDirectories.removeAll()
     }
 
     /// Hands a directory to an idle thread when one waits: the first subdirectory not yet walked of the
-    /// highest directory this thread still holds open (the biggest piece of work it has).
+    /// highest directory this thread still holds open (the biggest piece of work it has). Only from
+    /// directories whose path is at most `handOverPathLimit` bytes long: handing one over copies its path
+    /// and its ancestors, and deeper directories are walked by the thread that holds them, so a chain
+    /// thousands of levels deep is not copied once per level.
     private func handOver(visitor: inout V) {
-        guard let share,
-              let i = frames.firstIndex(where: { $0.fd >= 0 && $0.next < $0.nameStarts.count }),
-              share.reserve() else { return }
+        guard let share else { return }
+        var found: Int?
+        for i in frames.indices {
+            if frames[i].pathLength > Self.handOverPathLimit { break }
+            if frames[i].fd >= 0 && frames[i].next < frames[i].nameStarts.count { found = i; break }
+        }
+        guard let i = found, share.reserve() else { return }
         let saved = path
         defer { path = saved }
         let start = frames[i].nameStarts[frames[i].next]
@@ -135,6 +147,7 @@ final class DirectoryWalk<V: WalkVisitor> {
         visitor.beginRoot(root)
         currentRoot = root.bytes
         outerAncestors.removeAll()
+        openDirectories.removeAll()
         path.removeAll(keepingCapacity: true)
         path.append(UInt8(ascii: "/"))
         let components = root.segments
@@ -242,8 +255,11 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     private var currentPath: HostPath { HostPath(bytes: path) }
 
-    private func isExcluded(_ visitor: V) -> Bool {
-        path.withUnsafeBufferPointer { visitor.isExcluded($0) }
+    /// The longest path of a directory whose subdirectories are handed to other threads.
+    static var handOverPathLimit: Int { 16 * 1024 }
+
+    private func isExcluded(_ visitor: V, in directory: V.DirectoryContext? = nil) -> Bool {
+        path.withUnsafeBufferPointer { visitor.isExcluded($0, in: directory) }
     }
 
     /// Visits the scan root directory (already open as `fd`, which this takes over) and walks below it.
@@ -286,9 +302,9 @@ final class DirectoryWalk<V: WalkVisitor> {
     private func push(fd: Int32, id: DirectoryID, context: V.DirectoryContext, visitor: inout V) {
         frames.append(Frame(fd: fd, device: id.device, inode: id.inode, pathLength: path.count, context: context,
                             listed: isListedFilesystem(device: id.device, fd: fd)))
+        openDirectories.insert(id)
         openFrames += 1
-        if openFrames > frameLimit,
-           let oldest = frames.firstIndex(where: { $0.fd >= 0 }), oldest < frames.count - 1 {
+        if openFrames > frameLimit, let oldest = oldestOpenFrame(), oldest < frames.count - 1 {
             // Bound the descriptors held: the oldest directory is reopened through `..` when the walk
             // climbs back to it.
             Syscalls.close(frames[oldest].fd)
@@ -298,8 +314,18 @@ final class DirectoryWalk<V: WalkVisitor> {
         list(visitor: &visitor)
     }
 
+    /// The open frames are the top `openFrames` ones (a descriptor is released from the bottom of them
+    /// and taken again only for the frame below the one popped), so the oldest is found without a search
+    /// of every frame; the loop only steps over frames a failed reopening left behind.
+    private func oldestOpenFrame() -> Int? {
+        var i = max(0, frames.count - openFrames)
+        while i < frames.count, frames[i].fd < 0 { i += 1 }
+        return i < frames.count ? i : nil
+    }
+
     private func pop(visitor: inout V) {
         let frame = frames.removeLast()
+        openDirectories.remove(DirectoryID(device: frame.device, inode: frame.inode))
         guard let parentIndex = frames.indices.last else {
             if frame.fd >= 0 { Syscalls.close(frame.fd); openFrames -= 1 }
             return
@@ -342,6 +368,7 @@ final class DirectoryWalk<V: WalkVisitor> {
         // Unwind the abandoned frames without reopening them.
         while let last = frames.last, last.fd < 0 {
             frames.removeLast()
+            openDirectories.remove(DirectoryID(device: last.device, inode: last.inode))
         }
     }
 
@@ -385,7 +412,7 @@ final class DirectoryWalk<V: WalkVisitor> {
                 path.removeSubrange(dirLength..<path.count)
                 if dirLength > 1 { path.append(UInt8(ascii: "/")) }
                 path.append(contentsOf: UnsafeRawBufferPointer(start: nameStart, count: nameLength))
-                if isExcluded(visitor) { continue }
+                if isExcluded(visitor, in: context) { continue }
                 if roots.count > 1, rootLengths.contains(path.count), path != currentRoot, roots.contains(path) { continue }
                 #if DEBUG
                 path.withUnsafeBufferPointer { WalkHooks.reach(.beforeRead, $0) }
@@ -549,6 +576,13 @@ final class DirectoryWalk<V: WalkVisitor> {
             let name = UnsafeRawPointer(buf.baseAddress! + nameStart).assumingMemoryBound(to: CChar.self)
             return openAndVisitDirectory(parent: parentFD, name: name, context: context, depth: frames.count, visitor: &visitor)
         }
+        if frames[top].next == frames[top].nameStarts.count {
+            // Every subdirectory of it has been entered: its names are not needed again (a frame deep in a
+            // chain holds no name while the walk is below it).
+            frames[top].names = []
+            frames[top].nameStarts = []
+            frames[top].next = 0
+        }
         if let opened { push(fd: opened.fd, id: opened.id, context: opened.context, visitor: &visitor) }
     }
 
@@ -605,7 +639,11 @@ final class DirectoryWalk<V: WalkVisitor> {
             return nil
         }
         let id = DirectoryID(device: record.device, inode: record.inode)
-        if frames[0..<depth].contains(where: { $0.device == id.device && $0.inode == id.inode }) || outerAncestors.contains(id) {
+        // `depth` frames are its ancestors: all of them when it is listed in the top frame, fewer when it
+        // is handed over from a frame further up (those are checked one by one: a handed directory is high up).
+        let isAncestor = depth == frames.count ? openDirectories.contains(id)
+            : frames[0..<depth].contains(where: { $0.device == id.device && $0.inode == id.inode }) || outerAncestors.contains(id)
+        if isAncestor {
             Syscalls.close(fd)
             visitor.record(WalkError(path: currentPath, message: "directory loop: this directory is also one of its own ancestors"))
             return nil

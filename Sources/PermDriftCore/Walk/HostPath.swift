@@ -27,6 +27,9 @@ public struct HostPath: Hashable, Comparable, Sendable, CustomStringConvertible 
         bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
     }
 
+    /// The first `length` bytes: the path of an ancestor, given its length.
+    public func prefix(_ length: Int) -> HostPath { HostPath(bytes: Array(bytes[0..<min(length, bytes.count)])) }
+
     /// `self` joined with one more name.
     public func appending(_ name: some Sequence<UInt8>) -> HostPath {
         var out = bytes

@@ -29,8 +29,9 @@ public struct WalkEntry {
 public protocol WalkVisitor {
     associatedtype DirectoryContext
 
-    /// Whether `path` is excluded: neither walked nor reported.
-    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool
+    /// Whether `path` is excluded: neither walked nor reported. `directory` is the context of the
+    /// entry's directory, when the walk has one (not for a scan root and its ancestors).
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: DirectoryContext?) -> Bool
 
     /// A scan root is about to be walked; its ancestors follow.
     mutating func beginRoot(_ root: HostPath)

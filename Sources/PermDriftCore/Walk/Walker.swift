@@ -156,7 +156,7 @@ private final class WorkerSlot<V: WalkVisitor>: @unchecked Sendable {
 private struct WalkOnOneThread<V: ParallelWalkVisitor>: WalkVisitor {
     var visitor: V
     init(_ visitor: V) { self.visitor = visitor }
-    func isExcluded(_ path: UnsafeBufferPointer<UInt8>) -> Bool { visitor.isExcluded(path) }
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: V.DirectoryContext?) -> Bool { visitor.isExcluded(path, in: directory) }
     mutating func beginRoot(_ root: HostPath) { visitor.beginRoot(root) }
     mutating func visitAncestor(_ entry: WalkEntry) { visitor.visitAncestor(entry) }
     mutating func rootContext() -> V.DirectoryContext { visitor.rootContext() }

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A directory and its inode number: what loop detection compares.
-struct DirectoryID: Equatable, Sendable {
+struct DirectoryID: Hashable, Sendable {
     let device: UInt64
     let inode: UInt64
 }
