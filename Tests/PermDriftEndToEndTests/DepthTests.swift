@@ -101,4 +101,101 @@ struct DepthTests {
         // The landed code before issue 18 held a copy of the path per level: 51 GB here.
         #expect(kib < 80 * 1024, "peak RSS \(kib) KiB for a chain \(depth) deep")
     }
+
+    /// Every file under `dir`, summed (the state directory and the reports).
+    static func bytes(under dir: String) -> Int {
+        let fm = FileManager.default
+        var total = 0
+        for name in (try? fm.subpathsOfDirectory(atPath: dir)) ?? [] {
+            total += ((try? fm.attributesOfItem(atPath: dir + "/" + name))?[.size] as? Int) ?? 0
+        }
+        return total
+    }
+
+    @Test("drift on every level of a chain 10,000 deep (paths of megabytes) gives bounded reports, state and alerts")
+    func driftDeepInAChainIsBounded() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let transcripts = host.path("/home/ann/transcripts")
+        defer { Self.removeChain(under: transcripts) }
+        let depth = 10_000
+        try Self.chain(under: transcripts, depth: depth, uid: 33001, driftEvery: 1)
+        let baseline = try host.baseline(Self.baseline)
+        let state = host.base + "/state"
+        let reports = host.base + "/reports"
+        mkdir(state, 0o700)
+        mkdir(reports, 0o700)
+        let run = try Harness.run("/usr/bin/prlimit", ["--data=\(1024 * 1024 * 1024)", "--", Harness.binary, "scan", "--root", host.root,
+                                                       "--baseline", baseline, "--state-dir", state, "--format", "text",
+                                                       "--output", "json:\(reports)/last.json", "--output", "junit:\(reports)/junit.xml",
+                                                       "--output", "sarif:\(reports)/last.sarif"], timeout: 600)
+        #expect(run.status == 1, "\(run.stderr.prefix(2000))")
+        // Stated bounds: 64 MiB for the reports together, 64 MiB for the state directory.
+        let reportBytes = Self.bytes(under: reports)
+        let stateBytes = Self.bytes(under: state)
+        #expect(reportBytes < 64 << 20, "reports: \(reportBytes) bytes")
+        #expect(stateBytes < 64 << 20, "state directory: \(stateBytes) bytes")
+        #expect(run.stdout.utf8.count < 4 << 20, "text report: \(run.stdout.utf8.count) bytes")
+
+        let data = try Data(contentsOf: URL(fileURLWithPath: reports + "/last.json"))
+        try Harness.validateAgainstSchema(data)
+        let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let summary = try #require(report["summary"] as? [String: Any])
+        let findings = report.findings
+        let omitted = report["omitted"] as? [String: Int] ?? [:]
+        // Every finding is counted; at most 1,000 a rule are listed, the first in report order.
+        #expect(summary["findings_listed"] as? Int == findings.count)
+        #expect(summary["findings"] as? Int == findings.count + omitted.values.reduce(0, +))
+        #expect((summary["findings"] as? Int ?? 0) >= 2 * depth, "\(summary)")
+        var perRule = [String: Int]()
+        for f in findings { perRule[f["rule"] as? String ?? "", default: 0] += 1 }
+        for (rule, listed) in perRule { #expect(listed <= 1000, "\(rule): \(listed) listed") }
+        #expect(omitted["homes-no-world-write"] == depth - perRule["homes-no-world-write", default: 0], "\(omitted)")
+        // Paths: exact up to 4 KiB, longer ones their two ends with their length; steps at most 17.
+        for f in findings {
+            let path = f["path"] as? String ?? ""
+            #expect(path.utf8.count <= 4096 + 3, "a listed path of \(path.utf8.count) bytes")
+            if path.utf8.count > 4096 { #expect(f["path_length"] as? Int ?? 0 > 4096) }
+            #expect((f["via"] as? [String] ?? []).count <= 17)
+            #expect((f["via"] as? [String] ?? []).allSatisfy { $0.utf8.count < 2048 })
+        }
+        #expect(run.stdout.contains("more finding"), "\(run.stdout.suffix(3000))")
+    }
+
+    @Test("a finding on a path of 5 MB is shown by its two ends, says it was shortened, and its alert sample is short")
+    func aFiveMegabytePathIsShortenedReadably() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let transcripts = host.path("/home/ann/transcripts")
+        defer { Self.removeChain(under: transcripts) }
+        let depth = 20_000
+        // One drifting directory, at the bottom.
+        try Self.chain(under: transcripts, depth: depth, uid: 33001, driftEvery: depth)
+        let baseline = try host.baseline(Self.baseline)
+        let state = host.base + "/state"
+        mkdir(state, 0o700)
+        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", baseline, "--state-dir", state,
+                                         "--format", "text", "--output", "json:\(host.base)/last.json", "--alertmanager", am.base])
+        #expect(run.status == 1, "\(run.stderr.prefix(2000))")
+        let length = "/home/ann/transcripts".utf8.count + depth * 256
+        // Text: the beginning … the end, and what it stands for.
+        #expect(run.stdout.contains("/home/ann/transcripts/ddd"), "\(run.stdout.prefix(500))")
+        #expect(run.stdout.contains("ddd…ddd"))
+        #expect(run.stdout.contains("(a path of \(length) bytes, shortened to its beginning and end)"), "\(run.stdout.prefix(300))")
+        #expect(run.stdout.utf8.count < 64 * 1024, "\(run.stdout.utf8.count) bytes of text")
+        // JSON: the two ends and the exact length.
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: host.base + "/last.json"))) as? [String: Any])
+        let finding = try #require(report.findings.first { $0["rule"] as? String == "homes-no-world-write" })
+        #expect(finding["path_length"] as? Int == length)
+        #expect((finding["path"] as? String)?.utf8.count == 4096 + 2)  // 2048 + "…" (3 bytes) + 2047; JSON decodes "…" to one character
+        // The alert Alertmanager holds: one sample, at most 240 characters, head … tail, saying it was shortened.
+        let alerts = try am.alerts().filter { ($0["labels"] as? [String: String])?["rule"] == "homes-no-world-write" }
+        let annotations = try #require(alerts.first?["annotations"] as? [String: String], "\(alerts)")
+        let sample = annotations["samples"] ?? ""
+        #expect(annotations["count"] == "1")
+        #expect(sample.count <= 240 && sample.hasPrefix("/home/ann/transcripts/ddd") && sample.contains("…") && sample.contains("shortened"),
+                "\(sample)")
+    }
 }

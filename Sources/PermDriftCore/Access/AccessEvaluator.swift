@@ -133,27 +133,70 @@ final class AccessEvaluator {
 
     // MARK: - Explanations
 
+    /// Search steps shown at most for one finding: a chain of directories thousands deep is explained in
+    /// a bounded number of steps (runs of directories searched through the same entry are collapsed;
+    /// beyond that the middle steps are counted).
+    static let maxSearchSteps = 16
+
     /// The entry that lets `uid` search each directory from `/` through `directory`; `path` is the path
-    /// of `directory` or of an entry below it (each directory's path is a prefix of it).
-    func searchSteps(uid: UInt32, through directory: AccessContext?, path: HostPath) -> [AccessStep] {
-        (directory?.chain ?? []).map {
-            AccessStep(entry: check.decidingEntry($0.record, uid: uid, bits: 1).entry, path: path.prefix($0.pathLength))
+    /// of `directory` or of an entry below it (each directory's path is a prefix of it). More than three
+    /// directories in a row searched through the same entry are one step for the first and one for the
+    /// last; more than `maxSearchSteps` steps keep the first and the last ones and count the rest.
+    func searchSteps(uid: UInt32, through directory: AccessContext?, path: UnsafeBufferPointer<UInt8>) -> [AccessStep] {
+        guard let directory else { return [] }
+        // Runs of directories with the same deciding entry, from the directory up to `/`.
+        var runs: [(entry: String, top: AccessContext, bottom: AccessContext, count: Int)] = []
+        var node: AccessContext? = directory
+        while let n = node {
+            let entry = check.decidingEntry(n.record, uid: uid, bits: 1).entry
+            if let last = runs.last, last.entry == entry {
+                runs[runs.count - 1].top = n
+                runs[runs.count - 1].count += 1
+            } else {
+                runs.append((entry, n, n, 1))
+            }
+            node = n.parent
         }
+        func pathOf(_ context: AccessContext) -> HostPath {
+            HostPath(reporting: UnsafeBufferPointer(rebasing: path[0..<min(context.pathLength, path.count)]), limit: HostPath.stepLimit)
+        }
+        var steps = [AccessStep]()
+        for run in runs.reversed() {
+            if run.count <= 3 {
+                var chain = [AccessContext]()
+                var n: AccessContext? = run.bottom
+                while let c = n, chain.count < run.count { chain.append(c); n = c.parent }
+                for c in chain.reversed() { steps.append(AccessStep(entry: run.entry, path: pathOf(c))) }
+            } else {
+                steps.append(AccessStep(entry: run.entry, path: pathOf(run.top),
+                                        note: " (and the \(run.count - 2) directories below it, through the same entry)"))
+                steps.append(AccessStep(entry: run.entry, path: pathOf(run.bottom)))
+            }
+        }
+        guard steps.count > Self.maxSearchSteps else { return steps }
+        let head = (Self.maxSearchSteps - 1) / 2
+        let tail = Self.maxSearchSteps - 1 - head
+        let skipped = steps.count - head - tail
+        return Array(steps.prefix(head))
+            + [AccessStep(entry: "(\(skipped) more steps)", path: steps[head].path, note: " … to the directory above the next step")]
+            + Array(steps.suffix(tail))
     }
 
     /// The entries that give `uid` the right, step by step: search on each directory from `/` to the
     /// parent, then the entry deciding the right on the object (or, for write, the directory that lets
     /// the user replace it).
-    func via(uid: UInt32, right: AccessRight, path: HostPath, record: FileRecord, parent: AccessContext?) -> [AccessStep] {
+    func via(uid: UInt32, right: AccessRight, path: UnsafeBufferPointer<UInt8>, record: FileRecord, parent: AccessContext?) -> [AccessStep] {
         var steps = searchSteps(uid: uid, through: parent, path: path)
         let own = check.decidingEntry(record, uid: uid, bits: right == .write && record.type == .directory ? 3 : right.bit)
         let objectGrants = record.type != .symlink && own.grants
         if objectGrants || right != .write {
-            steps.append(AccessStep(entry: own.entry, path: path))
+            steps.append(AccessStep(entry: own.entry, path: HostPath(reporting: path, limit: HostPath.stepLimit)))
         } else if let parent {
             let dir = check.decidingEntry(parent.record, uid: uid, bits: 3).entry
             let why = parent.isSticky ? "sticky, and \(index.accounts.userDisplay(uid)) owns the entry or the directory" : "not sticky"
-            steps.append(AccessStep(entry: "replace via \(dir)", path: path.prefix(parent.pathLength), note: " (\(why))"))
+            steps.append(AccessStep(entry: "replace via \(dir)", path: HostPath(reporting: UnsafeBufferPointer(rebasing: path[0..<min(parent.pathLength, path.count)]),
+                                                                                  limit: HostPath.stepLimit),
+                                    note: " (\(why))"))
         }
         return steps
     }

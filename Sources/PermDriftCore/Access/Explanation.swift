@@ -36,7 +36,9 @@ public struct Explanation: Sendable {
             let list = holders.members(upTo: evaluator.index.count).map { i -> Holder in
                 let uid = evaluator.index.uid(at: i)
                 return Holder(principal: accounts.userLabel(uid), uid: uid,
-                              via: evaluator.via(uid: uid, right: right, path: target.path, record: target.record, parent: parent))
+                              via: target.path.bytes.withUnsafeBufferPointer {
+                                  evaluator.via(uid: uid, right: right, path: $0, record: target.record, parent: parent)
+                              })
             }.sorted { $0.uid < $1.uid }
             rights.append((right, list))
         }

@@ -44,9 +44,11 @@ public enum AlertBuilder {
             let severity = entries.compactMap { Severity(rawValue: $0.severity) }.max() ?? .high
             let samples = Set(entries.map(\.hostPath)).sorted().prefix(maxSamples).map { clip($0.description) }
             let ruleText = TerminalText.escape(rule)
+            // The run's count, when it has one: it includes the findings beyond those the report lists.
+            let count = max(entries.count, ledger.lastRun?.counts.first { $0.rule == rule }?.count ?? 0)
             var annotations = [
-                "summary": "\(entries.count) permission drift finding\(entries.count == 1 ? "" : "s") of rule \(ruleText) on \(host)",
-                "count": String(entries.count),
+                "summary": "\(count) permission drift finding\(count == 1 ? "" : "s") of rule \(ruleText) on \(host)",
+                "count": String(count),
                 "samples": samples.joined(separator: "\n"),
             ]
             if let description = result.rules.first(where: { $0.id == rule })?.description {
@@ -152,8 +154,12 @@ public enum AlertBuilder {
         }
     }
 
+    /// A sample no longer than `maxSampleLength` characters: a longer one keeps its beginning and its
+    /// end (where a path's last names are) and says how long it was.
     static func clip(_ text: String) -> String {
         guard text.count > maxSampleLength else { return text }
-        return String(text.prefix(maxSampleLength)) + "…"
+        let note = " [\(text.count) characters, shortened]"
+        let keep = maxSampleLength - note.count - 1
+        return String(text.prefix(keep / 2)) + "…" + String(text.suffix(keep - keep / 2)) + note
     }
 }

@@ -1,4 +1,4 @@
-/// What the baseline's rules and excludes decide for the paths below one directory, worked out from the
+/// What the baseline's rules, excludes and exceptions decide for the paths below one directory, worked out from the
 /// directory's path when the walk visits it (`RuleEvaluator.directoryMatch`) and handed down with it to
 /// its entries (`PathPattern.matchBelow`). Most rules are decided for a whole subtree a few levels
 /// below a scan root (`/home/{agent}/**` at `/home/ann`); below a directory where every rule and exclude
@@ -27,12 +27,16 @@ final class DirectoryMatch: @unchecked Sendable {
 
     let rules: [RuleDecision]
     let excludes: [ExcludeDecision]
+    /// The exceptions in force (`RuleEvaluator.exceptions`), decided like excludes.
+    let exceptions: [ExcludeDecision]
     /// Whether every rule and exclude is decided for every path below: the directories below share this.
     let decidesEverythingBelow: Bool
 
-    init(rules: [RuleDecision], excludes: [ExcludeDecision]) {
+    init(rules: [RuleDecision], excludes: [ExcludeDecision], exceptions: [ExcludeDecision]) {
         self.rules = rules
         self.excludes = excludes
+        self.exceptions = exceptions
         decidesEverythingBelow = rules.allSatisfy { $0.below != nil } && excludes.allSatisfy { $0.below != .byName }
+            && exceptions.allSatisfy { $0.below != .byName }
     }
 }

@@ -44,6 +44,8 @@ public struct Finding: Sendable, Equatable {
     public var fingerprint: String {
         var bytes = Array("permdrift-finding-v1\u{0}\(rule)\u{0}\(kind.rawValue)\u{0}".utf8)
         bytes.append(contentsOf: path.bytes)
+        // A path shortened for the report is told apart from others with the same ends by its length.
+        if let length = path.shortenedFrom { bytes.append(contentsOf: Array("\u{0}length=\(length)".utf8)) }
         bytes.append(0)
         bytes.append(contentsOf: (principal ?? "").utf8)
         bytes.append(0)

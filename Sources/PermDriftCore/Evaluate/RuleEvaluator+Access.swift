@@ -1,7 +1,7 @@
 extension RuleEvaluator {
     /// Findings of kind `access`: users who have a right the rule does not allow them.
     func checkAccess(_ box: RuleBox, index r: Int, decided: DirectoryMatch?, _ entry: WalkEntry, parent: AccessContext?,
-                     capture: (String) -> ResolvedName?, findings: inout [Finding]) {
+                     directory: DirectoryMatch?, capture: (String) -> ResolvedName?, findings: inout FindingCollector) {
         guard let access else { return }
         // Without its ancestors' records (they could not be read) reach is unknown; the scan is incomplete.
         guard parent != nil || entry.path.count == 1 else { return }
@@ -28,37 +28,46 @@ extension RuleEvaluator {
             }
             // The common case: everyone who has the right is allowed it.
             if missing.isEmpty && holders[k].isSubset(of: allowed) { continue }
-            let path = HostPath(entry.path)
+            if isSilenced(rule: r, path: entry.path, directory: directory, findings: &findings) { continue }
+            let path = HostPath(reporting: entry.path)
             let expected = "\(right.rawValue) only by \(describe(specs, capture: { capture($0)?.text })) and root"
             for m in missing {
-                findings.append(Finding(rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
-                                        actual: "the capture \(m) names no user, so the rule cannot hold", right: right.rawValue))
+                emit(Finding(rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
+                             actual: "the capture \(m) names no user, so the rule cannot hold", right: right.rawValue),
+                     rule: r, path: entry.path, directory: directory, into: &findings)
             }
             let extra = holders[k].subtracting(allowed).intersection(access.reportable(parent: parent, record: record))
             guard !extra.isEmpty else { continue }
             for i in extra.members(upTo: access.index.count) {
                 let uid = access.index.uid(at: i)
                 let label = accounts.userLabel(uid)
+                // Beyond what the report lists: counted, and its explanation is never worked out.
+                guard findings.wants(rule: rule.id, path: path, kind: .access, principal: label, right: right.rawValue) else {
+                    findings.omit(rule: rule.id)
+                    continue
+                }
                 findings.append(Finding(
                     rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
                     actual: "\(label) can \(right.rawValue)", principal: label, right: right.rawValue,
-                    via: access.via(uid: uid, right: right, path: path, record: record, parent: parent)))
+                    via: access.via(uid: uid, right: right, path: entry.path, record: record, parent: parent)))
             }
         }
     }
 
     /// A directory's default ACL is future access: what a file (create mode 0666) or a directory (0777)
     /// created in it would grant, held against the access rules for paths below it.
-    func inheritedAccess(_ entry: WalkEntry, directory: AccessContext, findings: inout [Finding]) {
+    func inheritedAccess(_ entry: WalkEntry, directory: AccessContext, in parentDirectory: DirectoryMatch?,
+                         findings: inout FindingCollector) {
         guard let access, let defaultACL = entry.record.defaultACL else { return }
         var directoryPath = Array(entry.path)
         if directoryPath.last != UInt8(ascii: "/") { directoryPath.append(UInt8(ascii: "/")) }
         var reported = Set<String>()
-        let directoryHostPath = HostPath(entry.path)
+        let directoryHostPath = HostPath(reporting: entry.path)
         for type in [FileType.file, .directory] {
             let child = Self.inheritedRecord(defaultACL, type: type, in: entry.record, accounts: accounts)
             for (r, rule) in baseline.rules.enumerated() {
                 guard let accessRule = rule.access else { continue }
+                if isSilenced(rule: r, path: entry.path, directory: parentDirectory, findings: &findings) { continue }
                 if let types = rule.types, !types.contains(type) { continue }
                 // A name a new entry could have that the rule's patterns match (`x`, or `x.jsonl` for `*.jsonl`).
                 var childPath = directoryPath
@@ -82,7 +91,12 @@ extension RuleEvaluator {
                         let uid = access.index.uid(at: i)
                         let label = accounts.userLabel(uid)
                         guard reported.insert("\(rule.id)\u{0}\(label)\u{0}\(right.rawValue)").inserted else { continue }
-                        var via = access.searchSteps(uid: uid, through: directory, path: directoryHostPath)
+                        guard findings.wants(rule: rule.id, path: directoryHostPath, kind: .inheritedAccess, principal: label,
+                                             right: right.rawValue) else {
+                            findings.omit(rule: rule.id)
+                            continue
+                        }
+                        var via = access.searchSteps(uid: uid, through: directory, path: entry.path)
                         let deciding = access.check.decidingEntry(child, uid: uid, bits: right == .write && type == .directory ? 3 : right.bit).entry
                         via.append(AccessStep(entry: "default:\(deciding)", path: directoryHostPath,
                                               note: " (inherited by new \(type == .file ? "files" : "directories"))"))

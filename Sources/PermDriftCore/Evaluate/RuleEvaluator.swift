@@ -69,8 +69,19 @@ final class RuleEvaluator {
     /// against matching every entry.
     let decidesPerDirectory: Bool
 
-    /// `index` is shared with the evaluators of a parallel walk's other threads.
-    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true) {
+    /// The baseline's exceptions that are in force (not expired on `today`), as (index in the baseline,
+    /// rule id, pattern), and for each rule the ones of it (indices into this list).
+    private let exceptions: [(index: Int, rule: String, pattern: PathPattern)]
+    private let exceptionsOfRule: [[Int]]
+    /// The exceptions of "pin" (pins' findings are silenced like any rule's).
+    private let pinExceptions: [Int]
+    /// Whether the rule evaluated last silences the entry evaluated now (nil: not asked yet).
+    private var silencedHere: (rule: Int, silenced: Bool)?
+
+    /// `index` is shared with the evaluators of a parallel walk's other threads. Exceptions in force on
+    /// `today` (a UTC day, `YYYY-MM-DD`) silence findings as they are made; without a day none do.
+    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true,
+         today: String? = nil) {
         self.decidesPerDirectory = decidesPerDirectory
         self.baseline = baseline
         self.accounts = accounts
@@ -88,6 +99,13 @@ final class RuleEvaluator {
         pinByPath = pins
         pinLengths = Set(baseline.pins.map(\.path.bytes.count))
         excludePatterns = baseline.excludes.map { $0.isolatedCopy() }
+        let active = today.map { day in
+            baseline.exceptions.enumerated().filter { !$0.element.isExpired(today: day) }
+                .map { (index: $0.offset, rule: $0.element.rule, pattern: $0.element.pattern.isolatedCopy()) }
+        } ?? []
+        exceptions = active
+        exceptionsOfRule = baseline.rules.map { rule in active.indices.filter { active[$0].rule == rule.id } }
+        pinExceptions = active.indices.filter { active[$0].rule == "pin" }
     }
 
     func captureBuffers(rule r: Int, pattern p: Int) -> Captures { captureBuffers[r][p] }
@@ -144,7 +162,69 @@ final class RuleEvaluator {
                 excludes.append(DirectoryMatch.ExcludeDecision(below: d.below, entries: d.entries))
             }
         }
-        return DirectoryMatch(rules: rules, excludes: excludes)
+        var silencing = [DirectoryMatch.ExcludeDecision]()
+        for e in exceptions.indices {
+            if let inherited = parent?.exceptions[e], inherited.below != .byName {
+                silencing.append(inherited)
+            } else {
+                let d = exceptions[e].pattern.matchBelow(directory: path, segments: segments, below: &belowScratch, entries: &entriesScratch)
+                silencing.append(DirectoryMatch.ExcludeDecision(below: d.below, entries: d.entries))
+            }
+        }
+        return DirectoryMatch(rules: rules, excludes: excludes, exceptions: silencing)
+    }
+
+    /// Whether an exception in force silences rule `r` on the entry at `path` (of the directory
+    /// `directory` decided); each exception that does is counted in `findings` once per finding, by the
+    /// caller. Worked out once per entry and rule.
+    func silences(rule r: Int, path: UnsafeBufferPointer<UInt8>, directory: DirectoryMatch?) -> [Int] {
+        var out = [Int]()
+        for a in exceptionsOfRule[r] {
+            if decidesPerDirectory, path.count > 1, let directory {
+                switch directory.exceptions[a].entries {
+                case .all: out.append(exceptions[a].index); continue
+                case .none: continue
+                case .byName: break
+                }
+            }
+            var captures = Captures(count: 0)
+            if exceptions[a].pattern.match(path, captures: &captures) { out.append(exceptions[a].index) }
+        }
+        return out
+    }
+
+    /// Adds a finding of rule `r` unless an exception silences it (counted in the collector).
+    func emit(_ finding: Finding, rule r: Int, path: UnsafeBufferPointer<UInt8>, directory: DirectoryMatch?,
+              into findings: inout FindingCollector) {
+        if !exceptionsOfRule[r].isEmpty {
+            let by = silences(rule: r, path: path, directory: directory)
+            if !by.isEmpty {
+                for i in by { findings.silenced[i] += 1 }
+                return
+            }
+        }
+        findings.append(finding)
+    }
+
+    /// Whether findings of rule `r` on this entry are silenced (then nothing about them is worked out).
+    func isSilenced(rule r: Int, path: UnsafeBufferPointer<UInt8>, directory: DirectoryMatch?,
+                    findings: inout FindingCollector) -> Bool {
+        guard !exceptionsOfRule[r].isEmpty else { return false }
+        if let known = silencedHere, known.rule == r { return known.silenced }
+        let by = silences(rule: r, path: path, directory: directory)
+        for i in by { findings.silenced[i] += 1 }
+        silencedHere = (r, !by.isEmpty)
+        return !by.isEmpty
+    }
+
+    /// Adds a pin's finding unless an exception for "pin" silences it.
+    func emitPin(_ finding: Finding, into findings: inout FindingCollector) {
+        var silenced = false
+        for a in pinExceptions where exceptions[a].pattern.matches(finding.path) {
+            findings.silenced[exceptions[a].index] += 1
+            silenced = true
+        }
+        if !silenced { findings.append(finding) }
     }
 
     /// Rule `r` below the directory at `path` (whose segments are loaded): the first of its patterns that
@@ -218,11 +298,12 @@ final class RuleEvaluator {
     /// `directory` is what was decided for the entries of its directory, when the walk knows it.
     /// Capability reads that fail are returned as errors.
     func evaluate(_ entry: WalkEntry, parent: AccessContext?, own: AccessContext?, directory: DirectoryMatch?,
-                  findings: inout [Finding], errors: inout [WalkError]) {
+                  findings: inout FindingCollector) {
         let record = entry.record
-        if let own, record.defaultACL != nil { inheritedAccess(entry, directory: own, findings: &findings) }
         let path = entry.path
         segmentsLoaded = false
+        silencedHere = nil
+        if let own, record.defaultACL != nil { inheritedAccess(entry, directory: own, in: directory, findings: &findings) }
         // Paths from the walk are normalized; `/` itself is no directory's entry.
         let decision = decidesPerDirectory && path.count > 1 ? directory : nil
         let lint = self.lint
@@ -243,11 +324,11 @@ final class RuleEvaluator {
             lint?.matched(rule: r, path: path)
             // Closures passed straight to the calls (not kept in a variable) need no allocation.
             if box.hasExpectations {
-                check(box, entry, capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) },
-                      findings: &findings, errors: &errors)
+                check(box, index: r, entry, directory: directory,
+                      capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) }, findings: &findings)
             }
             if box.hasAccess, access != nil {
-                checkAccess(box, index: r, decided: decided, entry, parent: parent,
+                checkAccess(box, index: r, decided: decided, entry, parent: parent, directory: directory,
                             capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) }, findings: &findings)
             }
         }
@@ -279,16 +360,16 @@ final class RuleEvaluator {
         }
     }
 
-    private func check(_ box: RuleBox, _ entry: WalkEntry, capture: (String) -> ResolvedName?,
-                       findings: inout [Finding], errors: inout [WalkError]) {
+    private func check(_ box: RuleBox, index r: Int, _ entry: WalkEntry, directory: DirectoryMatch?, capture: (String) -> ResolvedName?,
+                       findings: inout FindingCollector) {
         let record = entry.record
         let rule = box.rule
         let e = rule.expect
         var path: HostPath?
         func report(_ kind: FindingKind, expected: String, actual: String) {
-            if path == nil { path = HostPath(entry.path) }
-            findings.append(Finding(rule: rule.id, severity: rule.severity, kind: kind, path: path!,
-                                    expected: expected, actual: actual))
+            if path == nil { path = HostPath(reporting: entry.path) }
+            emit(Finding(rule: rule.id, severity: rule.severity, kind: kind, path: path!, expected: expected, actual: actual),
+                 rule: r, path: entry.path, directory: directory, into: &findings)
         }
         if let owner = e.owner {
             switch owner {
@@ -337,9 +418,9 @@ final class RuleEvaluator {
             case .success(false): break
             case .failure(.system(_, let errno)) where errno == .noEntry: break
             case .failure(.system(let call, let errno)):
-                errors.append(WalkError(path: HostPath(entry.path), syscall: call, errno: errno))
+                findings.record(WalkError(path: HostPath(reporting: entry.path), syscall: call, errno: errno))
             case .failure(.decoding(let d)):
-                errors.append(WalkError(path: HostPath(entry.path), message: d.description))
+                findings.record(WalkError(path: HostPath(reporting: entry.path), message: d.description))
             }
         }
     }

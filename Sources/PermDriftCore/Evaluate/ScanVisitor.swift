@@ -9,8 +9,8 @@ struct ScanVisitor: ParallelWalkVisitor {
     }
 
     let rules: RuleEvaluator
-    var findings: [Finding] = []
-    var errors: [WalkError] = []
+    /// Findings and errors, bounded per rule (`FindingCollector`).
+    var findings: FindingCollector
     var skipped: [SkippedMount] = []
     var pinsSeen = Set<Int>()
     var progress: ScanProgress?
@@ -20,22 +20,27 @@ struct ScanVisitor: ParallelWalkVisitor {
     /// The ancestors of the scan root being walked: the last one's access context and decision.
     private var ancestors: AccessContext?
     private var ancestorsMatch: DirectoryMatch?
+    private let today: String?
 
-    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true) {
-        rules = RuleEvaluator(baseline: baseline, accounts: accounts, index: index, decidesPerDirectory: decidesPerDirectory)
+    /// `today` (a UTC day) decides which exceptions are in force; without it none silence anything.
+    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true,
+         today: String? = nil) {
+        rules = RuleEvaluator(baseline: baseline, accounts: accounts, index: index, decidesPerDirectory: decidesPerDirectory,
+                              today: today)
+        self.today = today
+        findings = FindingCollector(exceptions: baseline.exceptions.count)
     }
 
     func makeWorker() -> ScanVisitor {
         var worker = ScanVisitor(baseline: rules.baseline, accounts: rules.accounts, index: rules.access?.index,
-                                 decidesPerDirectory: rules.decidesPerDirectory)
+                                 decidesPerDirectory: rules.decidesPerDirectory, today: today)
         worker.progress = progress
         return worker
     }
 
     mutating func merge(_ other: ScanVisitor) {
         progress?.add(other.uncounted)
-        findings.append(contentsOf: other.findings)
-        errors.append(contentsOf: other.errors)
+        findings.merge(other.findings)
         skipped.append(contentsOf: other.skipped)
         pinsSeen.formUnion(other.pinsSeen)
     }
@@ -82,16 +87,16 @@ struct ScanVisitor: ParallelWalkVisitor {
         if isDirectory, let access = rules.access, parent.access != nil || entry.path.count == 1 {
             own = access.context(parent: parent.access, pathLength: entry.path.count, record: entry.record)
         }
-        rules.evaluate(entry, parent: parent.access, own: own, directory: parent.match, findings: &findings, errors: &errors)
+        rules.evaluate(entry, parent: parent.access, own: own, directory: parent.match, findings: &findings)
         if let pin = rules.pinIndex(for: entry.path) {
             pinsSeen.insert(pin)
-            if let finding = rules.checkPin(rules.baseline.pins[pin], record: entry.record) { findings.append(finding) }
+            if let finding = rules.checkPin(rules.baseline.pins[pin], record: entry.record) { rules.emitPin(finding, into: &findings) }
         }
         guard isDirectory else { return DirectoryContext(access: nil, match: nil) }
         return DirectoryContext(access: own, match: rules.directoryMatch(for: entry.path, parent: parent.match))
     }
 
-    mutating func record(_ error: WalkError) { errors.append(error) }
+    mutating func record(_ error: WalkError) { findings.record(error) }
 
     mutating func skip(_ mount: SkippedMount) { skipped.append(mount) }
 }

@@ -42,7 +42,8 @@ public struct Scanner {
 
     public func run() throws(ScanError) -> ScanResult {
         let started = now()
-        var visitor = ScanVisitor(baseline: baseline, accounts: accounts, decidesPerDirectory: decidesPerDirectory)
+        let today = Self.utcDay(started)
+        var visitor = ScanVisitor(baseline: baseline, accounts: accounts, decidesPerDirectory: decidesPerDirectory, today: today)
         visitor.rules.lint = lint
         visitor.progress = progress
         var options = options
@@ -59,29 +60,19 @@ public struct Scanner {
         for (i, pin) in baseline.pins.enumerated() where !visitor.pinsSeen.contains(i) {
             switch walker.lookUp(pin.path) {
             case .found(let record):
-                if let f = visitor.rules.checkPin(pin, record: record) { visitor.findings.append(f) }
+                if let f = visitor.rules.checkPin(pin, record: record) { visitor.rules.emitPin(f, into: &visitor.findings) }
             case .missing(let why):
-                visitor.findings.append(visitor.rules.missingPin(pin, why: why))
+                visitor.rules.emitPin(visitor.rules.missingPin(pin, why: why), into: &visitor.findings)
             case .failed(let error):
-                visitor.errors.append(error)
+                visitor.findings.record(error)
             }
         }
-        let today = Self.utcDay(started)
-        var findings = [Finding]()
         var notices = accounts.notices
         for (group, member) in accounts.unknownMembers {
             notices.append("group \(TerminalText.escape(group)) lists \(TerminalText.escape(member)), who has no account; ignored")
         }
-        var used = Array(repeating: 0, count: baseline.exceptions.count)
-        for finding in visitor.findings {
-            var silenced = false
-            for (i, exception) in baseline.exceptions.enumerated()
-            where exception.rule == finding.rule && !exception.isExpired(today: today) && exception.pattern.matches(finding.path) {
-                used[i] += 1
-                silenced = true
-            }
-            if !silenced { findings.append(finding) }
-        }
+        // Exceptions silenced findings as they were made (`RuleEvaluator.emit`).
+        let used = visitor.findings.silenced
         for (i, exception) in baseline.exceptions.enumerated() {
             let what = "exception for rule '\(exception.rule)' on \(exception.pattern.source) (line \(exception.line), approved by \(exception.approvedBy))"
             if exception.isExpired(today: today) {
@@ -90,14 +81,22 @@ public struct Scanner {
                 notices.append("\(what) silenced nothing; remove it if the drift it approved is gone")
             }
         }
-        findings.sort(by: Finding.reportOrder)
-        let errors = visitor.errors.sorted { ($0.path, $0.message) < ($1.path, $1.message) }
+        let collected = visitor.findings.finished()
+        for (rule, more) in collected.omitted.sorted(by: { $0.key < $1.key }) {
+            notices.append("rule \(TerminalText.escape(rule)) has \(more) more finding\(more == 1 ? "" : "s") than the \(FindingCollector.listedPerRule) listed; they are counted, not listed")
+        }
+        if collected.errorsOmitted > 0 {
+            notices.append("\(collected.errorsOmitted) more path\(collected.errorsOmitted == 1 ? "" : "s") could not be read than the \(FindingCollector.listedErrors) listed")
+        }
         let skipped = visitor.skipped.sorted { $0.path < $1.path }
-        return ScanResult(
+        var result = ScanResult(
             host: Self.hostName(), rootDirectory: rootDirectory, startedAt: started, finishedAt: now(),
             baselineName: baseline.name, baselineOrigin: baseline.origin, entries: walker.entriesVisited,
-            findings: findings, errors: errors, skipped: skipped, notices: notices, rules: baseline.rules,
+            findings: collected.findings, errors: collected.errors, skipped: skipped, notices: notices, rules: baseline.rules,
             hasPins: !baseline.pins.isEmpty)
+        result.omitted = collected.omitted
+        result.errorsOmitted = collected.errorsOmitted
+        return result
     }
 
     public static func utcDay(_ date: Date) -> String {

@@ -5,6 +5,8 @@ import Foundation
 /// checksum (`StateDirectory.saveLedger`); a torn or corrupt file is reported and not trusted.
 public struct FindingLedger: Codable, Sendable, Equatable {
     public static let formatVersion = 1
+    /// Findings of a rule with more than the report lists that are kept firing while not listed.
+    public static let unlistedKeptPerRule = 200
 
     public var version = FindingLedger.formatVersion
     /// Firing findings by fingerprint.
@@ -21,12 +23,14 @@ public struct FindingLedger: Codable, Sendable, Equatable {
         public var rule: String
         public var severity: String
         public var kind: String
-        /// The path's bytes (names need not be UTF-8).
+        /// The path's bytes (names need not be UTF-8), as the report carries it.
         public var path: Data
+        /// The length of the path, when `path` is a longer one shortened (`HostPath.init(reporting:)`).
+        public var pathLength: Int?
         public var firstSeen: Date
         public var lastSeen: Date
 
-        public var hostPath: HostPath { HostPath(bytes: Array(path)) }
+        public var hostPath: HostPath { HostPath(bytes: Array(path), shortenedFrom: pathLength) }
     }
 
     /// Alerts waiting to be sent (new, still firing with a renewed `endsAt`, or resolved).
@@ -83,6 +87,11 @@ public struct RunSummary: Codable, Sendable, Equatable {
             let old = byRule[f.rule]
             byRule[f.rule] = (max(old?.0 ?? f.severity, f.severity), (old?.1 ?? 0) + 1)
         }
+        // Findings beyond those listed count as much as the listed ones.
+        for (rule, more) in result.omitted {
+            let old = byRule[rule]
+            byRule[rule] = (old?.0 ?? .high, (old?.1 ?? 0) + more)
+        }
         counts = byRule.map { RuleCount(rule: $0.key, severity: $0.value.0.rawValue, count: $0.value.1) }
             .sorted { $0.rule < $1.rule }
         new = 0
@@ -118,19 +127,29 @@ extension FindingLedger {
             if let old = findings[print] {
                 lifecycle.stillFiring.append((finding, old.firstSeen))
                 next[print] = Entry(rule: finding.rule, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
-                                    path: Data(finding.path.bytes), firstSeen: old.firstSeen, lastSeen: now)
+                                    path: Data(finding.path.bytes), pathLength: finding.path.shortenedFrom,
+                                    firstSeen: old.firstSeen, lastSeen: now)
             } else {
                 lifecycle.new.append(finding)
                 next[print] = Entry(rule: finding.rule, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
-                                    path: Data(finding.path.bytes), firstSeen: now, lastSeen: now)
+                                    path: Data(finding.path.bytes), pathLength: finding.path.shortenedFrom,
+                                    firstSeen: now, lastSeen: now)
             }
         }
         let unreadable = result.errors.map(\.path)
+        // A rule with more findings than the report lists may still have one that is not listed: its
+        // findings are not resolved by their absence, only forgotten beyond a bound (they are counted).
+        var unlistedKept = [String: Int]()
         for (print, entry) in findings.sorted(by: { $0.key < $1.key }) where next[print] == nil {
             let path = entry.hostPath
             if summary.baselineRejected || unreadable.contains(where: { path.isWithin($0) }) {
                 lifecycle.kept.append(entry)
                 next[print] = entry
+            } else if result.omitted[entry.rule] != nil {
+                if unlistedKept[entry.rule, default: 0] < FindingLedger.unlistedKeptPerRule {
+                    unlistedKept[entry.rule, default: 0] += 1
+                    next[print] = entry
+                }
             } else {
                 lifecycle.resolved.append(entry)
             }

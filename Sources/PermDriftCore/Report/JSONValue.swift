@@ -75,8 +75,16 @@ public indirect enum JSONValue: Equatable, Sendable {
 extension JSONValue {
     /// A path as JSON fields: `path` (exact when the name is valid UTF-8), and `path_b64` with the exact
     /// bytes when it is not.
+    /// `path` (and `path_b64` when it is not UTF-8); for a path shortened for the report (see
+    /// `HostPath.init(reporting:)`), also `path_length`, the length of the path it stands for.
     static func pathFields(_ path: HostPath, key: String = "path") -> [(String, JSONValue)] {
-        if let s = path.utf8String { return [(key, .string(s))] }
-        return [(key, .string(path.lossyString)), ("\(key)_b64", .string(Data(path.bytes).base64EncodedString()))]
+        var fields: [(String, JSONValue)]
+        if let s = path.utf8String {
+            fields = [(key, .string(s))]
+        } else {
+            fields = [(key, .string(path.lossyString)), ("\(key)_b64", .string(Data(path.bytes).base64EncodedString()))]
+        }
+        if let length = path.shortenedFrom { fields.append(("\(key)_length", .int(Int64(length)))) }
+        return fields
     }
 }

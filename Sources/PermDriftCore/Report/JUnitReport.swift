@@ -33,7 +33,9 @@ public enum JUnitReport {
             out += "    <testcase classname=\"\(xml(suite))\" name=\"\(xml(TerminalText.escape(c.name)))\""
             if c.failures.isEmpty { out += "/>\n"; continue }
             out += ">\n"
-            let message = "\(c.failures.count) finding\(c.failures.count == 1 ? "" : "s")"
+            let total = c.failures.count + (r.omitted[c.name] ?? 0)
+            var message = "\(total) finding\(total == 1 ? "" : "s")"
+            if total > c.failures.count { message += " (the first \(c.failures.count) listed)" }
             let lines = xml(c.failures.map { TextReport.line($0) }.joined(separator: "\n"))
             if failing(c.name) {
                 out += "      <failure message=\"\(xml(message))\" type=\"drift\">\(lines)</failure>\n"

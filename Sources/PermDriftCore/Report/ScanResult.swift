@@ -21,6 +21,17 @@ public struct ScanResult: Sendable {
     public var hasPins = false
     /// Only findings at or above this severity make the run fail (`--fail-on`); the rest are reported.
     public var failOn: Severity = .low
+    /// Findings per rule beyond those listed in `findings` (at most `FindingCollector.listedPerRule` a
+    /// rule are listed): counted, not listed.
+    public var omitted: [String: Int] = [:]
+    /// Errors beyond those listed in `errors`.
+    public var errorsOmitted = 0
+
+    /// Every finding of the run, listed or not.
+    public var findingCount: Int { findings.count + omitted.values.reduce(0, +) }
+
+    /// Every path the run could not read, listed or not.
+    public var errorCount: Int { errors.count + errorsOmitted }
 
     public static let schemaVersion = 1
     public static let toolVersion = "0.1.0"

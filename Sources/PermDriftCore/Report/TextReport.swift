@@ -15,7 +15,9 @@ public enum TextReport {
         if let signer = r.baselineOrigin.signer { out += ", approved by \(e(signer))" }
         out += r.sandboxed ? ", Landlock sandbox on\n" : "\n"
         for group in r.findingsByRule {
-            out += "\n\(group.severity.rawValue.uppercased())  \(group.rule)  \(count(group.findings.count, "finding"))\n"
+            let more = r.omitted[group.rule] ?? 0
+            out += "\n\(group.severity.rawValue.uppercased())  \(group.rule)  \(count(group.findings.count + more, "finding"))"
+            out += more > 0 ? " (the first \(group.findings.count) in report order are listed, the rest counted)\n" : "\n"
             if let d = r.description(ofRule: group.rule) { out += "  \(e(d))\n" }
             let plain = group.findings.filter { $0.kind != .access && $0.kind != .inheritedAccess }
             let shown = plain.count <= samplesPerRule * 2 ? plain : Array(plain.prefix(samplesPerRule))
@@ -26,9 +28,9 @@ public enum TextReport {
             out += accessCauses(group.findings.filter { $0.kind == .access || $0.kind == .inheritedAccess })
         }
         if !r.errors.isEmpty {
-            out += "\nERRORS  the scan is incomplete: \(count(r.errors.count, "path")) could not be read\n"
+            out += "\nERRORS  the scan is incomplete: \(count(r.errorCount, "path")) could not be read\n"
             for err in r.errors.prefix(50) { out += "  \(err.description)\n" }
-            if r.errors.count > 50 { out += "  … and \(r.errors.count - 50) more\n" }
+            if r.errorCount > 50 { out += "  … and \(r.errorCount - 50) more\n" }
         }
         if !r.skipped.isEmpty {
             out += "\nSKIPPED  not entered\n"
@@ -91,10 +93,13 @@ public enum TextReport {
     static func summary(_ r: ScanResult) -> String {
         var bySeverity = [Severity: Int]()
         for f in r.findings { bySeverity[f.severity, default: 0] += 1 }
+        for (rule, more) in r.omitted {
+            if let severity = r.findings.first(where: { $0.rule == rule })?.severity { bySeverity[severity, default: 0] += more }
+        }
         let parts = Severity.allCases.compactMap { s in bySeverity[s].map { "\($0) \(s.rawValue)" } }
-        var s = "\(count(r.entries, "entry", plural: "entries")) scanned, \(count(r.findings.count, "finding"))"
+        var s = "\(count(r.entries, "entry", plural: "entries")) scanned, \(count(r.findingCount, "finding"))"
         if !parts.isEmpty { s += " (" + parts.joined(separator: ", ") + ")" }
-        s += ", \(count(r.errors.count, "error"))"
+        s += ", \(count(r.errorCount, "error"))"
         if !r.isComplete {
             s += ": INCOMPLETE, the result cannot be trusted"
         } else if r.findings.isEmpty {

@@ -253,7 +253,8 @@ final class DirectoryWalk<V: WalkVisitor> {
         return nil
     }
 
-    private var currentPath: HostPath { HostPath(bytes: path) }
+    /// The path being read, as a report carries it (at most 4 KiB: see `HostPath.init(reporting:)`).
+    private var currentPath: HostPath { path.withUnsafeBufferPointer { HostPath(reporting: $0) } }
 
     /// The longest path of a directory whose subdirectories are handed to other threads.
     static var handOverPathLimit: Int { 16 * 1024 }
@@ -359,7 +360,7 @@ final class DirectoryWalk<V: WalkVisitor> {
         for i in stride(from: index, through: 0, by: -1) where frames[i].fd < 0 {
             let frame = frames[i]
             if frame.next < frame.nameStarts.count {
-                let p = HostPath(bytes: Array(path[0..<frame.pathLength]))
+                let p = path.withUnsafeBufferPointer { HostPath(reporting: UnsafeBufferPointer(rebasing: $0[0..<frame.pathLength])) }
                 visitor.record(WalkError(path: p,
                     message: "directory moved during the scan; \(frame.nameStarts.count - frame.next) of its subdirectories were not scanned"))
             }
