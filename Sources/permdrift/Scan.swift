@@ -115,9 +115,20 @@ struct Scan: ParsableCommand {
         let marker = statePath.flatMap { try? StateDirectory(path: $0) }
         switch Supervisor.run(executable, Array(CommandLine.arguments.dropFirst()), seconds: limit, stuckMessage: message,
                               reports: outputs.map(\.path), stuckMarker: marker) {
-        case .success(.exited(let status, let lost, let deadlinePassed)):
+        case .success(.exited(let status, let lost, let deadlinePassed, let signal, let recorded)):
             if deadlinePassed {
                 recordUnfinished(startedAt: started)
+                return ExitStatus.untrusted
+            }
+            if let signal, !recorded {
+                // Killed before its result was recorded: under the unit, most often by the kernel's
+                // out-of-memory killer at MemoryMax= (the worker offers itself as its first victim).
+                let why = signal == SIGKILL
+                    ? "the scan was killed (SIGKILL) before it finished, most likely by the out-of-memory killer at the service's MemoryMax= (journalctl -k tells); nothing it read was recorded"
+                    : "the scan ended on signal \(signal) (\(String(cString: strsignal(signal)))) before it finished; nothing it read was recorded"
+                warn("permdrift: \(why); the result cannot be trusted")
+                removeStaleOutputs(outputs)
+                recordUnfinished(startedAt: started, reason: why)
                 return ExitStatus.untrusted
             }
             if lost {
@@ -139,18 +150,19 @@ struct Scan: ParsableCommand {
         }
     }
 
-    /// After the worker's watchdog ended it at the deadline (its lock is free now that it is gone): records
+    /// After the worker's watchdog ended it at the deadline, or a signal ended it (the out-of-memory killer
+    /// at the unit's MemoryMax=), before its result was recorded (its lock is free now that it is gone): records
     /// in the state directory that the scan did not finish, so the PermdriftScanIncomplete alert waits
     /// for delivery, the drift alerts that fired stay firing (nothing was re-checked), and the metrics say
     /// the last run was incomplete. Without this, a filesystem slow enough to outlast every deadline
     /// would leave the last alerts to expire in Alertmanager as if resolved.
-    func recordUnfinished(startedAt: Date) {
+    func recordUnfinished(startedAt: Date, reason given: String? = nil) {
         guard let settings = try? loadConfiguration(quiet: true) else {
             warn("permdrift: the configuration cannot be read here; the unfinished scan is not recorded")
             return
         }
         let limit = deadline ?? Self.defaultDeadline
-        let reason = "the scan did not finish within \(limit) seconds (a filesystem may hang or be too slow); nothing it read was recorded"
+        let reason = given ?? "the scan did not finish within \(limit) seconds (a filesystem may hang or be too slow); nothing it read was recorded"
         guard let path = stateDirectory ?? settings.stateDirectory else {
             if let textfile = alerting.textfile(settings) {
                 let result = ScanResult.unfinished(reason: reason, rootDirectory: host.root ?? "/", startedAt: startedAt,

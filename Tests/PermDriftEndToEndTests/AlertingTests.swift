@@ -241,6 +241,64 @@ import Testing
         #expect(try s.pending().isEmpty)
     }
 
+    /// A worker killed before its result is recorded (the kernel's out-of-memory killer at the unit's
+    /// MemoryMax= sends SIGKILL) is an incomplete scan: the supervisor says so, records it, and
+    /// PermdriftScanIncomplete goes to Alertmanager; the drift alert stays firing. (Under a real systemd
+    /// and a real memory limit: scripts/test-systemd.)
+    @Test(.enabled(if: Harness.binary.contains("/debug/"), "needs a debug build's PERMDRIFT_TEST_STOP_BEFORE"))
+    func aWorkerKilledMidScanIsAnIncompleteScanAndAnAlert() throws {
+        let am = try Daemon.alertmanager()
+        defer { am.remove() }
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode(ScratchHost.transcript, 0o644)
+        #expect(try s.scan(["--alertmanager", am.base]).status == 1)
+        // The worker stops itself before it reads the transcript; then it is killed as the OOM killer kills.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.binary)
+        process.arguments = ["scan", "--root", s.host.root, "--baseline", s.baseline, "--state-dir", s.state, "--threads", "1"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["PERMDRIFT_TEST_STOP_BEFORE": ScratchHost.transcript]) { $1 }
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let pid = process.processIdentifier
+        var worker: Int32?
+        let give = Date().addingTimeInterval(120)  // a safety net, not a measure
+        while worker == nil, Date() < give {
+            let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+            if let w = children.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }).first,
+               Self.state(of: w) == "T" {
+                worker = w
+            } else {
+                usleep(10_000)
+            }
+        }
+        let stopped = try #require(worker, "the worker never stopped before the transcript")
+        kill(stopped, SIGKILL)
+        process.waitUntilExit()
+        let said = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 2, "\(said)")
+        #expect(said.contains("the scan was killed (SIGKILL) before it finished"), "\(said)")
+        #expect(said.contains("recorded the unfinished scan: 1 finding kept firing"), "\(said)")
+        let run = try s.status()["last_run"] as? [String: Any]
+        #expect(run?["complete"] as? Bool == false, "\(run ?? [:])")
+        #expect(try s.notify(["--alertmanager", am.base]).status == 0)
+        let alerts = try am.alerts()
+        let incomplete = alerts.filter { ($0["labels"] as? [String: String])?["alertname"] == "PermdriftScanIncomplete" }
+        try #require(incomplete.count == 1, "\(alerts)")
+        let samples = (incomplete[0]["annotations"] as? [String: String])?["samples"] ?? ""
+        #expect(samples.contains("killed (SIGKILL)") && samples.contains("MemoryMax="), "\(samples)")
+        #expect(Self.drift(alerts, rule: "transcripts-private").count == 1, "the drift alert stays firing")
+    }
+
+    /// The state letter of a process (R, S, T …) from /proc.
+    static func state(of pid: Int32) -> String? {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(close, offsetBy: 2)...].first.map(String.init)
+    }
+
     /// During a package upgrade the running binary's path names the new file, or nothing: its
     /// /proc/self/exe reads "… (deleted)". The worker and the delivery are started from the running
     /// image itself, so the run goes on.

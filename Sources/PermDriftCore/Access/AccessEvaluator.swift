@@ -57,7 +57,9 @@ final class AccessEvaluator {
             lastHolders = (key, cached)
             return cached
         }
-        if holdersCache.count > 200_000 { holdersCache.removeAll(keepingCapacity: true) }
+        // Most entries of a directory share its context and one of few tuples; a directory with many
+        // subdirectories (each a context of its own) must not make the cache hold one per subdirectory.
+        if holdersCache.count > 8192 { holdersCache.removeAll(keepingCapacity: true) }
         let value = AccessRight.allCases.map { holders($0, record: record, parent: parent) }
         holdersCache[key] = value
         lastHolders = (key, value)

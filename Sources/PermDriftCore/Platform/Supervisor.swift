@@ -19,8 +19,9 @@ public enum Supervisor {
     public enum Outcome: Sendable, Equatable {
         /// The worker exited with this status (128+N for signal N); `outputLost` when some of its output
         /// could not be passed on; `deadlinePassed` when its own watchdog ended it at the deadline, before
-        /// its scan was recorded.
-        case exited(Int32, outputLost: Bool, deadlinePassed: Bool)
+        /// its scan was recorded; `signal` when a signal ended it (N), and `recorded` whether its result
+        /// was in the state directory by then.
+        case exited(Int32, outputLost: Bool, deadlinePassed: Bool, signal: Int32?, recorded: Bool)
     }
 
     /// Whether this process is a supervised worker. When it is, this also makes it die with its
@@ -42,9 +43,27 @@ public enum Supervisor {
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by the processes the worker starts
         _ = pd_die_with_parent()
         if getppid() != parent { _exit(2) }  // the supervisor is gone (before or after that took effect)
+        preferAsOOMVictim()
+        #if DEBUG
+        // Debug builds only, for tests: the worker stops itself (SIGSTOP) when its walk is about to read
+        // this path, so a test can kill it in the middle of a scan on that event, not after a guess.
+        if let path = getenv("PERMDRIFT_TEST_STOP_BEFORE").map({ String(cString: $0) }) {
+            WalkHooks.install(.beforeRead, at: path) { _ in _ = raise(SIGSTOP) }
+        }
+        #endif
         workerDescriptor = fd
         pd_watchdog_notify(fd)
         return true
+    }
+
+    /// Makes this process (the worker) the one the kernel's out-of-memory killer ends first: under the
+    /// unit's MemoryMax= it is the worker that holds the tree's memory, and the supervisor must live to
+    /// record that the scan did not finish (raising one's own score needs no privilege). Best effort.
+    private static func preferAsOOMVictim() {
+        let fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = "1000\n".withCString { Glibc.write(fd, $0, 5) }
+        Glibc.close(fd)
     }
 
     /// The worker's end of the "scan recorded" pipe (set once, on the main thread, before any other).
@@ -182,7 +201,8 @@ public enum Supervisor {
                 // The worker is gone: what the caller does next (recording an unfinished run) is not the
                 // stuck worker this watchdog is for, and must not be cut short or taken for one.
                 pd_watchdog_disarm()
-                return .success(.exited(exitStatus, outputLost: lost, deadlinePassed: deadlinePassed))
+                return .success(.exited(exitStatus.status, outputLost: lost, deadlinePassed: deadlinePassed,
+                                        signal: exitStatus.signal, recorded: recorded))
             }
             var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }
             if statusOpen { fds.append(pollfd(fd: status.read, events: Int16(POLLIN), revents: 0)) }
@@ -229,15 +249,16 @@ public enum Supervisor {
         } while untilQuiet
     }
 
-    /// The worker's exit status when it has exited (waiting for it when `block`).
-    private static func reap(_ pid: pid_t, block: Bool) -> Int32? {
+    /// The worker's exit status (128+N for signal N, and the signal) when it has exited (waiting for it
+    /// when `block`).
+    private static func reap(_ pid: pid_t, block: Bool) -> (status: Int32, signal: Int32?)? {
         var status: Int32 = 0
         var r: pid_t
         repeat { r = waitpid(pid, &status, block ? 0 : WNOHANG) } while r < 0 && errno == EINTR
         if r == 0 { return nil }
-        if r < 0 { return 255 }  // unknown: never read as success
-        if status & 0x7f == 0 { return (status >> 8) & 0xff }
-        return 128 + (status & 0x7f)
+        if r < 0 { return (255, nil) }  // unknown: never read as success
+        if status & 0x7f == 0 { return ((status >> 8) & 0xff, nil) }
+        return (128 + (status & 0x7f), status & 0x7f)
     }
 
     private static func monotonic() -> Double {

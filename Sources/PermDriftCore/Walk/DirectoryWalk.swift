@@ -8,8 +8,8 @@ final class DirectoryWalk<V: WalkVisitor> {
         let device: UInt64
         let inode: UInt64
         let pathLength: Int
-        var names: [UInt8] = []
-        var nameStarts: [Int] = []
+        /// Its subdirectories, remembered while it was listed; `next` is the first not yet entered.
+        var names = NameStore()
         var next = 0
         let context: V.DirectoryContext
         /// Whether entries of this directory may be read the listed way (see `readListed`).
@@ -116,18 +116,16 @@ final class DirectoryWalk<V: WalkVisitor> {
         var found: Int?
         for i in frames.indices {
             if frames[i].pathLength > Self.handOverPathLimit { break }
-            if frames[i].fd >= 0 && frames[i].next < frames[i].nameStarts.count { found = i; break }
+            if frames[i].fd >= 0 && frames[i].next < frames[i].names.count { found = i; break }
         }
         guard let i = found, share.reserve() else { return }
         let saved = path
         defer { path = saved }
-        let start = frames[i].nameStarts[frames[i].next]
+        let n = frames[i].next
         frames[i].next += 1
-        setPath(frame: i, nameStart: start)
-        let opened = frames[i].names.withUnsafeBufferPointer { buf in
-            let name = UnsafeRawPointer(buf.baseAddress! + start).assumingMemoryBound(to: CChar.self)
-            return openAndVisitDirectory(parent: frames[i].fd, name: name, context: frames[i].context,
-                                         depth: i + 1, visitor: &visitor)
+        setPath(frame: i, name: n)
+        let opened = frames[i].names.withName(n) { name, _ in
+            openAndVisitDirectory(parent: frames[i].fd, name: name, context: frames[i].context, depth: i + 1, visitor: &visitor)
         }
         guard let opened else { share.release(); return }
         share.hand(HandedDirectory(
@@ -290,10 +288,10 @@ final class DirectoryWalk<V: WalkVisitor> {
         while !frames.isEmpty {
             if let share, share.wantsWork { handOver(visitor: &visitor) }
             let top = frames.count - 1
-            if frames[top].next < frames[top].nameStarts.count {
-                let start = frames[top].nameStarts[frames[top].next]
+            if frames[top].next < frames[top].names.count {
+                let n = frames[top].next
                 frames[top].next += 1
-                descend(nameStart: start, visitor: &visitor)
+                descend(name: n, visitor: &visitor)
             } else {
                 pop(visitor: &visitor)
             }
@@ -359,12 +357,12 @@ final class DirectoryWalk<V: WalkVisitor> {
         // Everything below the released descriptors is abandoned: it moved during the scan.
         for i in stride(from: index, through: 0, by: -1) where frames[i].fd < 0 {
             let frame = frames[i]
-            if frame.next < frame.nameStarts.count {
+            if frame.next < frame.names.count {
                 let p = path.withUnsafeBufferPointer { HostPath(reporting: UnsafeBufferPointer(rebasing: $0[0..<frame.pathLength])) }
                 visitor.record(WalkError(path: p,
-                    message: "directory moved during the scan; \(frame.nameStarts.count - frame.next) of its subdirectories were not scanned"))
+                    message: "directory moved during the scan; \(frame.names.count - frame.next) of its subdirectories were not scanned"))
             }
-            frames[i].next = frames[i].nameStarts.count
+            frames[i].next = frames[i].names.count
         }
         // Unwind the abandoned frames without reopening them.
         while let last = frames.last, last.fd < 0 {
@@ -447,9 +445,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     }
 
     private func remember(name: UnsafeRawBufferPointer, in frame: Int) {
-        frames[frame].nameStarts.append(frames[frame].names.count)
-        frames[frame].names.append(contentsOf: name)
-        frames[frame].names.append(0)
+        frames[frame].names.append(name)
     }
 
     /// Reads an entry that is not opened — statx, its ACLs, statx again to detect a swap in between; a
@@ -567,36 +563,30 @@ final class DirectoryWalk<V: WalkVisitor> {
         path.removeSubrange(dirLength..<path.count)
     }
 
-    /// Opens a remembered subdirectory of the top directory, visits it, and pushes it for listing.
-    private func descend(nameStart: Int, visitor: inout V) {
+    /// Opens remembered subdirectory `n` of the top directory, visits it, and pushes it for listing.
+    private func descend(name n: Int, visitor: inout V) {
         let top = frames.count - 1
         let parentFD = frames[top].fd
         let context = frames[top].context
-        setPath(frame: top, nameStart: nameStart)
-        let opened = frames[top].names.withUnsafeBufferPointer { buf in
-            let name = UnsafeRawPointer(buf.baseAddress! + nameStart).assumingMemoryBound(to: CChar.self)
-            return openAndVisitDirectory(parent: parentFD, name: name, context: context, depth: frames.count, visitor: &visitor)
+        setPath(frame: top, name: n)
+        let opened = frames[top].names.withName(n) { name, _ in
+            openAndVisitDirectory(parent: parentFD, name: name, context: context, depth: frames.count, visitor: &visitor)
         }
-        if frames[top].next == frames[top].nameStarts.count {
+        if frames[top].next == frames[top].names.count {
             // Every subdirectory of it has been entered: its names are not needed again (a frame deep in a
             // chain holds no name while the walk is below it).
-            frames[top].names = []
-            frames[top].nameStarts = []
+            frames[top].names.removeAll()
             frames[top].next = 0
         }
         if let opened { push(fd: opened.fd, id: opened.id, context: opened.context, visitor: &visitor) }
     }
 
-    /// Sets the path to the remembered subdirectory at `nameStart` of `frame`.
-    private func setPath(frame: Int, nameStart: Int) {
+    /// Sets the path to remembered subdirectory `n` of `frame`.
+    private func setPath(frame: Int, name n: Int) {
         let dirLength = frames[frame].pathLength
         path.removeSubrange(dirLength..<path.count)
         if dirLength > 1 { path.append(UInt8(ascii: "/")) }
-        frames[frame].names.withUnsafeBufferPointer { names in
-            var end = nameStart
-            while names[end] != 0 { end += 1 }
-            path.append(contentsOf: UnsafeBufferPointer(rebasing: names[nameStart..<end]))
-        }
+        frames[frame].names.withName(n) { _, bytes in path.append(contentsOf: bytes) }
     }
 
     private struct OpenedDirectory {
