@@ -19,10 +19,23 @@ final class AccessContext {
     /// where they appear even without an account the database lists (ids with no account at all, and
     /// directory users NSS does not enumerate).
     let named: UserSet
+    /// How many directories are above this one.
+    let depth: Int
+    /// The first `topAncestors` directories from `/` down (of those above this one), so that a finding
+    /// deep in a chain is explained from both ends without a walk through every level (shared, not
+    /// copied, below that depth).
+    let ancestorsFromTop: [AccessContext]
+    static let topAncestors = 16
 
     init(parent: AccessContext?, pathLength: Int, record: FileRecord, check: AccessCheck) {
         serial = AccessContext.nextSerial.add(1, ordering: .relaxed).newValue
         self.parent = parent
+        depth = parent.map { $0.depth + 1 } ?? 0
+        if let parent {
+            ancestorsFromTop = parent.depth < Self.topAncestors ? parent.ancestorsFromTop + [parent] : parent.ancestorsFromTop
+        } else {
+            ancestorsFromTop = []
+        }
         self.pathLength = pathLength
         self.record = record
         let reach = parent?.searchers ?? .everyone

@@ -146,35 +146,49 @@ final class AccessEvaluator {
     /// last; more than `maxSearchSteps` steps keep the first and the last ones and count the rest.
     func searchSteps(uid: UInt32, through directory: AccessContext?, path: UnsafeBufferPointer<UInt8>) -> [AccessStep] {
         guard let directory else { return [] }
-        // Runs of directories with the same deciding entry, from the directory up to `/`.
-        var runs: [(entry: String, top: AccessContext, bottom: AccessContext, count: Int)] = []
-        var node: AccessContext? = directory
-        while let n = node {
-            let entry = check.decidingEntry(n.record, uid: uid, bits: 1).entry
-            if let last = runs.last, last.entry == entry {
-                runs[runs.count - 1].top = n
-                runs[runs.count - 1].count += 1
-            } else {
-                runs.append((entry, n, n, 1))
-            }
-            node = n.parent
-        }
         func pathOf(_ context: AccessContext) -> HostPath {
             HostPath(reporting: UnsafeBufferPointer(rebasing: path[0..<min(context.pathLength, path.count)]), limit: HostPath.stepLimit)
         }
-        var steps = [AccessStep]()
-        for run in runs.reversed() {
-            if run.count <= 3 {
-                var chain = [AccessContext]()
-                var n: AccessContext? = run.bottom
-                while let c = n, chain.count < run.count { chain.append(c); n = c.parent }
-                for c in chain.reversed() { steps.append(AccessStep(entry: run.entry, path: pathOf(c))) }
-            } else {
-                steps.append(AccessStep(entry: run.entry, path: pathOf(run.top),
-                                        note: " (and the \(run.count - 2) directories below it, through the same entry)"))
-                steps.append(AccessStep(entry: run.entry, path: pathOf(run.bottom)))
-            }
+        // The directories from `/` down, whole when there are few; else the first ones (kept by every
+        // context) and the last ones, and the number between: a finding deep in a chain costs a bounded
+        // number of steps to explain, however deep.
+        let bottomCount = 2 * AccessContext.topAncestors
+        var top = [AccessContext]()
+        var bottom = [AccessContext]()
+        var node: AccessContext? = directory
+        while let n = node, bottom.count < bottomCount + AccessContext.topAncestors { bottom.append(n); node = n.parent }
+        var between = 0
+        if node != nil {
+            bottom.removeLast(bottom.count - bottomCount)
+            top = directory.ancestorsFromTop
+            between = directory.depth + 1 - top.count - bottom.count
         }
+        bottom.reverse()
+        // Runs of directories with the same deciding entry: more than three in a row are shown by their
+        // first and their last.
+        func collapsed(_ contexts: [AccessContext]) -> [AccessStep] {
+            var out = [AccessStep]()
+            var i = 0
+            while i < contexts.count {
+                let entry = check.decidingEntry(contexts[i].record, uid: uid, bits: 1).entry
+                var j = i + 1
+                while j < contexts.count, check.decidingEntry(contexts[j].record, uid: uid, bits: 1).entry == entry { j += 1 }
+                if j - i <= 3 {
+                    for c in contexts[i..<j] { out.append(AccessStep(entry: entry, path: pathOf(c))) }
+                } else {
+                    out.append(AccessStep(entry: entry, path: pathOf(contexts[i]),
+                                          note: " (and the \(j - i - 2) directories below it, through the same entry)"))
+                    out.append(AccessStep(entry: entry, path: pathOf(contexts[j - 1])))
+                }
+                i = j
+            }
+            return out
+        }
+        var steps = collapsed(top)
+        if between > 0, let lastSkipped = bottom.first?.parent {
+            steps.append(AccessStep(entry: "(\(between) more directories, the last)", path: pathOf(lastSkipped)))
+        }
+        steps += collapsed(bottom)
         guard steps.count > Self.maxSearchSteps else { return steps }
         let head = (Self.maxSearchSteps - 1) / 2
         let tail = Self.maxSearchSteps - 1 - head

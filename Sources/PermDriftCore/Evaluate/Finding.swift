@@ -63,6 +63,8 @@ public struct Finding: Sendable, Equatable {
         if a.rule != b.rule { return a.rule < b.rule }
         if a.kind != b.kind { return a.kind < b.kind }
         if a.principal != b.principal { return (a.principal ?? "") < (b.principal ?? "") }
-        return (a.right ?? "") < (b.right ?? "")
+        if a.right != b.right { return (a.right ?? "") < (b.right ?? "") }
+        // Findings alike in all of that (a rule whose several captures name no user) in a fixed order too.
+        return (a.actual, a.expected) < (b.actual, b.expected)
     }
 }

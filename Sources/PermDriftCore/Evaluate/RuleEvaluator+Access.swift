@@ -28,6 +28,8 @@ extension RuleEvaluator {
             }
             // The common case: everyone who has the right is allowed it.
             if missing.isEmpty && holders[k].isSubset(of: allowed) { continue }
+            let extra = holders[k].subtracting(allowed).intersection(access.reportable(parent: parent, record: record))
+            if missing.isEmpty && extra.isEmpty { continue }
             if isSilenced(rule: r, path: entry.path, directory: directory, findings: &findings) { continue }
             let path = HostPath(reporting: entry.path)
             let expected = "\(right.rawValue) only by \(describe(specs, capture: { capture($0)?.text })) and root"
@@ -36,7 +38,6 @@ extension RuleEvaluator {
                              actual: "the capture \(m) names no user, so the rule cannot hold", right: right.rawValue),
                      rule: r, path: entry.path, directory: directory, into: &findings)
             }
-            let extra = holders[k].subtracting(allowed).intersection(access.reportable(parent: parent, record: record))
             guard !extra.isEmpty else { continue }
             for i in extra.members(upTo: access.index.count) {
                 let uid = access.index.uid(at: i)
@@ -67,7 +68,6 @@ extension RuleEvaluator {
             let child = Self.inheritedRecord(defaultACL, type: type, in: entry.record, accounts: accounts)
             for (r, rule) in baseline.rules.enumerated() {
                 guard let accessRule = rule.access else { continue }
-                if isSilenced(rule: r, path: entry.path, directory: parentDirectory, findings: &findings) { continue }
                 if let types = rule.types, !types.contains(type) { continue }
                 // A name a new entry could have that the rule's patterns match (`x`, or `x.jsonl` for `*.jsonl`).
                 var childPath = directoryPath
@@ -91,6 +91,7 @@ extension RuleEvaluator {
                         let uid = access.index.uid(at: i)
                         let label = accounts.userLabel(uid)
                         guard reported.insert("\(rule.id)\u{0}\(label)\u{0}\(right.rawValue)").inserted else { continue }
+                        if isSilenced(rule: r, path: entry.path, directory: parentDirectory, findings: &findings) { continue }
                         guard findings.wants(rule: rule.id, path: directoryHostPath, kind: .inheritedAccess, principal: label,
                                              right: right.rawValue) else {
                             findings.omit(rule: rule.id)

@@ -137,12 +137,15 @@ extension FindingLedger {
             }
         }
         let unreadable = result.errors.map(\.path)
+        // Not every unreadable path is listed: any finding may lie under one that is not, so none is
+        // resolved by its absence.
+        let unreadableUnknown = result.errorsOmitted > 0
         // A rule with more findings than the report lists may still have one that is not listed: its
         // findings are not resolved by their absence, only forgotten beyond a bound (they are counted).
         var unlistedKept = [String: Int]()
         for (print, entry) in findings.sorted(by: { $0.key < $1.key }) where next[print] == nil {
             let path = entry.hostPath
-            if summary.baselineRejected || unreadable.contains(where: { path.isWithin($0) }) {
+            if summary.baselineRejected || unreadableUnknown || unreadable.contains(where: { path.isWithin($0) }) {
                 lifecycle.kept.append(entry)
                 next[print] = entry
             } else if result.omitted[entry.rule] != nil {

@@ -108,14 +108,14 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     /// Hands a directory to an idle thread when one waits: the first subdirectory not yet walked of the
     /// highest directory this thread still holds open (the biggest piece of work it has). Only from
-    /// directories whose path is at most `handOverPathLimit` bytes long: handing one over copies its path
-    /// and its ancestors, and deeper directories are walked by the thread that holds them, so a chain
-    /// thousands of levels deep is not copied once per level.
+    /// the top `handOverDepthLimit` directories and those whose path is at most `handOverPathLimit` bytes
+    /// long: handing one over copies its path and its ancestors, and deeper directories are walked by the
+    /// thread that holds them, so a chain thousands of levels deep is not copied (or searched) per level.
     private func handOver(visitor: inout V) {
         guard let share else { return }
         var found: Int?
         for i in frames.indices {
-            if frames[i].pathLength > Self.handOverPathLimit { break }
+            if i >= Self.handOverDepthLimit || frames[i].pathLength > Self.handOverPathLimit { break }
             if frames[i].fd >= 0 && frames[i].next < frames[i].names.count { found = i; break }
         }
         guard let i = found, share.reserve() else { return }
@@ -254,8 +254,10 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// The path being read, as a report carries it (at most 4 KiB: see `HostPath.init(reporting:)`).
     private var currentPath: HostPath { path.withUnsafeBufferPointer { HostPath(reporting: $0) } }
 
-    /// The longest path of a directory whose subdirectories are handed to other threads.
+    /// The longest path, and the most frames below a thread's first, of a directory whose subdirectories
+    /// are handed to other threads.
     static var handOverPathLimit: Int { 16 * 1024 }
+    static var handOverDepthLimit: Int { 256 }
 
     private func isExcluded(_ visitor: V, in directory: V.DirectoryContext? = nil) -> Bool {
         path.withUnsafeBufferPointer { visitor.isExcluded($0, in: directory) }

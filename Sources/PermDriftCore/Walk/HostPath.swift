@@ -22,7 +22,7 @@ public struct HostPath: Hashable, Comparable, Sendable, CustomStringConvertible 
     public static let reportLimit = 4096
     /// The paths of the steps that explain an access finding (prefixes of the finding's path) are
     /// shortened beyond this many bytes.
-    public static let stepLimit = 1024
+    public static let stepLimit = 512
 
     /// The path as reports carry it: exact up to `limit` bytes; a longer one (which only a walk from
     /// descriptor to descriptor reaches: an agent can make paths of megabytes) as its first and last
@@ -90,6 +90,9 @@ public struct HostPath: Hashable, Comparable, Sendable, CustomStringConvertible 
     public func isWithin(_ other: HostPath) -> Bool {
         if other.bytes == [UInt8(ascii: "/")] { return true }
         if other.shortenedFrom != nil { return bytes.starts(with: other.bytes.prefix(Self.reportLimit / 2)) }
+        if shortenedFrom != nil, other.bytes.count > Self.reportLimit / 2 {
+            return bytes.starts(with: other.bytes.prefix(Self.reportLimit / 2))
+        }
         guard bytes.starts(with: other.bytes) else { return false }
         return bytes.count == other.bytes.count || bytes[other.bytes.count] == UInt8(ascii: "/")
     }

@@ -1,7 +1,8 @@
 /// The names of a directory's subdirectories, remembered while the directory is listed and entered one
-/// by one afterwards: each name with a terminating NUL, in blocks of 64 KiB. A directory with a million
-/// subdirectories of 255-byte names takes what its names take (256 MiB), not twice that, as one buffer
-/// grown by doubling would at its last copy.
+/// by one afterwards: each name with a terminating NUL, in blocks of at most 64 KiB. A directory with a
+/// million subdirectories of 255-byte names takes what its names take (256 MiB), not twice that, as one
+/// buffer grown by doubling would at its last copy; and a block starts small (it grows within its 64
+/// KiB), so the many directories a deep walk holds open, each with a name or two left, take little.
 struct NameStore {
     private static let blockSize = 64 * 1024
     private var blocks: [[UInt8]] = []
@@ -14,7 +15,7 @@ struct NameStore {
         let needed = name.count + 1
         if blocks.isEmpty || blocks[blocks.count - 1].count + needed > Self.blockSize {
             var block = [UInt8]()
-            block.reserveCapacity(Swift.max(Self.blockSize, needed))
+            block.reserveCapacity(Swift.max(blocks.isEmpty ? 512 : Self.blockSize, needed))
             blocks.append(block)
         }
         let b = blocks.count - 1
