@@ -206,8 +206,10 @@ public struct PathSegments: Sendable {
 
     public mutating func load(_ path: UnsafeBufferPointer<UInt8>) {
         let n = path.count
-        // A path of n bytes has at most (n + 1) / 2 segments.
-        let most = (n + 1) / 2
+        // A path has at most one segment more than it has slashes (counted: a path of megabytes of few
+        // names must not take eight bytes a byte).
+        var most = 1
+        for b in path where b == UInt8(ascii: "/") { most += 1 }
         if starts.count < most {
             starts = Array(repeating: 0, count: most)
             ends = Array(repeating: 0, count: most)
@@ -228,6 +230,27 @@ public struct PathSegments: Sendable {
             }
         }
         self.count = count
+    }
+
+    /// Keeps the first `n` segments (a directory's, of a path below it).
+    mutating func truncate(_ n: Int) { count = min(n, count) }
+
+    /// Adds the last name of `path`, whose first `count` segments these are: the segments of an entry
+    /// from its directory's in the time of its own name.
+    mutating func pushLastName(of path: UnsafeBufferPointer<UInt8>) {
+        var end = path.count
+        while end > 0 && path[end - 1] == UInt8(ascii: "/") { end -= 1 }
+        var start = end
+        while start > 0 && path[start - 1] != UInt8(ascii: "/") { start -= 1 }
+        guard start < end else { return }
+        if starts.count > count {
+            starts[count] = start
+            ends[count] = end
+        } else {
+            starts.append(start)
+            ends.append(end)
+        }
+        count += 1
     }
 }
 
@@ -317,19 +340,21 @@ extension PathPattern {
         let count = count ?? segs.count
         return program.steps.withUnsafeBufferPointer { steps in
             program.tokens.withUnsafeBufferPointer { tokens in
+              program.fixedTail.withUnsafeBufferPointer { fixedTail in
                 program.bytes.withUnsafeBufferPointer { bytes in
                     segs.starts.withUnsafeBufferPointer { allStarts in
                         segs.ends.withUnsafeBufferPointer { allEnds in
                             let real = min(count, segs.count)
                             let starts = UnsafeBufferPointer(rebasing: allStarts[0..<real])
                             let ends = UnsafeBufferPointer(rebasing: allEnds[0..<real])
-                            let m = Matcher(steps: steps, tokens: tokens, bytes: bytes, path: path, starts: starts, ends: ends,
-                                            count: count, opaque: opaque, touched: touched,
+                            let m = Matcher(steps: steps, tokens: tokens, fixedTail: fixedTail, bytes: bytes, path: path, starts: starts,
+                                            ends: ends, count: count, opaque: opaque, touched: touched,
                                             anySegmentsLimit: anyDepth ? opaque : count)
                             return m.segments(si, pi, &captures)
                         }
                     }
                 }
+              }
             }
         }
     }
@@ -365,6 +390,9 @@ extension PathPattern {
         var steps: [Step] = []
         var tokens: [Piece] = []
         var bytes: [UInt8] = []
+        /// Per step: how many steps follow it when none of them is `**` (the rest of the pattern then
+        /// matches a fixed number of segments, at the end of the path), else -1.
+        var fixedTail: [Int] = []
 
         init(_ segments: [Segment]) {
             for segment in segments {
@@ -388,6 +416,12 @@ extension PathPattern {
                     }
                 }
             }
+            var tail = 0
+            fixedTail = Array(repeating: -1, count: steps.count)
+            for index in steps.indices.reversed() {
+                fixedTail[index] = tail
+                if case .anySegments = steps[index] { tail = -1 } else if tail >= 0 { tail += 1 }
+            }
         }
     }
 
@@ -395,6 +429,7 @@ extension PathPattern {
     private struct Matcher {
         let steps: UnsafeBufferPointer<Program.Step>
         let tokens: UnsafeBufferPointer<Program.Piece>
+        let fixedTail: UnsafeBufferPointer<Int>
         let bytes: UnsafeBufferPointer<UInt8>
         let path: UnsafeBufferPointer<UInt8>
         let starts: UnsafeBufferPointer<Int>
@@ -414,7 +449,17 @@ extension PathPattern {
             case .anySegments:
                 if si == steps.count - 1 { return true }
                 var p = pi
-                while p <= anySegmentsLimit {
+                var last = anySegmentsLimit
+                // The rest of the pattern without another `**` matches a fixed number of segments at the
+                // end of the path: only where it ends there can it match (any other place fails at the end
+                // whatever the names), so only there is it tried; below a directory, where the path goes
+                // on to an unknown depth, only the places where it reaches past the known segments.
+                let k = fixedTail[si]
+                if k >= 0 {
+                    p = max(pi, count - k)
+                    if anySegmentsLimit == count { last = count - k }
+                }
+                while p <= last {
                     let bound = captures.boundMask
                     if segments(si + 1, p, &captures) { return true }
                     captures.unbind(keeping: bound)

@@ -48,6 +48,13 @@ final class RuleEvaluator {
 
     /// Whether `segments` holds the entry being evaluated (loaded only when a rule needs them).
     private var segmentsLoaded = false
+    /// The directories (their decisions, held) whose segments are the first `count` of `segments`, from
+    /// the top of the walk down: a directory's segments are its parent's and one name, so a chain of any
+    /// depth is never read again from its beginning.
+    private var segmentOwners: [(match: DirectoryMatch, count: Int)] = []
+    /// The decision of the entry being evaluated, when it is a directory (its segments may be held).
+    private var currentOwn: DirectoryMatch?
+
     /// Scratch captures for deciding a directory (`directoryMatch`).
     private var belowScratch = Captures(count: 0)
     private var entriesScratch = Captures(count: 0)
@@ -129,10 +136,25 @@ final class RuleEvaluator {
         return bytes.flatMap(names.resolve)
     }
 
-    private func loadSegments(_ path: UnsafeBufferPointer<UInt8>) {
+    /// Loads the segments of the entry at `path` (of the directory `directory` decided; `own`, when it is
+    /// a directory itself, its own decision): from the segments of its directory when they are held (a
+    /// name's worth of work), else from the whole path.
+    private func loadSegments(_ path: UnsafeBufferPointer<UInt8>, directory: DirectoryMatch? = nil, own: DirectoryMatch? = nil) {
         guard !segmentsLoaded else { return }
-        segments.load(path)
         segmentsLoaded = true
+        // A decision that decides everything below is shared by every directory below its own: it names
+        // no one directory's segments (and nothing below it needs them).
+        if let own, !own.decidesEverythingBelow, let top = segmentOwners.last, top.match === own {
+            segments.truncate(top.count)
+        } else if let directory, !directory.decidesEverythingBelow,
+                  let k = segmentOwners.lastIndex(where: { $0.match === directory }) {
+            segmentOwners.removeSubrange((k + 1)...)
+            segments.truncate(segmentOwners[k].count)
+            segments.pushLastName(of: path)
+        } else {
+            segments.load(path)
+            segmentOwners.removeAll()
+        }
     }
 
     // MARK: - Decisions per directory
@@ -142,7 +164,15 @@ final class RuleEvaluator {
     /// shares that decision with every directory under it: no matching, no copy, however deep the tree.
     func directoryMatch(for path: UnsafeBufferPointer<UInt8>, parent: DirectoryMatch?) -> DirectoryMatch {
         if let parent, parent.decidesEverythingBelow { return parent }
-        segments.load(path)
+        // The directory's segments: its parent's (held when the walk came down from it) and its name.
+        if let parent, let k = segmentOwners.lastIndex(where: { $0.match === parent }) {
+            segmentOwners.removeSubrange((k + 1)...)
+            segments.truncate(segmentOwners[k].count)
+            segments.pushLastName(of: path)
+        } else {
+            segments.load(path)
+            segmentOwners.removeAll()
+        }
         segmentsLoaded = false  // `segments` now holds a directory, not an entry
         var rules = [DirectoryMatch.RuleDecision]()
         rules.reserveCapacity(boxes.count)
@@ -171,7 +201,9 @@ final class RuleEvaluator {
                 silencing.append(DirectoryMatch.ExcludeDecision(below: d.below, entries: d.entries))
             }
         }
-        return DirectoryMatch(rules: rules, excludes: excludes, exceptions: silencing)
+        let decision = DirectoryMatch(rules: rules, excludes: excludes, exceptions: silencing)
+        segmentOwners.append((decision, segments.count))
+        return decision
     }
 
     /// Whether an exception in force silences rule `r` on the entry at `path` (of the directory
@@ -187,8 +219,9 @@ final class RuleEvaluator {
                 case .byName: break
                 }
             }
+            loadSegments(path, directory: directory, own: currentOwn)
             var captures = Captures(count: 0)
-            if exceptions[a].pattern.match(path, captures: &captures) { out.append(exceptions[a].index) }
+            if exceptions[a].pattern.match(path, segments: segments, captures: &captures) { out.append(exceptions[a].index) }
         }
         return out
     }
@@ -280,6 +313,7 @@ final class RuleEvaluator {
     /// Whether an exclude leaves out the entry at `path`, an entry of the directory `directory` decided.
     func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: DirectoryMatch?) -> Bool {
         guard !excludePatterns.isEmpty else { return false }
+        segmentsLoaded = false  // asked before the entry is visited
         for e in excludePatterns.indices {
             if decidesPerDirectory, path.count > 1, let directory {
                 switch directory.excludes[e].entries {
@@ -288,8 +322,9 @@ final class RuleEvaluator {
                 case .byName: break
                 }
             }
+            loadSegments(path, directory: directory)
             var captures = Captures(count: 0)
-            if excludePatterns[e].match(path, captures: &captures) { return true }
+            if excludePatterns[e].match(path, segments: segments, captures: &captures) { return true }
         }
         return false
     }
@@ -298,11 +333,12 @@ final class RuleEvaluator {
     /// `directory` is what was decided for the entries of its directory, when the walk knows it.
     /// Capability reads that fail are returned as errors.
     func evaluate(_ entry: WalkEntry, parent: AccessContext?, own: AccessContext?, directory: DirectoryMatch?,
-                  findings: inout FindingCollector) {
+                  ownMatch: DirectoryMatch? = nil, findings: inout FindingCollector) {
         let record = entry.record
         let path = entry.path
         segmentsLoaded = false
         silencedHere = nil
+        currentOwn = ownMatch
         if let own, record.defaultACL != nil { inheritedAccess(entry, directory: own, in: directory, findings: &findings) }
         // Paths from the walk are normalized; `/` itself is no directory's entry.
         let decision = decidesPerDirectory && path.count > 1 ? directory : nil
@@ -317,7 +353,7 @@ final class RuleEvaluator {
                 p = d
                 decided = decision
             } else {
-                loadSegments(path)
+                loadSegments(path, directory: decision, own: ownMatch)
                 guard let matched = matchingPattern(box.rule, index: r, path: path, segments: segments) else { continue }
                 p = matched
             }

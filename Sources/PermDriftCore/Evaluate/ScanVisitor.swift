@@ -87,13 +87,15 @@ struct ScanVisitor: ParallelWalkVisitor {
         if isDirectory, let access = rules.access, parent.access != nil || entry.path.count == 1 {
             own = access.context(parent: parent.access, pathLength: entry.path.count, record: entry.record)
         }
-        rules.evaluate(entry, parent: parent.access, own: own, directory: parent.match, findings: &findings)
+        // A directory's own decision first: it holds its segments, which its evaluation then reads.
+        let ownMatch = isDirectory ? rules.directoryMatch(for: entry.path, parent: parent.match) : nil
+        rules.evaluate(entry, parent: parent.access, own: own, directory: parent.match, ownMatch: ownMatch, findings: &findings)
         if let pin = rules.pinIndex(for: entry.path) {
             pinsSeen.insert(pin)
             if let finding = rules.checkPin(rules.baseline.pins[pin], record: entry.record) { rules.emitPin(finding, into: &findings) }
         }
         guard isDirectory else { return DirectoryContext(access: nil, match: nil) }
-        return DirectoryContext(access: own, match: rules.directoryMatch(for: entry.path, parent: parent.match))
+        return DirectoryContext(access: own, match: ownMatch)
     }
 
     mutating func record(_ error: WalkError) { findings.record(error) }
