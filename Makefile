@@ -4,6 +4,8 @@
 #   sudo make install         binary, man page, shell completions, systemd units, sysusers/tmpfiles
 #                             entries, default baseline and configuration (never overwriting /etc ones)
 #   sudo make uninstall       removes what install put in place (keeps /etc/permdrift and the state)
+#   make deb                  a Debian package of the release build, in .build/deb/ (packaging/deb/build;
+#                             DEB_REVISION=N sets the package revision), checked with lintian
 #
 # PREFIX (default /usr/local) and DESTDIR (staging root for packages) are honoured;
 # CONFIGURATION=debug installs the debug build instead (the project's tests use it).
@@ -30,7 +32,7 @@ endif
 BIN = .build/$(CONFIGURATION)/permdrift
 GENERATED = .build/permdrift-generated
 
-.PHONY: all build manual completions install uninstall
+.PHONY: all build manual completions install uninstall deb
 all: build
 
 build:
@@ -46,7 +48,7 @@ manual: build
 
 completions: build
 	mkdir -p $(GENERATED)
-	$(BIN) --generate-completion-script bash > $(GENERATED)/permdrift.bash
+	$(BIN) --generate-completion-script bash | sed "1{/^#!/d}" > $(GENERATED)/permdrift.bash
 	$(BIN) --generate-completion-script zsh > $(GENERATED)/_permdrift
 	$(BIN) --generate-completion-script fish > $(GENERATED)/permdrift.fish
 
@@ -76,3 +78,7 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/permdrift.conf $(DESTDIR)$(TMPFILESDIR)/permdrift.conf \
 		$(DESTDIR)$(BASHDIR)/permdrift $(DESTDIR)$(ZSHDIR)/_permdrift $(DESTDIR)$(FISHDIR)/permdrift.fish
 	@echo "kept $(DESTDIR)$(CONFDIR) (your baseline and configuration) and /var/lib/permdrift"
+
+deb: build
+	packaging/deb/build
+	lintian --fail-on error,warning $$(ls .build/deb/permdrift_*.deb)
