@@ -166,6 +166,41 @@ struct HookedRaceTests {
         #expect(visitor.errors.count == 1, "\(visitor.errors)")
     }
 
+    @Test("a path looked up directly (explain, pins) that changes while it is read is read once more, then refused",
+          .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids"))
+    func lookUpChangedWhileRead() throws {
+        let root = try WalkerTests.tree()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let top = "/looked-up-\(getpid())"
+        try WalkerTests.make(root, dirs: [top], files: [top + "/once", top + "/always"])
+        let once = root + top + "/once", always = root + top + "/always"
+        chmod(once, 0o600)
+        let changedOnce = Locked(false)
+        WalkHooks.install(.beforeCarefulRecheck, at: top + "/once") { _ in
+            changedOnce.withLock { done in
+                if !done { chmod(once, 0o644); done = true }
+            }
+        }
+        let flips = Locked(0)
+        WalkHooks.install(.beforeCarefulRecheck, at: top + "/always") { _ in
+            let n = flips.withLock { $0 += 1; return $0 }
+            _ = Self.sh("/usr/bin/setfacl", n % 2 == 1 ? "-m" : "-x", n % 2 == 1 ? "u:33101:rw" : "u:33101", always)
+        }
+        defer { WalkHooks.remove(at: top + "/once"); WalkHooks.remove(at: top + "/always") }
+        let walker = Walker(rootDirectory: root)
+        guard case .found(let record) = walker.lookUp(HostPath(top + "/once")) else {
+            Issue.record("the path changed once must be read the second time"); return
+        }
+        #expect(record.mode & 0o777 == 0o644, "the second reading is the one kept")
+        switch walker.lookUp(HostPath(top + "/always")) {
+        case .failed(let error):
+            #expect(error.message.contains("changed while it was being read"), "\(error)")
+        default:
+            Issue.record("a path that never held still must not be given as read")
+        }
+        #expect(flips.withLock { $0 } == 2, "read exactly twice")
+    }
+
     @Test("an ACL with as many entries as the filesystem holds is read whole, both ways",
           .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids"))
     func largestACL() throws {

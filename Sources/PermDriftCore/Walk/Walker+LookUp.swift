@@ -58,28 +58,49 @@ extension Walker {
             let isLast = i == components.count - 1
             let step: Result<FileRecord, ChainFailure> = name.withUnsafeBufferPointer { buffer in
                 let cname = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-                let st: pd_stat
-                switch Syscalls.stat(at: fd, cname) {
-                case .success(let s): st = s
-                case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
-                case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "statx", errno: e)))
-                }
+                // As the walk reads an entry the careful way: statx, the ACLs, statx again; one that
+                // changed in between (mode, owner, ACL: its ctime moves; or another inode swapped in) is
+                // read once more, then reported, never given as a record that mixes two states.
+                var st = pd_stat()
                 var record = FileRecord(st)
-                if !isLast && record.type != .directory {
-                    return .failure(.missing("\(here.lossyString) is a \(record.type.rawValue), not a directory (never followed)"))
-                }
-                if record.type == .symlink { return .success(record) }
-                switch reader.acl(.entry(parent: fd, name: cname), defaultACL: false) {
-                case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
-                case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: here, syscall: call, errno: e)))
-                case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: here, message: d.description)))
-                }
-                if record.type == .directory {
-                    switch reader.acl(.entry(parent: fd, name: cname), defaultACL: true) {
-                    case .success(let acl): record.defaultACL = acl
+                var held = false
+                for _ in 0..<2 where !held {
+                    switch Syscalls.stat(at: fd, cname) {
+                    case .success(let s): st = s
+                    case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
+                    case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "statx", errno: e)))
+                    }
+                    record = FileRecord(st)
+                    if !isLast && record.type != .directory {
+                        return .failure(.missing("\(here.lossyString) is a \(record.type.rawValue), not a directory (never followed)"))
+                    }
+                    if record.type == .symlink { return .success(record) }
+                    switch reader.acl(.entry(parent: fd, name: cname), defaultACL: false) {
+                    case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
+                    case .failure(.system(_, let e)) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
                     case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: here, syscall: call, errno: e)))
                     case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: here, message: d.description)))
                     }
+                    if record.type == .directory {
+                        switch reader.acl(.entry(parent: fd, name: cname), defaultACL: true) {
+                        case .success(let acl): record.defaultACL = acl
+                        case .failure(.system(_, let e)) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
+                        case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: here, syscall: call, errno: e)))
+                        case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: here, message: d.description)))
+                        }
+                    }
+                    #if DEBUG
+                    here.bytes.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
+                    #endif
+                    switch Syscalls.stat(at: fd, cname) {
+                    case .success(let again):
+                        held = again.ino == st.ino && again.dev == st.dev && again.ctime_sec == st.ctime_sec && again.ctime_nsec == st.ctime_nsec
+                    case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
+                    case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "statx", errno: e)))
+                    }
+                }
+                guard held else {
+                    return .failure(.failed(WalkError(path: here, message: "changed while it was being read (mode, owner or ACL changed while it was read, twice)")))
                 }
                 if !isLast {
                     switch Syscalls.openAt(fd, cname, flags: Syscalls.pathOpenFlags | O_DIRECTORY | O_NOFOLLOW) {
