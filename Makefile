@@ -43,7 +43,8 @@ build:
 manual: build
 	$(SWIFT) build -c debug --product generate-manual
 	rm -rf $(GENERATED)/manual && mkdir -p $(GENERATED)/manual
-	.build/debug/generate-manual $(BIN) --output-directory $(GENERATED)/manual
+	.build/debug/generate-manual $(BIN) --output-directory $(GENERATED)/manual \
+		$${SOURCE_DATE_EPOCH:+--date "$$(date -u -d @$$SOURCE_DATE_EPOCH +%Y-%m-%d)"}
 	test -s $(GENERATED)/manual/permdrift.1
 
 completions: build
