@@ -23,10 +23,12 @@ struct PermDriftCommand: ParsableCommand {
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch let end as RunExit {
+            Foundation.exit(end.status)
         } catch {
             let code = exitCode(for: error)
             if code == .failure {
-                Log.error("permdrift: \(error)")
+                warn("permdrift: \(error)")
                 Foundation.exit(ExitStatus.untrusted)
             }
             exit(withError: error)
@@ -34,33 +36,5 @@ struct PermDriftCommand: ParsableCommand {
     }
 }
 
-/// The documented exit codes.
-enum ExitStatus {
-    static let clean: Int32 = 0
-    static let drift: Int32 = 1
-    static let untrusted: Int32 = 2
-    static let usage: Int32 = 64
-    static let locked: Int32 = 75
-}
-
-/// Messages on standard error. Under systemd (`JOURNAL_STREAM` set) each line carries a syslog
-/// priority prefix (`<3>` error, `<4>` warning, `<6>` info) so journald files it at the right level.
-enum Log {
-    static let journal = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] != nil
-
-    static func write(_ message: String, priority: Int) {
-        var text = ""
-        for line in message.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
-            text += (journal ? "<\(priority)>" : "") + line + "\n"
-        }
-        FileHandle.standardError.write(Data(text.utf8))
-    }
-
-    static func error(_ message: String) { write(message, priority: 3) }
-    static func warning(_ message: String) { write(message, priority: 4) }
-    /// Only under systemd: on a terminal the report says it.
-    static func info(_ message: String) { if journal { write(message, priority: 6) } }
-}
-
-/// Prints an error to standard error.
-func warn(_ message: String) { Log.error(message) }
+/// Prints an error to standard error (with its journal priority under systemd).
+func warn(_ message: String) { RunConsole.standard.error(message) }

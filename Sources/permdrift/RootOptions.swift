@@ -19,27 +19,11 @@ struct RootOptions: ParsableArguments {
 
     /// The directory that stands for `/`; a DIR that is itself a symlink is refused (exit 2).
     func rootDirectory() throws -> String {
-        guard let root else { return "/" }
-        var st = stat()
-        if lstat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
-            warn("permdrift: --root \(TerminalText.escape(root)) is a symlink; give the directory itself (permdrift never follows a symlink into a scanned tree)")
-            throw ExitCode(ExitStatus.untrusted)
-        }
-        return root
+        do { return try HostRoot(root: root).directory(console: .standard) } catch { throw ExitCode(error.status) }
     }
 
     /// The scanned host's accounts: DIR's files under --root, else the system's (NSS).
     func accounts() throws -> AccountDatabase {
-        guard let root = try root.map({ _ in try rootDirectory() }) else { return AccountDatabase.loadSystem() }
-        switch AccountDatabase.load(root: root) {
-        case .success(let db): return db
-        case .failure(.malformed(let lines)):
-            warn(lines.joined(separator: "\n"))
-            warn("permdrift: the account files of \(TerminalText.escape(root)) have \(lines.count) bad line\(lines.count == 1 ? "" : "s"); names cannot be trusted to resolve, so nothing was scanned")
-            throw ExitCode(ExitStatus.untrusted)
-        case .failure(.unreadable(let e)):
-            warn("permdrift: cannot read the accounts of \(TerminalText.escape(root)): \(e); under --root, names resolve only in DIR/etc/passwd and DIR/etc/group")
-            throw ExitCode(ExitStatus.untrusted)
-        }
+        do { return try HostRoot(root: root).accounts(console: .standard) } catch { throw ExitCode(error.status) }
     }
 }

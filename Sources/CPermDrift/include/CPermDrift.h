@@ -91,24 +91,56 @@ int pd_landlock_allow_beneath(int ruleset_fd, int parent_fd, uint64_t access);
 /// Returns 0, or -1 with errno set.
 int pd_landlock_restrict(int ruleset_fd);
 
+/// flock(2) with LOCK_EX|LOCK_NB. Returns 0, or -1 with errno set (EWOULDBLOCK when held).
+int pd_flock_exclusive(int fd);
+
+/// Sets the process umask and returns the previous one.
+unsigned pd_umask(unsigned mask);
+
+/* ---- The process model (watchdog.c, process.c; Swift side in Sources/PermDriftCore/Process/) ---- */
+
+/// The bytes a supervised worker writes to its supervisor on its descriptor 3, one per event
+/// (`WorkerReport` in Process/WorkerReport.swift reads and writes them).
+enum {
+    /// The scan is recorded; what remains (alert delivery) has bounds of its own. ('d')
+    PD_WORKER_SCAN_RECORDED = 'd',
+    /// The state directory holds this run's result (the ledger is saved). ('r')
+    PD_WORKER_LEDGER_RECORDED = 'r',
+    /// The worker's watchdog is ending the run at the deadline (written by watchdog.c). ('w')
+    PD_WORKER_DEADLINE_PASSED = 'w',
+};
+
 /// Starts the run's watchdog thread: when `seconds` pass, it writes `message` to standard error, unlinks
 /// `paths` (reports that must not outlive a failed run) and ends the process with status 2 — even when
-/// the main thread is stuck in a system call on a hanging filesystem. Returns 0, or -1 with errno set.
+/// the main thread is stuck in a system call on a hanging filesystem. Returns 0, or -1 with errno set
+/// (EBUSY when one already runs).
 int pd_watchdog_start(double seconds, const char *message, const char *const *paths, int count);
+
+/// Stops the watchdog from acting: the scan has finished (what is left, such as alert delivery, has
+/// bounds of its own), or, in the supervisor, the worker has exited.
+void pd_watchdog_disarm(void);
 
 /// Makes the watchdog thread restrict itself with the same Landlock ruleset as the calling thread (a
 /// ruleset applies only to the thread that restricts itself). Returns 0; -1 when it could not; 1 when
 /// no watchdog runs.
-/* Stops the watchdog from acting: the scan has finished (what is left, such as alert delivery, has
-   bounds of its own). */
-/* In a supervised worker: the descriptor on which the watchdog tells the supervisor, before it ends the
-   run, that the deadline passed (one 'w' byte). */
-void pd_watchdog_notify(int fd);
-/* A file the watchdog writes (`text`, mode 0600, not through a symlink) in the directory `dirfd` when
-   it fires, before it ends the process. Set before pd_watchdog_start. */
-int pd_watchdog_marker(int dirfd, const char *name, const char *text);
-void pd_watchdog_disarm(void);
 int pd_watchdog_restrict(int ruleset_fd);
+
+/// In a supervised worker: the descriptor on which the watchdog tells the supervisor, before it ends the
+/// run, that the deadline passed (one PD_WORKER_DEADLINE_PASSED byte).
+void pd_watchdog_notify(int fd);
+
+/// A file the watchdog writes (`text`, mode 0600, not through a symlink) in the directory `dirfd` when
+/// it fires, before it ends the process (the supervisor's note that its worker is stuck). Set before
+/// pd_watchdog_start. Returns 0, or -1 with errno set.
+int pd_watchdog_marker(int dirfd, const char *name, const char *text);
+
+/// Holds off the watchdog while a report is written. Returns 0: write it, then call
+/// pd_watchdog_end_report(); -1: the deadline has passed and the watchdog is ending the run, so no
+/// report may be written.
+int pd_watchdog_begin_report(void);
+
+/// Lets the watchdog act again after pd_watchdog_begin_report() returned 0.
+void pd_watchdog_end_report(void);
 
 /// posix_spawn of a supervised worker: `out_fd` becomes its standard output, `err_fd` its standard
 /// error (-1: inherited), `status_fd` its descriptor 3; every other descriptor from 4 up is closed in it.
@@ -122,16 +154,6 @@ int pd_spawn_worker(const char *path, char *const argv[], char *const envp[],
 int pd_spawn_program(const char *path, char *const argv[], char *const envp[],
                      int in_fd, int out_fd, int err_fd, pid_t *pid);
 
-/// One HTTP POST of `body` to `url` with libcurl's easy interface, in the calling thread (no helper
-/// thread, run loop or signal), with `headers` ("Name: value"), at most `timeout_ms` in all, no
-/// redirect followed, TLS peers verified against the system's trust store. Returns 0 when an HTTP answer
-/// came (its status in `*status`, the first `response_capacity` bytes of its body in `response`), or
-/// libcurl's error code (28: timed out) with its message in `error`.
-int pd_http_post(const char *url, const char *const *headers, size_t header_count,
-                 const void *body, size_t body_length, long timeout_ms,
-                 long *status, char *response, size_t response_capacity, size_t *response_length,
-                 char *error, size_t error_capacity);
-
 /// Empties the ambient capability set, so that programs this process starts get no capability from it
 /// (its own capabilities stay). Returns 0, or -1 with errno set.
 int pd_clear_ambient_capabilities(void);
@@ -143,16 +165,16 @@ int pd_drop_all_capabilities(void);
 /// prctl(PR_SET_PDEATHSIG, SIGKILL): this process is killed when its parent ends. Returns 0, or -1.
 int pd_die_with_parent(void);
 
-/// Holds off the watchdog while a report is written. Returns 0: write it, then call
-/// pd_watchdog_end_report(); -1: the deadline has passed and the watchdog is ending the run, so no
-/// report may be written.
-int pd_watchdog_begin_report(void);
-void pd_watchdog_end_report(void);
+/* ---- Delivery (http.c) ---- */
 
-/// flock(2) with LOCK_EX|LOCK_NB. Returns 0, or -1 with errno set (EWOULDBLOCK when held).
-int pd_flock_exclusive(int fd);
-
-/// Sets the process umask and returns the previous one.
-unsigned pd_umask(unsigned mask);
+/// One HTTP POST of `body` to `url` with libcurl's easy interface, in the calling thread (no helper
+/// thread, run loop or signal), with `headers` ("Name: value"), at most `timeout_ms` in all, no
+/// redirect followed, TLS peers verified against the system's trust store. Returns 0 when an HTTP answer
+/// came (its status in `*status`, the first `response_capacity` bytes of its body in `response`), or
+/// libcurl's error code (28: timed out) with its message in `error`.
+int pd_http_post(const char *url, const char *const *headers, size_t header_count,
+                 const void *body, size_t body_length, long timeout_ms,
+                 long *status, char *response, size_t response_capacity, size_t *response_length,
+                 char *error, size_t error_capacity);
 
 #endif

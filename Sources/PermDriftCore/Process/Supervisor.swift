@@ -2,6 +2,27 @@ import CPermDrift
 import Foundation
 import Glibc
 
+// The process model of `permdrift scan`, all of it in this folder (and its C side in CPermDrift's
+// watchdog.c and process.c):
+//
+//   permdrift scan (supervisor)        no capabilities, reads nothing of the tree
+//     | posix_spawn, fd 3 = pipe       Supervisor.run: relays stdout/stderr, own Deadline
+//     v
+//   permdrift scan (worker)            PERMDRIFT_SUPERVISOR_FD set: Supervisor.enterWorker()
+//     |  <---->  watchdog thread       Deadline (watchdog.c): at the deadline writes the message,
+//     |                                removes the reports, writes 'w' on fd 3, _exit(2)
+//     |  fd 3 --> supervisor:          WorkerReport bytes: 'r' ledger saved, 'd' scan recorded,
+//     |                                'w' deadline passed
+//     | posix_spawn (before the sandbox), stdin = pipe
+//     v
+//   permdrift notify --after-scan      Courier: waits for "go\n" (the scan recorded its alerts),
+//                                      then delivers them; anything else: delivers what earlier
+//                                      runs left
+//
+// Each process ends on its own bounds: the worker at its deadline (watchdog), the supervisor a grace
+// after it (its own watchdog), the courier at its Alertmanager timeouts. Programs run to their end
+// (ssh-keygen) are `ChildProcess.run`; every `waitpid` status is decoded by `WaitStatus`.
+
 /// Runs a scan in a child process and answers for it at the deadline, even when the child cannot.
 ///
 /// The scan's own watchdog ends a run stuck on a hanging filesystem, but a FUSE request that the
@@ -84,17 +105,16 @@ public enum Supervisor {
 
     /// In the worker: its scan is recorded; what remains (alert delivery) has bounds of its own, and the
     /// supervisor waits for it however long it takes.
-    public static func scanRecorded() {
-        guard let fd = workerDescriptor else { return }
-        var byte: UInt8 = 0x64
-        _ = Glibc.write(fd, &byte, 1)
-    }
+    public static func scanRecorded() { tellSupervisor(.scanRecorded) }
 
     /// In the worker: the state directory holds this run's result. A deadline that passes after this
     /// (writing the metrics, say) ends the run, but the supervisor records no unfinished run over it.
-    public static func ledgerRecorded() {
+    public static func ledgerRecorded() { tellSupervisor(.ledgerRecorded) }
+
+    /// Writes one report byte to the supervisor, when this process is a supervised worker.
+    private static func tellSupervisor(_ report: WorkerReport) {
         guard let fd = workerDescriptor else { return }
-        var byte: UInt8 = 0x72
+        var byte = report.byte
         _ = Glibc.write(fd, &byte, 1)
     }
 
@@ -163,7 +183,7 @@ public enum Supervisor {
         }
         if case .failure(let e) = Deadline.start(seconds: seconds, message: message, reports: reports) {
             kill(pid, SIGKILL)
-            _ = reap(pid, block: true)
+            _ = WaitStatus.wait(for: pid)
             return .failure(SystemCallError("pthread_create (the supervisor's watchdog)", path: executable, errno: e))
         }
         // The supervisor reads nothing of the tree: the service account's CAP_DAC_READ_SEARCH is the
@@ -176,21 +196,23 @@ public enum Supervisor {
         var lost = false
         var deadlinePassed = false
         var recorded = false
-        /// Reads one byte the worker wrote: 'r' its result is in the state directory, 'd' its scan is
-        /// recorded (all but the delivery done), 'w' its watchdog ended it.
+        /// Reads one byte the worker wrote (a `WorkerReport`).
         func readStatus() {
             var byte: UInt8 = 0
             let n = Glibc.read(status.read, &byte, 1)
-            // Only the byte counts: the scan is recorded, what remains has bounds of its own.
-            if n == 1 && byte == 0x64 { recorded = true; Deadline.disarm() }
-            if n == 1 && byte == 0x72 { recorded = true }
-            // A deadline that passed after the result was recorded leaves nothing unrecorded.
-            if n == 1 && byte == 0x77 && !recorded { deadlinePassed = true }
             if n == 0 { statusOpen = false }
+            guard n == 1, let report = WorkerReport(byte: byte) else { return }
+            switch report {
+            // Only the byte counts: the scan is recorded, what remains has bounds of its own.
+            case .scanRecorded: recorded = true; Deadline.disarm()
+            case .ledgerRecorded: recorded = true
+            // A deadline that passed after the result was recorded leaves nothing unrecorded.
+            case .deadlinePassed: if !recorded { deadlinePassed = true }
+            }
         }
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            if let exitStatus = reap(pid, block: false) {
+            if let exitStatus = WaitStatus.wait(for: pid, block: false) {
                 // Everything the worker wrote is in the pipes now (unless a process it started holds them).
                 relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: true, lost: &lost)
                 while statusOpen {
@@ -247,18 +269,6 @@ public enum Supervisor {
                 relays.remove(at: i)
             }
         } while untilQuiet
-    }
-
-    /// The worker's exit status (128+N for signal N, and the signal) when it has exited (waiting for it
-    /// when `block`).
-    private static func reap(_ pid: pid_t, block: Bool) -> (status: Int32, signal: Int32?)? {
-        var status: Int32 = 0
-        var r: pid_t
-        repeat { r = waitpid(pid, &status, block ? 0 : WNOHANG) } while r < 0 && errno == EINTR
-        if r == 0 { return nil }
-        if r < 0 { return (255, nil) }  // unknown: never read as success
-        if status & 0x7f == 0 { return ((status >> 8) & 0xff, nil) }
-        return (128 + (status & 0x7f), status & 0x7f)
     }
 
     private static func monotonic() -> Double {

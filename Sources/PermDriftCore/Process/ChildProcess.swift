@@ -133,12 +133,7 @@ public struct ChildProcess: Sendable {
 
     /// Waits for the child; returns its exit status (128+N for a signal).
     public func wait() -> Int32 {
-        var status: Int32 = 0
-        var r: pid_t
-        repeat { r = waitpid(pid, &status, 0) } while r < 0 && errno == EINTR
-        if r < 0 { return 255 }  // the child's status is unknown: never read as success
-        if status & 0x7f == 0 { return (status >> 8) & 0xff }
-        return 128 + (status & 0x7f)
+        (WaitStatus.wait(for: pid) ?? .unknown).status
     }
 
     /// What to execute to start the running binary again: `/proc/self/exe`, which is this process's

@@ -34,7 +34,9 @@ public enum Deadline {
     }
 
     /// The scan has finished and its result is recorded: the watchdog no longer acts. What remains (alert
-    /// delivery) has bounded timeouts of its own, and must not cost the finished scan its reports.
+    /// delivery) has bounded timeouts of its own, and must not cost the finished scan its reports. In a
+    /// supervised worker this also tells the supervisor (`WorkerReport.scanRecorded`), which disarms its
+    /// own watchdog in turn.
     public static func disarm() {
         pd_watchdog_disarm()
         Supervisor.scanRecorded()
