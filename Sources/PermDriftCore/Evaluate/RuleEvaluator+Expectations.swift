@@ -2,7 +2,7 @@
 /// entry's record, and the ACL texts their findings carry.
 extension RuleEvaluator {
     func check(_ box: RuleBox, index r: Int, _ entry: WalkEntry, directory: DirectoryMatch?, capture: (String) -> ResolvedName?,
-                       findings: inout FindingCollector) {
+               findings: inout FindingCollector) {
         let record = entry.record
         let rule = box.rule
         let e = rule.expect

@@ -63,7 +63,7 @@ extension DirectoryWalk {
     /// device as its directory and not a mount point, only when no mount was made or removed in the
     /// process's namespace meanwhile (`MountWatch`), and only when the clock did not go back meanwhile.
     func readListed(_ target: AttributeTarget, device: UInt64, mounts: MountCheck,
-                            stat: () -> Result<pd_stat, Errno>) -> ListedRead {
+                    stat: () -> Result<pd_stat, Errno>) -> ListedRead {
         guard let mountWatch else { return .careful }
         let mountEvents = mountWatch.seen
         let began = pd_coarse_realtime_seconds()

@@ -84,8 +84,8 @@ extension DirectoryWalk {
     /// Reads and visits an entry that is not opened. A directory found here (listed with an unknown type,
     /// or swapped in after the listing) is remembered for descent when `frame` is given.
     func visitNonDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
-                                   visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil,
-                                   careful: Bool = false) {
+                           visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil,
+                           careful: Bool = false) {
         let listedDevice = careful ? nil : frame.flatMap { frames[$0].listed ? frames[$0].device : nil }
         switch readRecord(parent: parent, name: name, listedDevice: listedDevice) {
         case nil: return
@@ -98,7 +98,7 @@ extension DirectoryWalk {
 
     /// Visits an entry that is not opened, once read.
     func visitRead(_ record: FileRecord, capability: Bool?, parent: Int32, name: UnsafePointer<CChar>,
-                           context: V.DirectoryContext, visitor: inout V, directoryName: UnsafeRawBufferPointer?, frame: Int?) {
+                   context: V.DirectoryContext, visitor: inout V, directoryName: UnsafeRawBufferPointer?, frame: Int?) {
         if record.type == .directory {
             if let directoryName, let frame {
                 remember(name: directoryName, in: frame)

@@ -123,7 +123,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// Opens a subdirectory of an open directory (the path names it), reads and visits it. Returns it,
     /// open, when the walk goes on below it. `depth` is how many frames are its ancestors.
     func openAndVisitDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
-                                       depth: Int, visitor: inout V) -> OpenedDirectory? {
+                               depth: Int, visitor: inout V) -> OpenedDirectory? {
         let fd: Int32
         switch Syscalls.openDirectory(parent, name) {
         case .success(let opened): fd = opened
