@@ -4,6 +4,8 @@
 #   sudo make install         binary, man page, shell completions, systemd units, sysusers/tmpfiles
 #                             entries, default baseline and configuration (never overwriting /etc ones)
 #   sudo make uninstall       removes what install put in place (keeps /etc/permdrift and the state)
+#   make format               rewrites the Swift sources as .swift-format says (swift-format, in the toolchain)
+#   make lint                 scripts/lint: the formatting, and system calls only in Sources/PermDriftCore/Platform/
 #   make deb                  a Debian package of the release build, in .build/deb/ (packaging/deb/build;
 #                             DEB_REVISION=N sets the package revision), checked with lintian
 #
@@ -32,7 +34,7 @@ endif
 BIN = .build/$(CONFIGURATION)/permdrift
 GENERATED = .build/permdrift-generated
 
-.PHONY: all build manual completions install uninstall deb
+.PHONY: all build manual completions install uninstall deb format lint
 all: build
 
 build:
@@ -83,3 +85,9 @@ uninstall:
 deb: build
 	packaging/deb/build
 	lintian --fail-on error,warning $$(ls .build/deb/permdrift_*.deb)
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel Package.swift Sources Tests
+
+lint:
+	scripts/lint
