@@ -1,5 +1,6 @@
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// "ACL parity with `getfacl -n` on a randomly generated tree (every entry's access and default ACL equal
@@ -14,7 +15,7 @@ struct ACLParityTests {
     func parityWithGetfacl() throws {
         let seed = Self.seed()
         print("ACLParityTests: seed \(seed) (run again with PERMDRIFT_TEST_SEED=\(seed) to rebuild this tree)")
-        let tmp = try makeTemporaryDirectory("permdrift-acl-parity")
+        let tmp = try makeTemporaryDirectory(prefix: "permdrift-acl-parity")
         defer { removeTree(tmp) }
 
         var tree = RandomTree(root: Array(tmp.utf8), seed: seed)
@@ -206,11 +207,11 @@ private struct FindEntry {
 
 /// `find TMP/tree` with type, mode, owner, group and link count, keyed by path relative to TMP.
 private func findListing(treeAt tmp: String) throws -> [HostPath: FindEntry] {
-    let run = try runTool(["/usr/bin/find", tmp + "/tree", "-printf", "%y %m %U %G %n %p\\0"])
+    let run = try Harness.run(["/usr/bin/find", tmp + "/tree", "-printf", "%y %m %U %G %n %p\\0"], environment: .cLocale)
     try #require(run.status == 0, "find: \(run.stderr)")
     var out = [HostPath: FindEntry]()
     let prefix = Array(tmp.utf8)
-    for record in run.stdout.split(separator: 0, omittingEmptySubsequences: true) {
+    for record in Array(run.stdoutBytes).split(separator: 0, omittingEmptySubsequences: true) {
         let fields = record.split(separator: UInt8(ascii: " "), maxSplits: 5, omittingEmptySubsequences: false)
         try #require(fields.count == 6, "find record \(Array(record))")
         func number<T: FixedWidthInteger>(_ field: ArraySlice<UInt8>, radix: Int = 10) throws -> T {
@@ -237,7 +238,7 @@ private struct GetfaclBlock {
 /// `getfacl -R -P -n -p TMP/tree`, keyed by path relative to TMP. Entry lines lose their `#effective:`
 /// comment; `default:` lines go to `defaults`.
 private func getfaclListing(treeAt tmp: String) throws -> [HostPath: GetfaclBlock] {
-    let run = try runTool(["/usr/bin/getfacl", "-R", "-P", "-n", "-p", "--", tmp + "/tree"])
+    let run = try Harness.run(["/usr/bin/getfacl", "-R", "-P", "-n", "-p", "--", tmp + "/tree"], environment: .cLocale)
     try #require(run.status == 0 && run.stderr.isEmpty, "getfacl: \(run.stderr)")
     let prefix = Array(tmp.utf8)
     var out = [HostPath: GetfaclBlock]()
@@ -249,7 +250,7 @@ private func getfaclListing(treeAt tmp: String) throws -> [HostPath: GetfaclBloc
         }
         current = nil
     }
-    for line in run.stdout.split(separator: 0x0A, omittingEmptySubsequences: false) {
+    for line in Array(run.stdoutBytes).split(separator: 0x0A, omittingEmptySubsequences: false) {
         let text = String(decoding: line, as: UTF8.self)
         if line.isEmpty {
             finish()
@@ -572,18 +573,12 @@ private struct RandomTree {
 
     private func setfacl(_ arguments: [String], _ path: [UInt8]) throws {
         let argv = [Array("/usr/bin/setfacl".utf8)] + arguments.map { Array($0.utf8) } + [Array("--".utf8), root + path]
-        let run = try runTool(argv)
+        let run = try Harness.run(argv, environment: .cLocale)
         try #require(run.status == 0, "setfacl \(arguments) \(HostPath(bytes: path)): \(run.stderr)")
     }
 
     private func check(_ result: Int32, _ call: String, _ path: [UInt8]) throws {
         let error = errno
         try #require(result >= 0, "\(call) \(HostPath(bytes: path)): errno \(error)")
-    }
-}
-
-private func withCPath<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
-    (bytes + [0]).withUnsafeBufferPointer { buffer in
-        buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
     }
 }

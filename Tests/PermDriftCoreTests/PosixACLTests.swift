@@ -1,5 +1,6 @@
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 // MARK: - Helpers
@@ -563,7 +564,7 @@ struct ACLTextTests {
 struct PosixACLKernelTests {
     @Test("setfacl's ACL read back with getxattr decodes to what ACLText parses")
     func kernelBytes() throws {
-        let dir = try makeTemporaryDirectory("permdrift-acl-unit")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-acl-unit")
         defer { removeTree(dir) }
         let file = dir + "/f"
         let fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
@@ -571,7 +572,7 @@ struct PosixACLKernelTests {
         close(fd)
 
         let text = "u::rw-,u:40001:r--,u:9:rwx,g::r--,g:40002:-w-,m::rwx,o::--x"
-        let set = try runTool(["/usr/bin/setfacl", "--set", text, file])
+        let set = try Harness.run(["/usr/bin/setfacl", "--set", text, file], environment: .cLocale)
         try #require(set.status == 0, "setfacl: \(set.stderr)")
 
         let bytes = try #require(rawAccessACL(file), "lgetxattr: errno \(errno)")

@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// Finding lifecycle, Alertmanager delivery and the metrics file, against Debian's Alertmanager and

@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// The shared conformance contract (BASELINE.md in executable form, `conformance/run.py`), ported case by case.
