@@ -47,7 +47,8 @@ let package = Package(
         ),
         .testTarget(
             name: "PermDriftEndToEndTests",
-            dependencies: ["PermDriftCore", "permdrift", "PermDriftTestSupport"]
+            dependencies: ["PermDriftCore", "permdrift", "PermDriftTestSupport"],
+            exclude: ["Golden"]
         ),
     ]
 )
