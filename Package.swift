@@ -36,13 +36,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .target(
+            name: "PermDriftTestSupport",
+            dependencies: ["PermDriftCore"],
+            path: "Tests/PermDriftTestSupport"
+        ),
         .testTarget(
             name: "PermDriftCoreTests",
-            dependencies: ["PermDriftCore", "CACL", "CPermDrift"]
+            dependencies: ["PermDriftCore", "CACL", "CPermDrift", "PermDriftTestSupport"]
         ),
         .testTarget(
             name: "PermDriftEndToEndTests",
-            dependencies: ["PermDriftCore", "permdrift"]
+            dependencies: ["PermDriftCore", "permdrift", "PermDriftTestSupport"],
+            exclude: ["Golden"]
         ),
     ]
 )

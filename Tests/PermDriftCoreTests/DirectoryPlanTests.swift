@@ -1,5 +1,6 @@
 import Foundation
 @testable import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// The evaluator decides most rules once per directory (`DirectoryMatch`, handed down the walk). Held against matching
@@ -110,7 +111,7 @@ struct DirectoryPlanTests {
     @Test("the same findings as matching every entry, on one thread and on two",
           .enabled(if: geteuid() == 0, "needs root to give files to other owners"))
     func sameFindingsAsMatchingEveryEntry() throws {
-        let root = try WalkerTests.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Self.build(root)
         let reference = try Self.scan(root, perDirectory: false, threads: 1)

@@ -2,21 +2,12 @@
 import CPermDrift
 import Foundation
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// Races won on demand: the walk's debug-build hooks act on the tree between two steps of the walk.
 /// Each test names its tree uniquely, so the hooks fire for its own walk only.
-/// A value shared with a hook, behind NSLock (a pthread mutex ThreadSanitizer sees).
-private final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}
+/// Values shared with a hook are `LockedValue`s (an NSLock, a pthread mutex ThreadSanitizer sees).
 
 @Suite("Races between two steps of the walk (debug-build hooks)", .serialized)
 struct HookedRaceTests {
@@ -44,15 +35,13 @@ struct HookedRaceTests {
     }
 
     private static func sh(_ args: String...) -> Int32 {
-        guard let p = try? Process.run(URL(fileURLWithPath: args[0]), arguments: Array(args.dropFirst())) else { return -1 }
-        p.waitUntilExit()
-        return p.terminationStatus
+        (try? Harness.run(args))?.status ?? -1
     }
 
     @Test("a FIFO or device swapped in after the listing is never opened, and the walk finishes",
           .enabled(if: geteuid() == 0, "needs root for mknod"), .timeLimit(.minutes(1)))
     func fifoAndDeviceSwappedInMidScan() throws {
-        let root = try WalkerTests.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let top = "/swap-\(getpid())"
         try WalkerTests.make(root, dirs: [top + "/sub/inner", top + "/z"], files: [top + "/file", top + "/dev", top + "/z/after"])
@@ -97,7 +86,7 @@ struct HookedRaceTests {
     @Test("a mount removed between the attribute listing and statx sends the entry the careful way",
           .enabled(if: geteuid() == 0, "needs root to bind-mount and set ACLs"))
     func mountRemovedBetweenListingAndStat() throws {
-        let root = try WalkerTests.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let top = "/mount-\(getpid())"
         try WalkerTests.make(root, dirs: [top], files: [top + "/f", "/clean"])
@@ -134,21 +123,21 @@ struct HookedRaceTests {
     @Test("a mode or ACL changed while it is read is read once more, then reported as changed during the scan",
           .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids"))
     func changedWhileRead() throws {
-        let root = try WalkerTests.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let top = "/changing-\(getpid())"
         try WalkerTests.make(root, dirs: [top], files: [top + "/once", top + "/always"])
         let once = root + top + "/once", always = root + top + "/always"
         chmod(once, 0o600)
         // Changed once, between the first statx and the check: the second reading holds.
-        let changedOnce = Locked(false)
+        let changedOnce = LockedValue(false)
         WalkHooks.install(.beforeCarefulRecheck, at: top + "/once") { _ in
             changedOnce.withLock { done in
                 if !done { chmod(once, 0o644); done = true }
             }
         }
         // Changed on every reading: an ACL is added and removed in turn.
-        let flips = Locked(0)
+        let flips = LockedValue(0)
         WalkHooks.install(.beforeCarefulRecheck, at: top + "/always") { _ in
             let n = flips.withLock { $0 += 1; return $0 }
             _ = Self.sh("/usr/bin/setfacl", n % 2 == 1 ? "-m" : "-x", n % 2 == 1 ? "u:33101:rw" : "u:33101", always)
@@ -169,19 +158,19 @@ struct HookedRaceTests {
     @Test("a path looked up directly (explain, pins) that changes while it is read is read once more, then refused",
           .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids"))
     func lookUpChangedWhileRead() throws {
-        let root = try WalkerTests.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let top = "/looked-up-\(getpid())"
         try WalkerTests.make(root, dirs: [top], files: [top + "/once", top + "/always"])
         let once = root + top + "/once", always = root + top + "/always"
         chmod(once, 0o600)
-        let changedOnce = Locked(false)
+        let changedOnce = LockedValue(false)
         WalkHooks.install(.beforeCarefulRecheck, at: top + "/once") { _ in
             changedOnce.withLock { done in
                 if !done { chmod(once, 0o644); done = true }
             }
         }
-        let flips = Locked(0)
+        let flips = LockedValue(0)
         WalkHooks.install(.beforeCarefulRecheck, at: top + "/always") { _ in
             let n = flips.withLock { $0 += 1; return $0 }
             _ = Self.sh("/usr/bin/setfacl", n % 2 == 1 ? "-m" : "-x", n % 2 == 1 ? "u:33101:rw" : "u:33101", always)
@@ -204,7 +193,7 @@ struct HookedRaceTests {
     @Test("an ACL with as many entries as the filesystem holds is read whole, both ways",
           .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids"))
     func largestACL() throws {
-        let root = try WalkerTests.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let top = "/big-acl-\(getpid())"
         try WalkerTests.make(root, dirs: [top], files: [top + "/f"])

@@ -1,5 +1,6 @@
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 // The kernel's and permdrift's answers for KernelDifferentialTests, and their comparison.
@@ -62,7 +63,7 @@ extension KernelDifferentialTests {
 
         /// Runs the probe under `user`'s uid, primary gid and supplementary groups, with no capabilities.
         static func answers(as user: Account, groups: Groups, for entries: [TreeEntry]) throws -> [KernelAnswer] {
-            let listDirectory = try makeTemporaryDirectory("permdrift-kdiff-list")
+            let listDirectory = try makeTemporaryDirectory(prefix: "permdrift-kdiff-list")
             defer { removeTree(listDirectory) }
             try KernelDifferentialTests.check(chmod(listDirectory, 0o755) == 0, "chmod \(listDirectory)")
             let list = listDirectory + "/paths"
@@ -72,13 +73,13 @@ extension KernelDifferentialTests {
 
             let groupArgument = groups == .explicit
                 ? "--groups=" + user.groups.map(String.init).joined(separator: ",") : "--init-groups"
-            let result = try runTool(["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.primaryGID)", groupArgument,
+            let result = try Harness.run(["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.primaryGID)", groupArgument,
                                       "--inh-caps=-all", "--bounding-set=-all", "--",
-                                      "/usr/bin/python3", "-I", "-c", script, list])
+                                      "/usr/bin/python3", "-I", "-c", script, list], environment: .cLocale)
             guard result.status == 0 else {
-                throw ToolError(description: "probe as \(user.name): exit \(result.status): \(result.stderr)")
+                throw HarnessError("probe as \(user.name): exit \(result.status): \(result.stderr)")
             }
-            let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+            let lines = result.stdout.split(separator: "\n").map(String.init)
             let ids = "ids \(user.uid) \(user.uid) \(user.primaryGID) \(user.primaryGID) "
                 + user.groups.map(String.init).joined(separator: ",") + " 0000000000000000"
             try KernelDifferentialTests.ensure(lines.first == ids, "probe as \(user.name) ran as \(lines.first ?? "?"), expected \(ids)")
@@ -87,7 +88,7 @@ extension KernelDifferentialTests {
             for (line, entry) in zip(lines.dropFirst(), entries) {
                 let bits = Array(line.utf8)
                 guard bits.count == 4, bits.allSatisfy({ $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: "1") }) else {
-                    throw ToolError(description: "probe as \(user.name) on \(HostPath(bytes: entry.path)): \(line)")
+                    throw HarnessError("probe as \(user.name) on \(HostPath(bytes: entry.path)): \(line)")
                 }
                 let b = bits.map { $0 == UInt8(ascii: "1") }
                 answers.append(KernelAnswer(read: b[0], writeObject: b[1], execute: b[2], replace: b[3]))
@@ -95,7 +96,7 @@ extension KernelDifferentialTests {
             // Every rename went back: the tree is as it was.
             for entry in entries {
                 var st = stat()
-                try KernelDifferentialTests.withCPath(entry.path) { p in
+                try withCPath(entry.path) { p in
                     try KernelDifferentialTests.check(lstat(p, &st) == 0, "\(HostPath(bytes: entry.path)) is gone after probing as \(user.name)")
                 }
             }
@@ -140,7 +141,7 @@ extension KernelDifferentialTests {
                 }
                 return PermdriftAnswer(record: explanation.record, byRight: byRight)
             case .failure(let failure):
-                throw ToolError(description: "explain \(HostPath(bytes: entry.path)): \(failure)")
+                throw HarnessError("explain \(HostPath(bytes: entry.path)): \(failure)")
             }
         }
     }
@@ -201,9 +202,9 @@ extension KernelDifferentialTests {
     }
 
     static func getfacl(_ path: [UInt8]) -> String {
-        guard let result = try? runTool([Array("/usr/bin/getfacl".utf8), Array("-n".utf8), Array("-p".utf8),
-                                         Array("--".utf8), path]) else { return "(getfacl failed)" }
-        return String(decoding: result.stdout, as: UTF8.self) + result.stderr
+        guard let result = try? Harness.run([Array("/usr/bin/getfacl".utf8), Array("-n".utf8), Array("-p".utf8),
+                                         Array("--".utf8), path], environment: .cLocale) else { return "(getfacl failed)" }
+        return result.stdout + result.stderr
     }
 
     struct Coverage: CustomStringConvertible {
@@ -287,24 +288,18 @@ extension KernelDifferentialTests {
 
     /// Throws, with errno, when a system call failed.
     static func check(_ condition: Bool, _ what: @autoclosure () -> String) throws {
-        if !condition { throw ToolError(description: "\(what()): errno \(errno)") }
+        if !condition { throw HarnessError("\(what()): errno \(errno)") }
     }
 
     /// Throws when the test's own set-up is not what it must be.
     static func ensure(_ condition: Bool, _ what: @autoclosure () -> String) throws {
-        if !condition { throw ToolError(description: what()) }
-    }
-
-    static func withCPath<R>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) throws -> R) throws -> R {
-        try (path + [0]).withUnsafeBufferPointer { buffer in
-            try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
-        }
+        if !condition { throw HarnessError(what()) }
     }
 
     static func setfacl(_ arguments: [String], _ path: [UInt8]) throws {
-        let result = try runTool([Array("/usr/bin/setfacl".utf8)] + arguments.map { Array($0.utf8) } + [Array("--".utf8), path])
+        let result = try Harness.run([Array("/usr/bin/setfacl".utf8)] + arguments.map { Array($0.utf8) } + [Array("--".utf8), path], environment: .cLocale)
         guard result.status == 0 else {
-            throw ToolError(description: "setfacl \(arguments.joined(separator: " ")) \(HostPath(bytes: path)): \(result.stderr)")
+            throw HarnessError("setfacl \(arguments.joined(separator: " ")) \(HostPath(bytes: path)): \(result.stderr)")
         }
     }
 
@@ -328,7 +323,7 @@ extension KernelDifferentialTests {
     static func chain(_ path: String) throws -> [FileRecord] {
         switch Walker(rootDirectory: "/").lookUpChain(HostPath(path)) {
         case .success(let chain): return chain.map(\.record)
-        case .failure(let failure): throw ToolError(description: "look up \(path): \(failure)")
+        case .failure(let failure): throw HarnessError("look up \(path): \(failure)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 // Accounts and random trees for KernelDifferentialTests.
@@ -30,9 +31,9 @@ extension KernelDifferentialTests {
         private(set) var groups: [Group] = []
         let orphanUID: UInt32
         let orphanGID: UInt32
-        private let lock: Int32
+        private let lock: HostLock
 
-        private init(lock: Int32, base: UInt32) {
+        private init(lock: HostLock, base: UInt32) {
             self.lock = lock
             orphanUID = base + 99
             orphanGID = base + 199
@@ -45,15 +46,11 @@ extension KernelDifferentialTests {
                          "/usr/bin/setpriv", "/usr/bin/python3"] {
                 try KernelDifferentialTests.ensure(access(tool, X_OK) == 0, "\(tool) is needed (scripts/install-deps)")
             }
-            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-            try KernelDifferentialTests.check(fd >= 0, "open \(lockPath)")
-            while flock(fd, LOCK_EX) != 0 {
-                guard errno == EINTR else { close(fd); throw ToolError(description: "flock \(lockPath): errno \(errno)") }
-            }
+            let lock = try HostLock(path: lockPath)
             do {
                 try removeLeftovers()
                 let base = try freeBlock(users: memberships.count, groups: groupCount)
-                let accounts = HostAccounts(lock: fd, base: base)
+                let accounts = HostAccounts(lock: lock, base: base)
                 do {
                     for i in 0..<groupCount {
                         let group = Group(name: "\(groupPrefix)\(i + 1)", gid: base + 101 + UInt32(i))
@@ -77,8 +74,7 @@ extension KernelDifferentialTests {
                 }
                 return accounts
             } catch {
-                flock(fd, LOCK_UN)
-                close(fd)
+                lock.release()
                 throw error
             }
         }
@@ -93,8 +89,7 @@ extension KernelDifferentialTests {
         /// Deletes the users, then the groups, and releases the lock. Leftovers are an issue.
         func remove() {
             removeAccounts()
-            flock(lock, LOCK_UN)
-            close(lock)
+            lock.release()
         }
 
         fileprivate func removeAccounts() {
@@ -116,8 +111,8 @@ extension KernelDifferentialTests {
         private static func leftovers() throws -> [String] {
             var names = [String]()
             for (database, prefix) in [("passwd", userPrefix), ("group", groupPrefix)] {
-                let result = try runTool(["/usr/bin/getent", database])
-                for line in String(decoding: result.stdout, as: UTF8.self).split(separator: "\n") {
+                let result = try Harness.run(["/usr/bin/getent", database], environment: .cLocale)
+                for line in result.stdout.split(separator: "\n") {
                     let name = String(line.prefix { $0 != ":" })
                     if name.hasPrefix(prefix) { names.append(name) }
                 }
@@ -142,16 +137,16 @@ extension KernelDifferentialTests {
                     return base
                 }
             }
-            throw ToolError(description: "no free block of uids and gids between 47000 and 50000")
+            throw HarnessError("no free block of uids and gids between 47000 and 50000")
         }
 
         @discardableResult
         static func run(_ argv: [String]) throws -> String {
-            let result = try runTool(argv)
+            let result = try Harness.run(argv, environment: .cLocale)
             guard result.status == 0 else {
-                throw ToolError(description: "\(argv.joined(separator: " ")): exit \(result.status): \(result.stderr)")
+                throw HarnessError("\(argv.joined(separator: " ")): exit \(result.status): \(result.stderr)")
             }
-            return String(decoding: result.stdout, as: UTF8.self)
+            return result.stdout
         }
     }
 }
@@ -194,7 +189,7 @@ extension KernelDifferentialTests {
                 let isDirectory = i <= 6 || chance(27)
                 let path = entries[parent.entry].path + [UInt8(ascii: "/")] + name(i, isDirectory)
                 let shown = HostPath(bytes: path)
-                try KernelDifferentialTests.withCPath(path) { p in
+                try withCPath(path) { p in
                     if isDirectory {
                         try KernelDifferentialTests.check(mkdir(p, 0o777) == 0, "mkdir \(shown)")
                     } else {
@@ -205,7 +200,7 @@ extension KernelDifferentialTests {
                 }
                 // Under a default ACL, often keep what the entry inherited.
                 let inherits = parent.hasDefaultACL
-                try KernelDifferentialTests.withCPath(path) { p in
+                try withCPath(path) { p in
                     if chance(inherits ? 75 : 92) {
                         let uid = owner(), gid = chance(inherits ? 50 : 90) ? group() : UInt32.max
                         try KernelDifferentialTests.check(lchown(p, uid, gid) == 0, "lchown \(shown)")

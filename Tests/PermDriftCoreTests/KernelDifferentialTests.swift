@@ -1,5 +1,6 @@
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// "A differential test against the kernel": random trees (random modes with sticky and setgid
@@ -46,7 +47,7 @@ struct KernelDifferentialTests {
         let accounts = try HostAccounts.create(memberships: memberships, groupCount: 6)
         defer { accounts.remove() }
 
-        let tmp = try makeTemporaryDirectory("permdrift-kdiff")
+        let tmp = try makeTemporaryDirectory(prefix: "permdrift-kdiff")
         defer { removeTree(tmp) }
         try Self.check(chmod(tmp, 0o755) == 0, "chmod \(tmp)")
         var tree = RandomAccessTree(root: Array(tmp.utf8), accounts: accounts, rng: rng)
@@ -101,7 +102,7 @@ struct KernelDifferentialTests {
         let (owner, outsider, member) = (accounts.users[0], accounts.users[1], accounts.users[2])
         let shared = accounts.groups[2]
 
-        let tmp = try makeTemporaryDirectory("permdrift-kdiff-group")
+        let tmp = try makeTemporaryDirectory(prefix: "permdrift-kdiff-group")
         defer { removeTree(tmp) }
         try Self.check(chmod(tmp, 0o755) == 0, "chmod \(tmp)")
         let directory = tmp + "/shared", file = directory + "/notes.txt"
@@ -145,7 +146,7 @@ struct KernelDifferentialTests {
         defer { accounts.remove() }
         let owner = accounts.users[0]
 
-        let tmp = try makeTemporaryDirectory("permdrift-kdiff-home")
+        let tmp = try makeTemporaryDirectory(prefix: "permdrift-kdiff-home")
         defer { removeTree(tmp) }
         try Self.check(chmod(tmp, 0o755) == 0, "chmod \(tmp)")
         let home = tmp + "/home", userHome = home + "/" + owner.name
@@ -178,7 +179,7 @@ struct KernelDifferentialTests {
         // pdk-g2, pdk-u4 is in the owning group, pdk-u5 is none of them.
         let accounts = try HostAccounts.create(memberships: [(0, []), (2, []), (1, []), (0, []), (2, [])], groupCount: 3)
         defer { accounts.remove() }
-        let tmp = try makeTemporaryDirectory("permdrift-kdiff-mask")
+        let tmp = try makeTemporaryDirectory(prefix: "permdrift-kdiff-mask")
         defer { removeTree(tmp) }
         try Self.check(chmod(tmp, 0o755) == 0, "chmod \(tmp)")
         let file = tmp + "/f", directory = tmp + "/d", inner = directory + "/g"
@@ -209,7 +210,7 @@ struct KernelDifferentialTests {
         // pdk-u1 owns the directory with group pdk-g1; pdk-u2 is in pdk-g1 (-w-) and pdk-g2 (--x).
         let accounts = try HostAccounts.create(memberships: [(2, []), (0, [1]), (1, [])], groupCount: 3)
         defer { accounts.remove() }
-        let tmp = try makeTemporaryDirectory("permdrift-kdiff-split")
+        let tmp = try makeTemporaryDirectory(prefix: "permdrift-kdiff-split")
         defer { removeTree(tmp) }
         try Self.check(chmod(tmp, 0o755) == 0, "chmod \(tmp)")
         let (u, g) = (accounts.users, accounts.groups)

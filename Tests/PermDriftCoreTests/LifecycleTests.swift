@@ -1,5 +1,6 @@
 import Foundation
 @testable import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// The ledger's lifecycle rules, the alerts built from it and the metrics' escaping.
@@ -130,8 +131,8 @@ struct LifecycleTests {
     }
 
     @Test func anEditedLedgerFailsItsChecksum() throws {
-        let dir = try ScratchTreeForTests.make()
-        defer { ScratchTreeForTests.remove(dir) }
+        let dir = try makeTemporaryDirectory(prefix: "pd-ledger")
+        defer { removeTree(dir) }
         let state = try StateDirectory(path: dir)
         var ledger = FindingLedger()
         _ = ledger.record(Self.result([Self.finding("/x")]), now: Date())
@@ -147,15 +148,4 @@ struct LifecycleTests {
         #expect(keptAs == dir + "/findings.json.corrupt")
         guard case .missing = state.loadLedger() else { Issue.record("the corrupt file is moved aside"); return }
     }
-}
-
-/// A 0700 directory of the test's own.
-enum ScratchTreeForTests {
-    static func make() throws -> String {
-        var template = Array("/tmp/pd-ledger.XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { throw POSIXError(.EIO) }
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    static func remove(_ dir: String) { try? FileManager.default.removeItem(atPath: dir) }
 }

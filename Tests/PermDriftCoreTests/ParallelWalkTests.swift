@@ -1,5 +1,6 @@
 import Foundation
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// A visitor for the parallel walk: records paths and the most descriptors the process held into the tree.
@@ -48,7 +49,7 @@ struct ParallelWalkTests {
     /// 12 chains 150 directories deep, files along the way: the threads hand directories to each other
     /// and release and reopen parents through `..`.
     static func wideAndDeep() throws -> (root: String, entries: Int) {
-        let root = try WalkerTests.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         var entries = 1
         try FileManager.default.createDirectory(atPath: root + "/top", withIntermediateDirectories: true)
         for chain in 0..<12 {

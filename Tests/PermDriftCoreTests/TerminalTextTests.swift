@@ -1,5 +1,6 @@
 import Foundation
 @testable import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 // MARK: - Helpers

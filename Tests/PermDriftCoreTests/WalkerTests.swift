@@ -1,5 +1,6 @@
 import Foundation
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// A visitor that records every path it meets and can change the tree while the walk is on it.
@@ -36,10 +37,9 @@ struct RecordingVisitor: WalkVisitor {
 
 /// The walker on real trees that change under it.
 struct WalkerTests {
-    static func tree() throws -> String {
-        var template = Array("/tmp/pd-walk.XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { throw POSIXError(.EIO) }
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    /// Runs a tool and gives its exit status (-1 when it could not start).
+    static func sh(_ argv: [String]) -> Int32 {
+        (try? Harness.run(argv))?.status ?? -1
     }
 
     static func make(_ root: String, dirs: [String], files: [String]) throws {
@@ -48,7 +48,7 @@ struct WalkerTests {
     }
 
     @Test func visitsEveryEntryOnceAndDirectoriesBeforeChildren() throws {
-        let root = try Self.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Self.make(root, dirs: ["/top/a/b", "/top/c"], files: ["/top/f", "/top/a/g", "/top/a/b/h"])
         symlink("/etc", root + "/top/link")
@@ -63,7 +63,7 @@ struct WalkerTests {
     }
 
     @Test func anEntryDeletedMidWalkIsSkippedAndTheWalkGoesOn() throws {
-        let root = try Self.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Self.make(root, dirs: ["/top/gone/deep", "/top/stays"], files: ["/top/trigger", "/top/gone/x", "/top/stays/y"])
         var visitor = RecordingVisitor()
@@ -77,7 +77,7 @@ struct WalkerTests {
     }
 
     @Test func aDirectorySwappedForASymlinkIsNotFollowed() throws {
-        let root = try Self.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Self.make(root, dirs: ["/top/sub"], files: ["/top/trigger", "/top/sub/secret"])
         var visitor = RecordingVisitor()
@@ -93,7 +93,7 @@ struct WalkerTests {
     }
 
     @Test func deepTreesHoldABoundedNumberOfDescriptors() throws {
-        let root = try Self.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/rm"), arguments: ["-rf", root]).waitUntilExit() }
         // 5,000 levels: paths far beyond PATH_MAX, and far more directories than the descriptor bound, so parents
         // are released and reopened through `..`.
@@ -126,7 +126,7 @@ struct WalkerTests {
     }
 
     @Test func anAncestorMovedAwayMidWalkIsAnErrorNotAnEscape() throws {
-        let root = try Self.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
         // /top/a/b/c/d…: while deep inside, /top/a is moved away and replaced by a symlink to /etc.
         let deep = "/top/a/b/c/d/e/f/g/h"
@@ -147,20 +147,15 @@ struct WalkerTests {
 
     @Test(.enabled(if: geteuid() == 0, "needs root to mount a tmpfs and a bind mount"))
     func otherMountsAreSkippedNotEntered() throws {
-        let root = try Self.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         try Self.make(root, dirs: ["/top/tmpfs", "/top/bind", "/outside"], files: ["/outside/secret", "/top/f"])
-        func sh(_ args: [String]) -> Int32 {
-            let p = try? Process.run(URL(fileURLWithPath: args[0]), arguments: Array(args.dropFirst()))
-            p?.waitUntilExit()
-            return p?.terminationStatus ?? -1
-        }
-        try #require(sh(["/bin/mount", "-t", "tmpfs", "permdrift-test", root + "/top/tmpfs"]) == 0)
-        defer { _ = sh(["/bin/umount", root + "/top/tmpfs"]) }
+        try #require(Self.sh(["/bin/mount", "-t", "tmpfs", "permdrift-test", root + "/top/tmpfs"]) == 0)
+        defer { _ = Self.sh(["/bin/umount", root + "/top/tmpfs"]) }
         #expect(FileManager.default.createFile(atPath: root + "/top/tmpfs/inside", contents: nil))
         // A bind mount of the same filesystem: same device number, but the root of another mount.
-        try #require(sh(["/bin/mount", "--bind", root + "/outside", root + "/top/bind"]) == 0)
+        try #require(Self.sh(["/bin/mount", "--bind", root + "/outside", root + "/top/bind"]) == 0)
         defer {
-            _ = sh(["/bin/umount", root + "/top/bind"])
+            _ = Self.sh(["/bin/umount", root + "/top/bind"])
             try? FileManager.default.removeItem(atPath: root)
         }
         var visitor = RecordingVisitor()
@@ -175,17 +170,12 @@ struct WalkerTests {
 
     @Test(.enabled(if: geteuid() == 0, "needs root to mount a ramfs"))
     func aFilesystemWithoutACLSupportGivesModeOnlyRecordsNotErrors() throws {
-        let root = try Self.tree()
+        let root = try makeTemporaryDirectory(prefix: "pd-walk")
         try Self.make(root, dirs: ["/top/ram"], files: [])
-        func sh(_ args: [String]) -> Int32 {
-            let p = try? Process.run(URL(fileURLWithPath: args[0]), arguments: Array(args.dropFirst()))
-            p?.waitUntilExit()
-            return p?.terminationStatus ?? -1
-        }
         // ramfs has no extended attributes at all: reading an ACL there answers EOPNOTSUPP.
-        try #require(sh(["/bin/mount", "-t", "ramfs", "permdrift-test", root + "/top/ram"]) == 0)
+        try #require(Self.sh(["/bin/mount", "-t", "ramfs", "permdrift-test", root + "/top/ram"]) == 0)
         defer {
-            _ = sh(["/bin/umount", root + "/top/ram"])
+            _ = Self.sh(["/bin/umount", root + "/top/ram"])
             try? FileManager.default.removeItem(atPath: root)
         }
         try Self.make(root, dirs: ["/top/ram/d"], files: ["/top/ram/f", "/top/ram/d/g"])

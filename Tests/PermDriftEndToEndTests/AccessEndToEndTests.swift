@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// Effective access through the real binary: the situations the effective-access issue names, group

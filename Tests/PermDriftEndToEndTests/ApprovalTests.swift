@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// Signed approval of baselines with real `ssh-keygen` and generated ed25519 keys.

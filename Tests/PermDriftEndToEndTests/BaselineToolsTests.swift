@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// `permdrift baseline lint`, `diff` and `init` on real trees.

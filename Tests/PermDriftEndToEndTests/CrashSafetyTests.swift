@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// SIGKILL at any moment leaves the previous or the new version of the state and of every report,

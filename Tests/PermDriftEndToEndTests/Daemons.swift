@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -15,7 +16,7 @@ final class Daemon {
     /// Starts `executable` with `arguments(port, directory)` and waits until the port accepts.
     init(_ executable: String, arguments: (UInt16, String) -> [String], port: UInt16? = nil) throws {
         self.port = try port ?? Self.freePort()
-        directory = try Harness.makeTemporaryDirectory(prefix: "pd-daemon")
+        directory = try makeTemporaryDirectory(prefix: "pd-daemon")
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments(self.port, directory)
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
@@ -84,7 +85,7 @@ final class Daemon {
     /// `webConfig`: an exporter-toolkit web configuration (TLS, basic authentication), whose relative
     /// file names are in `directory` of the returned daemon's configuration.
     static func alertmanager(port: UInt16? = nil, webConfig: String? = nil, files: [String: String] = [:]) throws -> Daemon {
-        let directory = try Harness.makeTemporaryDirectory(prefix: "pd-am-config")
+        let directory = try makeTemporaryDirectory(prefix: "pd-am-config")
         let config = directory + "/alertmanager.yml"
         try "route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n".write(toFile: config, atomically: true, encoding: .utf8)
         for (name, text) in files { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }

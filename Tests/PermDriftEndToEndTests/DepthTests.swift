@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// Deep trees (issue 18): a chain of nested directories, which an agent builds in its own home in a

@@ -1,8 +1,10 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
-/// Runs the real `permdrift` binary and builds real scratch hosts for it.
-enum Harness {
+/// Runs the real `permdrift` binary and checks what it writes (the runner, temporary directories and
+/// `HarnessError` are PermDriftTestSupport's).
+extension Harness {
     /// The binary under test: `PERMDRIFT_BIN`, or the one built beside this test bundle.
     static let binary: String = {
         if let path = ProcessInfo.processInfo.environment["PERMDRIFT_BIN"] { return path }
@@ -18,55 +20,9 @@ enum Harness {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/permdrift").path
     }()
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
-    static var isRoot: Bool { geteuid() == 0 }
-
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        var stdoutBytes: Data
-    }
-
-    /// Runs a program, with its output in files (no pipe can fill up and stall it).
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                    timeout: TimeInterval = 120) throws -> Run {
-        let dir = try makeTemporaryDirectory(prefix: "pd-run")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let out = dir + "/stdout", err = dir + "/stderr"
-        guard FileManager.default.createFile(atPath: out, contents: nil),
-              FileManager.default.createFile(atPath: err, contents: nil) else { throw HarnessError("cannot create \(dir)/std*") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline {
-                process.terminate()
-                Issue.record("\(executable) \(arguments) did not finish within \(timeout)s")
-                break
-            }
-            usleep(10_000)
-        }
-        process.waitUntilExit()
-        let o = try Data(contentsOf: URL(fileURLWithPath: out))
-        let e = try Data(contentsOf: URL(fileURLWithPath: err))
-        return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                   stderr: String(decoding: e, as: UTF8.self), stdoutBytes: o)
-    }
-
     /// Runs permdrift.
-    static func permdrift(_ arguments: [String], environment: [String: String]? = nil) throws -> Run {
-        try run(binary, arguments, environment: environment)
+    static func permdrift(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        try run(binary, arguments, environment: .inherited(environment))
     }
 
     /// Runs permdrift as an unprivileged uid with no capabilities (setpriv), the way an unprivileged user
@@ -74,22 +30,6 @@ enum Harness {
     static func permdrift(asUID uid: UInt32, _ arguments: [String]) throws -> Run {
         try run("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups",
                                      "--inh-caps=-all", "--bounding-set=-all", "--", binary] + arguments)
-    }
-
-    static func makeTemporaryDirectory(prefix: String) throws -> String {
-        var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// Runs a shell tool that must succeed (setfacl, setcap, mkfifo …).
-    static func sh(_ executable: String, _ arguments: String...) throws {
-        let r = try run(executable, arguments)
-        guard r.status == 0 else {
-            throw HarnessError("\(executable) \(arguments.joined(separator: " ")) failed (\(r.status)): \(r.stderr)")
-        }
     }
 
     /// Checks that a report is well-formed XML (python3's XML parser), returning the parser's complaint.
@@ -145,7 +85,3 @@ enum Harness {
     }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// Bad input from the scanned tree: hostile names, symlinks, FIFOs, unreadable or symlinked scan roots.

@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// The parallel walk and the listed way of reading entries, through the real binary: a host with many

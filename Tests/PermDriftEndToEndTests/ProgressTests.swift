@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// Progress on standard error: on a terminal (a pty from util-linux's script) only; never when stderr is a

@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// Checking provisioning in CI: the example provisioning script run into scratch roots both ways, the
@@ -10,7 +11,7 @@ struct ProvisioningTests {
 
     /// Provisions a fresh scratch root; returns it and the directory to remove afterwards.
     static func provision(_ extra: [String] = []) throws -> (root: String, base: String) {
-        let base = try Harness.makeTemporaryDirectory(prefix: "pd-prov")
+        let base = try makeTemporaryDirectory(prefix: "pd-prov")
         chmod(base, 0o755)
         let root = base + "/root"
         let run = try Harness.run("/bin/sh", [script, "--root", root] + extra + ["agent-ada", "agent-bo", "agent-cy"])

@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// The other ways an agent can spend the scanner's resources from its own home (issue 18): each scan

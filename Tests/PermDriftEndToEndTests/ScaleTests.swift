@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// Wide trees: a directory with a million entries is walked with a handful of descriptors and bounded

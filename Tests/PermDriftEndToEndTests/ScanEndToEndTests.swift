@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// The "Done when", run as a user would: the real binary on a real tree with real owners and ACLs.

@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// A small agent host in a temporary directory, as the conformance suite builds it: its own etc/passwd
@@ -17,7 +18,7 @@ struct ScratchHost {
     static let facts = "/srv/shared/facts.md"
 
     init() throws {
-        base = try Harness.makeTemporaryDirectory(prefix: "pd-e2e")
+        base = try makeTemporaryDirectory(prefix: "pd-e2e")
         chmod(base, 0o755)
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
@@ -45,11 +46,8 @@ struct ScratchHost {
         try write(Self.facts, "", mode: 0o640, uid: 33100, gid: Self.agentsGID)
     }
 
-    func remove() {
-        // Make everything removable even after a test chmod'ed it away.
-        _ = try? Harness.run("/bin/chmod", ["-R", "u+rwx", base])
-        try? FileManager.default.removeItem(atPath: base)
-    }
+    /// Removes the host, even what a test chmod'ed away.
+    func remove() { removeTree(base) }
 
     func path(_ p: String) -> String { root + p }
 

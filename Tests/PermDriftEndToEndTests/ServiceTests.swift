@@ -1,4 +1,5 @@
 import Foundation
+import PermDriftTestSupport
 import Testing
 
 /// The hourly service at unit level: its units and their hardening scores, least privilege checked with
@@ -13,7 +14,7 @@ struct ServiceTests {
     // MARK: - The units
 
     @Test func theServiceExposureIsAtMostOne() throws {
-        let dir = try Harness.makeTemporaryDirectory(prefix: "pd-unit")
+        let dir = try makeTemporaryDirectory(prefix: "pd-unit")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let text = try String(contentsOfFile: Self.unit, encoding: .utf8).replacingOccurrences(of: "@BINDIR@", with: "/usr/local/bin")
         try text.write(toFile: dir + "/permdrift.service", atomically: true, encoding: .utf8)
@@ -27,7 +28,7 @@ struct ServiceTests {
     static let notifyUnit = Harness.packageRoot.appendingPathComponent("systemd/permdrift-notify.service").path
 
     @Test func theNotifyUnitExposureIsAtMostTwoAndItHasNoCapabilities() throws {
-        let dir = try Harness.makeTemporaryDirectory(prefix: "pd-unit")
+        let dir = try makeTemporaryDirectory(prefix: "pd-unit")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let text = try String(contentsOfFile: Self.notifyUnit, encoding: .utf8).replacingOccurrences(of: "@BINDIR@", with: "/usr/local/bin")
         try text.write(toFile: dir + "/permdrift-notify.service", atomically: true, encoding: .utf8)
@@ -121,7 +122,7 @@ struct ServiceTests {
             let caps = capability ? "-all,+dac_read_search" : "-all"
             return try Harness.run("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups",
                                                          "--inh-caps=\(caps)", "--ambient-caps=\(caps)", "--bounding-set=\(caps)",
-                                                         "--", Harness.binary] + arguments, environment: environment)
+                                                         "--", Harness.binary] + arguments, environment: .inherited(environment ?? [:]))
         }
 
         /// A state directory the account owns, 0700, under `base`.
