@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// The run's trust rules, reached through the library: a signed baseline's serial never goes down
@@ -21,7 +22,7 @@ struct RunTrustTests {
     // MARK: serial replay
 
     @Test func anOlderSignedBaselineIsAReplayAndIsRejected() throws {
-        let dir = try makeTemporaryDirectory("permdrift-serial")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-serial")
         defer { removeTree(dir) }
         let state = try StateDirectory(path: dir)
         #expect(try state.highestSerial() == nil)
@@ -43,7 +44,7 @@ struct RunTrustTests {
     }
 
     @Test func aBaselineWithoutASerialCountsAsZero() throws {
-        let dir = try makeTemporaryDirectory("permdrift-serial")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-serial")
         defer { removeTree(dir) }
         let state = try StateDirectory(path: dir)
         try BaselineSource.checkSerial(try Self.baseline(serial: nil), state: state)
@@ -55,7 +56,7 @@ struct RunTrustTests {
     // MARK: the default path
 
     @Test func anythingAtTheDefaultPathIsTheBaseline() throws {
-        let dir = try makeTemporaryDirectory("permdrift-default")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-default")
         defer { removeTree(dir) }
         var source = BaselineSource(file: nil, configured: nil, mustBeSigned: false, signers: nil)
         source.defaultPath = dir + "/baseline.yaml"
@@ -74,7 +75,7 @@ struct RunTrustTests {
     }
 
     @Test func aDanglingSymlinkAtTheDefaultPathIsRefusedNotReplacedByTheBuiltIn() throws {
-        let dir = try makeTemporaryDirectory("permdrift-default")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-default")
         defer { removeTree(dir) }
         var source = BaselineSource(file: nil, configured: nil, mustBeSigned: false, signers: nil)
         source.defaultPath = dir + "/baseline.yaml"
@@ -90,7 +91,7 @@ struct RunTrustTests {
     }
 
     @Test func nothingAtTheDefaultPathLoadsTheBuiltInAndAFileLoadsItself() throws {
-        let dir = try makeTemporaryDirectory("permdrift-default")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-default")
         defer { removeTree(dir) }
         var source = BaselineSource(file: nil, configured: nil, mustBeSigned: false, signers: nil)
         source.defaultPath = dir + "/baseline.yaml"
@@ -104,7 +105,7 @@ struct RunTrustTests {
     }
 
     @Test func aSignedBaselineHasNoBuiltInFallback() throws {
-        let dir = try makeTemporaryDirectory("permdrift-signed")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-signed")
         defer { removeTree(dir) }
         let recorder = RunConsoleRecorder()
         var source = BaselineSource(file: nil, configured: nil, mustBeSigned: true, signers: nil)

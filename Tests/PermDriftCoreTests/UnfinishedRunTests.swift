@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// A scan that did not finish, recorded by its supervisor: what fired stays firing, the incomplete-scan
@@ -17,13 +18,13 @@ struct UnfinishedRunTests {
 
     static func ledger(in dir: String) throws -> FindingLedger {
         guard case .loaded(let ledger) = try StateDirectory(path: dir).loadLedger(setAside: false) else {
-            throw ToolError(description: "no ledger in \(dir)")
+            throw HarnessError("no ledger in \(dir)")
         }
         return ledger
     }
 
     @Test func aFirstUnfinishedRunIsRecordedWithItsAlert() throws {
-        let dir = try makeTemporaryDirectory("permdrift-unfinished")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-unfinished")
         defer { removeTree(dir) }
         let recorder = RunConsoleRecorder()
         let outcome = Self.unfinished(state: dir).record(console: recorder.console)
@@ -36,7 +37,7 @@ struct UnfinishedRunTests {
     }
 
     @Test func whatFiredStaysFiringAndNothingIsResolved() throws {
-        let dir = try makeTemporaryDirectory("permdrift-unfinished")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-unfinished")
         defer { removeTree(dir) }
         let state = try StateDirectory(path: dir)
         var ledger = FindingLedger()
@@ -64,7 +65,7 @@ struct UnfinishedRunTests {
     }
 
     @Test func nothingIsRecordedWhileAnotherRunHoldsTheLock() throws {
-        let dir = try makeTemporaryDirectory("permdrift-unfinished")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-unfinished")
         defer { removeTree(dir) }
         let holder = try StateDirectory(path: dir)
         try holder.lock()
@@ -85,7 +86,7 @@ struct UnfinishedRunTests {
     }
 
     @Test func anUntrustedLedgerIsNotOverwritten() throws {
-        let dir = try makeTemporaryDirectory("permdrift-unfinished")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-unfinished")
         defer { removeTree(dir) }
         try AtomicFile.write("not json", to: dir + "/" + StateDirectory.ledgerFile, mode: 0o600)
         let recorder = RunConsoleRecorder()
@@ -94,7 +95,7 @@ struct UnfinishedRunTests {
     }
 
     @Test func withoutAStateDirectoryOnlyTheMetricsSayIt() throws {
-        let dir = try makeTemporaryDirectory("permdrift-unfinished")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-unfinished")
         defer { removeTree(dir) }
         let recorder = RunConsoleRecorder()
         #expect(Self.unfinished(state: nil).record(console: recorder.console) == .metricsOnly)
