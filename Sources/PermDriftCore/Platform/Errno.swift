@@ -30,6 +30,9 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let noSystemCall = Errno(ENOSYS)
     public static let notPermitted = Errno(EPERM)
     public static let staleHandle = Errno(ESTALE)
+    public static let ioError = Errno(EIO)
+    public static let wouldBlock = Errno(EWOULDBLOCK)
+    public static let invalidArgument = Errno(EINVAL)
 }
 
 /// A system call that failed: its name and its errno. The part every error of a failed call shares

@@ -5,16 +5,15 @@ import Glibc
 /// file. One watch belongs to one thread (a poll consumes the event for that open file only). Opened
 /// before the sandbox closes /proc.
 public final class MountWatch: @unchecked Sendable {
-    private let fd: Int32
+    private let fd: FileDescriptor
 
     public init?() {
-        let fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard case .success(let fd) = Syscalls.open("/proc/self/mountinfo", [.readOnly, .closeOnExec]) else { return nil }
         self.fd = fd
         _ = changed()
     }
 
-    deinit { _ = Glibc.close(fd) }
+    deinit { fd.close() }
 
     /// Mount events seen by `poll` so far (a poll that cannot tell counts as one).
     private(set) var seen = 0
@@ -28,7 +27,7 @@ public final class MountWatch: @unchecked Sendable {
 
     /// Whether a mount was made or removed since the last call (true as well when it cannot tell).
     private func changed() -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLPRI), revents: 0)
+        var p = pollfd(fd: fd.rawValue, events: Int16(POLLPRI), revents: 0)
         while true {
             let r = Glibc.poll(&p, 1, 0)
             if r >= 0 { return p.revents & Int16(POLLPRI | POLLERR | POLLNVAL) != 0 }
