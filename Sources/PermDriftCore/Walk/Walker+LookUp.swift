@@ -102,7 +102,7 @@ extension Walker {
                     }
                 }
                 guard held else {
-                    return .failure(.failed(WalkError(path: here, message: "changed while it was being read (mode, owner or ACL changed while it was read, twice)")))
+                    return .failure(.failed(WalkError(path: here, message: changedTwice)))
                 }
                 if !isLast {
                     switch Syscalls.openAt(fd, cname, [.pathOnly, .directory, .noFollow]) {
@@ -127,3 +127,6 @@ extension Walker {
         return .success(chain)
     }
 }
+
+/// What a look-up reports of an entry that changed while it was read, twice.
+private let changedTwice = "changed while it was being read (mode, owner or ACL changed while it was read, twice)"  // not a system call
