@@ -54,7 +54,7 @@ extension LoadContext {
             }
             if let w = f["where"] { rule.conditions = conditions(w.value, captures: captures) }
             if let e = f["expect"] { rule.expect = expectations(e.value, captures: captures) }
-            if let a = f["access"] { rule.access = access(a.value, captures: captures) }
+            if let a = f["access"] { rule.access = accessRule(a.value, captures: captures) }
             if f["expect"] == nil && f["access"] == nil {
                 error(item, "rule '\(rule.id)' asserts nothing: give it expect or access")
             }
@@ -178,7 +178,7 @@ extension LoadContext {
         }
     }
 
-    func access(_ node: Node, captures: [[String]]) -> AccessRule? {
+    func accessRule(_ node: Node, captures: [[String]]) -> AccessRule? {
         guard let pairs = mapping(node, "access") else { return nil }
         let f = fields(pairs, allowed: ["read", "write", "execute"], in: "access")
         if pairs.isEmpty { error(node, "access names no right (read, write, execute)") }

@@ -1,5 +1,3 @@
-import Glibc
-
 /// A name a capture bound, resolved in the scanned root's accounts.
 struct ResolvedName {
     let text: String
@@ -18,7 +16,7 @@ final class NameResolver {
     private static func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         if a.isEmpty { return true }
-        return a.withUnsafeBufferPointer { memcmp($0.baseAddress!, b.baseAddress!, a.count) == 0 }
+        return a.withUnsafeBufferPointer { $0.elementsEqual(b) }
     }
     private var membership: [UInt64: Bool] = [:]
 

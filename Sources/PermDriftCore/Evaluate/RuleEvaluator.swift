@@ -1,5 +1,3 @@
-import Glibc
-
 /// Checks one entry against the baseline's rules and pins, producing findings. It holds per-rule capture
 /// buffers so that matching an entry allocates nothing unless something drifts.
 ///

@@ -1,5 +1,3 @@
-import Glibc
-
 /// Progress of a long scan, for people at a terminal: each walk thread counts entries on its own and adds
 /// them here every `batch` entries; the clock is read then, and progress reported at most once per
 /// `interval` once the scan has run for `delay`.
@@ -71,9 +69,5 @@ public final class ScanProgress: @unchecked Sendable {
         }
     }
 
-    static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    static func monotonic() -> Double { SystemClock.monotonicSeconds() }
 }

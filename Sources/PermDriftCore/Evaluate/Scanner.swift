@@ -106,12 +106,5 @@ public struct Scanner {
         return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
     }
 
-    static func hostName() -> String {
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let ok = buffer.withUnsafeMutableBufferPointer { b in
-            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { gethostname($0, b.count - 1) == 0 }
-        }
-        guard ok else { return "unknown" }
-        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
-    }
+    static func hostName() -> String { Syscalls.hostName() ?? "unknown" }
 }

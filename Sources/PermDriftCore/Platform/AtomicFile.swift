@@ -12,21 +12,24 @@ public enum AtomicFile {
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !name.isEmpty else { throw SystemCallError("open", path: path, errno: Errno(EISDIR)) }
-        let dirfd = directory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard dirfd >= 0 else { throw SystemCallError("open", path: directory, errno: .current) }
-        defer { Syscalls.close(dirfd) }
+        let dirfd: FileDescriptor
+        switch Syscalls.open(directory, [.readOnly, .directory, .closeOnExec]) {
+        case .success(let opened): dirfd = opened
+        case .failure(let e): throw SystemCallError("open", path: directory, errno: e)
+        }
+        defer { dirfd.close() }
         var temporary = ""
-        var fd: Int32 = -1
+        var opened: FileDescriptor?
         for attempt in 0..<100 {
             temporary = ".\(name).tmp-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max))"
             switch temporary.withCString({ Syscalls.createExclusive(dirfd, $0, mode: mode) }) {
-            case .success(let opened): fd = opened
+            case .success(let fd): opened = fd
             case .failure(let e) where e.rawValue == EEXIST: continue
             case .failure(let e): throw SystemCallError("openat", path: directory + "/" + temporary, errno: e)
             }
             break
         }
-        guard fd >= 0 else { throw SystemCallError("openat", path: path, errno: Errno(EEXIST)) }
+        guard let fd = opened else { throw SystemCallError("openat", path: path, errno: Errno(EEXIST)) }
         var failure: SystemCallError?
         let tempPath = directory + "/" + temporary
         bytes.withUnsafeBytes { buffer in
@@ -40,7 +43,7 @@ public enum AtomicFile {
         }
         if failure == nil, case .failure(let e) = Syscalls.fchmod(fd, mode) { failure = SystemCallError("fchmod", path: tempPath, errno: e) }
         if failure == nil, case .failure(let e) = Syscalls.fsync(fd) { failure = SystemCallError("fsync", path: tempPath, errno: e) }
-        Syscalls.close(fd)
+        fd.close()
         if failure == nil, case .failure(let e) = temporary.withCString({ t in name.withCString { n in Syscalls.renameAt(dirfd, t, dirfd, n) } }) {
             failure = SystemCallError("renameat", path: path, errno: e)
         }
@@ -55,10 +58,10 @@ public enum AtomicFile {
     /// Removes temporary files that an earlier write of `name` left behind when its process was killed
     /// (`.NAME.tmp-PID-…` whose PID no longer runs). Best effort: a directory that cannot be listed (as
     /// under the sandbox, which lets report directories be written but not read) is left as it is.
-    static func removeStaleTemporaries(of name: String, in dirfd: Int32) {
-        let listing = Glibc.openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    static func removeStaleTemporaries(of name: String, in dirfd: FileDescriptor) {
+        let listing = Glibc.openat(dirfd.rawValue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard listing >= 0, let dir = fdopendir(listing) else {
-            if listing >= 0 { Syscalls.close(listing) }
+            if listing >= 0 { FileDescriptor(rawValue: listing).close() }
             return
         }
         defer { closedir(dir) }

@@ -4,8 +4,8 @@ import Glibc
 /// Where an extended attribute is read from: an open descriptor, or a name relative to an open parent
 /// directory (never following a final symlink).
 enum AttributeTarget {
-    case descriptor(Int32)
-    case entry(parent: Int32, name: UnsafePointer<CChar>)
+    case descriptor(FileDescriptor)
+    case entry(parent: FileDescriptor, name: UnsafePointer<CChar>)
 }
 
 /// Why an ACL could not be read.
@@ -79,9 +79,9 @@ final class ExtendedAttributeReader {
 
     /// Whether `listxattrat` works here (a kernel before 6.13, or a seccomp filter that does not know it,
     /// says ENOSYS or EPERM).
-    static func probeListing(directory fd: Int32, method: EntryAttributeMethod) -> Bool {
+    static func probeListing(directory fd: FileDescriptor, method: EntryAttributeMethod) -> Bool {
         if method == .procFallback { return true }
-        let r = pd_listxattrat(fd, ".", nil, 0)
+        let r = pd_listxattrat(fd.rawValue, ".", nil, 0)
         return r >= 0 || (errno != ENOSYS && errno != EPERM)
     }
 
@@ -133,11 +133,11 @@ final class ExtendedAttributeReader {
         let out = buffer.baseAddress?.assumingMemoryBound(to: CChar.self)
         switch target {
         case .descriptor(let fd):
-            return pd_flistxattr(fd, out, buffer.count)
+            return pd_flistxattr(fd.rawValue, out, buffer.count)
         case .entry(let parent, let name):
             switch method {
             case .getxattrat:
-                return pd_listxattrat(parent, name, out, buffer.count)
+                return pd_listxattrat(parent.rawValue, name, out, buffer.count)
             case .procFallback:
                 fillProcPath(parent: parent, name: name)
                 return procPath.withUnsafeBufferPointer { path in pd_llistxattr(path.baseAddress!, out, buffer.count) }
@@ -145,9 +145,9 @@ final class ExtendedAttributeReader {
         }
     }
 
-    private func fillProcPath(parent: Int32, name: UnsafePointer<CChar>) {
+    private func fillProcPath(parent: FileDescriptor, name: UnsafePointer<CChar>) {
         procPath.removeAll(keepingCapacity: true)
-        for byte in "/proc/self/fd/\(parent)/".utf8 { procPath.append(CChar(bitPattern: byte)) }
+        for byte in "/proc/self/fd/\(parent.rawValue)/".utf8 { procPath.append(CChar(bitPattern: byte)) }
         var p = name
         while p.pointee != 0 { procPath.append(p.pointee); p += 1 }
         procPath.append(0)
@@ -157,11 +157,10 @@ final class ExtendedAttributeReader {
 
     /// Decides once how entries' xattrs are read: `getxattrat` when the kernel has it and no seccomp
     /// filter blocks it, else the `/proc/self/fd` fallback, which needs /proc.
-    static func probe(directory fd: Int32) throws(PlatformUnsupportedError) -> EntryAttributeMethod {
-        let r = pd_getxattrat(fd, ".", Attribute.accessACL.cName, nil, 0)
+    static func probe(directory fd: FileDescriptor) throws(PlatformUnsupportedError) -> EntryAttributeMethod {
+        let r = pd_getxattrat(fd.rawValue, ".", Attribute.accessACL.cName, nil, 0)
         if r >= 0 || (errno != ENOSYS && errno != EPERM) { return .getxattrat }
-        var st = pd_stat()
-        guard pd_stat_at(AT_FDCWD, "/proc/self/fd", &st) == 0, (st.mode & UInt32(S_IFMT)) == UInt32(S_IFDIR) else {
+        guard case .success(let st) = Syscalls.stat(at: .currentDirectory, "/proc/self/fd"), st.type == .directory else {
             throw PlatformUnsupportedError(description:
                 "getxattrat(2) is unavailable (\(Errno(ENOSYS).name) or blocked by seccomp) and /proc is not mounted: "
                 + "permdrift cannot read ACLs without following symlinks, so it refuses to run. Mount /proc or use Linux 6.13+.")
@@ -210,11 +209,11 @@ final class ExtendedAttributeReader {
         let attribute = which.cName
         switch target {
         case .descriptor(let fd):
-            return pd_fgetxattr(fd, attribute, buffer.baseAddress, buffer.count)
+            return pd_fgetxattr(fd.rawValue, attribute, buffer.baseAddress, buffer.count)
         case .entry(let parent, let name):
             switch method {
             case .getxattrat:
-                return pd_getxattrat(parent, name, attribute, buffer.baseAddress, buffer.count)
+                return pd_getxattrat(parent.rawValue, name, attribute, buffer.baseAddress, buffer.count)
             case .procFallback:
                 fillProcPath(parent: parent, name: name)
                 return procPath.withUnsafeBufferPointer { path in

@@ -20,7 +20,7 @@ public struct FileDescriptor: Hashable, Sendable, CustomStringConvertible {
 
     /// Closes it. Linux releases the descriptor even when close reports EINTR, so it is never retried.
     public func close() {
-        Syscalls.close(rawValue)
+        Syscalls.close(self)
     }
 
     /// Runs `body` with this descriptor and closes it afterwards, however `body` ends.

@@ -29,9 +29,10 @@ public struct ScratchTree: Sendable {
 
     public func file(_ path: String, contents: String = "", mode: mode_t, uid: uid_t = 0, gid: gid_t = 0) throws(SystemCallError) {
         let p = full(path)
-        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SystemCallError("open", path: p, errno: .current) }
-        defer { Syscalls.close(fd) }
+        let raw = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard raw >= 0 else { throw SystemCallError("open", path: p, errno: .current) }
+        let fd = FileDescriptor(rawValue: raw)
+        defer { fd.close() }
         let written = Array(contents.utf8).withUnsafeBytes { Syscalls.write(fd, $0) }
         if case .failure(let e) = written { throw SystemCallError("write", path: p, errno: e) }
         try own(path, mode: mode, uid: uid, gid: gid)

@@ -27,14 +27,17 @@ public enum TrustedFile {
     /// and opening nothing but a regular file (a FIFO or device planted there is refused unopened).
     public static func read(relative: String, under root: String, limit: Int = 64 << 20) -> Result<[UInt8], ReadError> {
         let display = root.hasSuffix("/") ? root + relative : root + "/" + relative
-        var fd = root.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else { return .failure(.system(SystemCallError("open", path: root, errno: .current))) }
+        var fd: FileDescriptor
+        switch Syscalls.open(root, [.readOnly, .directory, .closeOnExec]) {
+        case .success(let opened): fd = opened
+        case .failure(let e): return .failure(.system(SystemCallError("open", path: root, errno: e)))
+        }
         let parts = relative.split(separator: "/").map(String.init)
         for (i, part) in parts.enumerated() {
             let last = i == parts.count - 1
-            let flags = last ? (Syscalls.pathOpenFlags | O_NOFOLLOW) : Syscalls.directoryOpenFlags
-            let next = part.withCString { Syscalls.openAt(fd, $0, flags: flags) }
-            Syscalls.close(fd)
+            let flags: OpenFlags = last ? [.pathOnly, .noFollow] : .scannedDirectory
+            let next = part.withCString { Syscalls.openAt(fd, $0, flags) }
+            fd.close()
             switch next {
             case .success(let n): fd = n
             case .failure(let e) where e == .noEntry: return .failure(.missing(path: display))
@@ -62,19 +65,22 @@ public enum TrustedFile {
         }
         let parts = absolute.split(separator: "/").map(String.init)
         guard !parts.isEmpty else { return .failure(.notRegularFile(path: path)) }
-        var fd = Glibc.open("/", Syscalls.pathOpenFlags | O_DIRECTORY)
-        guard fd >= 0 else { return .failure(.system(SystemCallError("open", path: "/", errno: .current))) }
+        var fd: FileDescriptor
+        switch Syscalls.open("/", [.pathOnly, .directory]) {
+        case .success(let opened): fd = opened
+        case .failure(let e): return .failure(.system(SystemCallError("open", path: "/", errno: e)))
+        }
         var walked = ""
         for (i, part) in parts.enumerated() {
             if requireTrustedOwner, let why = untrustedDirectory(fd) {
-                Syscalls.close(fd)
+                fd.close()
                 return .failure(.untrusted(path: path, why: "is in \(walked.isEmpty ? "/" : walked), which \(why); refusing to enforce it"))
             }
             let last = i == parts.count - 1
             walked += "/" + part
-            let flags = Syscalls.pathOpenFlags | O_NOFOLLOW | (last ? 0 : O_DIRECTORY)
-            let next = part.withCString { Syscalls.openAt(fd, $0, flags: flags) }
-            Syscalls.close(fd)
+            let flags: OpenFlags = last ? [.pathOnly, .noFollow] : [.pathOnly, .noFollow, .directory]
+            let next = part.withCString { Syscalls.openAt(fd, $0, flags) }
+            fd.close()
             switch next {
             case .success(let n): fd = n
             case .failure(let e) where e == .noEntry: return .failure(.missing(path: path))
@@ -85,7 +91,7 @@ public enum TrustedFile {
         }
         let pathFD = fd
         return readPinned(fd, display: path, limit: limit) { st in
-            if FileType(mode: st.mode) == .symlink { return .untrusted(path: path, why: "is a symlink; give the path of the file itself") }
+            if st.type == .symlink { return .untrusted(path: path, why: "is a symlink; give the path of the file itself") }
             guard requireTrustedOwner else { return nil }
             if st.uid != 0 && st.uid != geteuid() {
                 return .untrusted(path: path, why: "is owned by uid \(st.uid), not by root or the user running the scan; refusing to enforce it")
@@ -101,7 +107,7 @@ public enum TrustedFile {
     /// Why a directory could be changed by someone other than root or the caller, or nil. A sticky
     /// directory (such as /tmp) may be writable by others: they cannot replace what root or the caller
     /// owns in it.
-    private static func untrustedDirectory(_ fd: Int32) -> String? {
+    private static func untrustedDirectory(_ fd: FileDescriptor) -> String? {
         guard case .success(let st) = Syscalls.stat(fd: fd) else { return "cannot be examined" }
         if st.uid != 0 && st.uid != geteuid() { return "is owned by uid \(st.uid)" }
         let sticky = st.mode & 0o1000 != 0
@@ -113,9 +119,9 @@ public enum TrustedFile {
 
     /// Whether the access ACL of the object held by `fd` (an `O_PATH` descriptor) lets anyone but root or
     /// the caller write it: a named user other than them, or a group entry, with write after the mask.
-    static func aclGrantsWrite(_ fd: Int32) -> String? {
+    static func aclGrantsWrite(_ fd: FileDescriptor) -> String? {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        let n = "/proc/self/fd/\(fd)".withCString { path in
+        let n = "/proc/self/fd/\(fd.rawValue)".withCString { path in
             // Following /proc/self/fd/N reaches the object the descriptor holds, nothing else.
             buffer.withUnsafeMutableBytes { pd_getxattr_following(path, "system.posix_acl_access", $0.baseAddress, $0.count) }
         }
@@ -142,28 +148,32 @@ public enum TrustedFile {
     /// Reads the file held by an `O_PATH` descriptor (which it closes): checks it is a regular file, then
     /// opens it for reading through `/proc/self/fd` — so a FIFO or device is never opened — and checks the
     /// opened file is the same inode.
-    private static func readPinned(_ pathFD: Int32, display: String, limit: Int,
-                                   check: (pd_stat) -> ReadError?) -> Result<[UInt8], ReadError> {
-        defer { Syscalls.close(pathFD) }
-        let st: pd_stat
+    private static func readPinned(_ pathFD: FileDescriptor, display: String, limit: Int,
+                                   check: (FileStatus) -> ReadError?) -> Result<[UInt8], ReadError> {
+        defer { pathFD.close() }
+        let st: FileStatus
         switch Syscalls.stat(fd: pathFD) {
         case .success(let s): st = s
         case .failure(let e): return .failure(.system(SystemCallError("statx", path: display, errno: e)))
         }
         if let problem = check(st) { return .failure(problem) }
-        guard FileType(mode: st.mode) == .file else { return .failure(.notRegularFile(path: display)) }
-        let fd = "/proc/self/fd/\(pathFD)".withCString { Glibc.open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
-        guard fd >= 0 else { return .failure(.system(SystemCallError("open", path: display, errno: .current))) }
-        defer { Syscalls.close(fd) }
-        guard case .success(let again) = Syscalls.stat(fd: fd), again.ino == st.ino, again.dev == st.dev else {
-            return .failure(.untrusted(path: display, why: "changed while it was being opened"))
+        guard st.type == .file else { return .failure(.notRegularFile(path: display)) }
+        let fd: FileDescriptor
+        switch Syscalls.open("/proc/self/fd/\(pathFD.rawValue)", [.readOnly, .nonBlocking, .closeOnExec]) {
+        case .success(let opened): fd = opened
+        case .failure(let e): return .failure(.system(SystemCallError("open", path: display, errno: e)))
         }
-        return readAll(fd: fd, display: display, limit: limit)
+        return fd.closeAfter { fd in
+            guard case .success(let again) = Syscalls.stat(fd: fd), again.isSameInode(as: st) else {
+                return .failure(.untrusted(path: display, why: "changed while it was being opened"))
+            }
+            return readAll(fd: fd, display: display, limit: limit)
+        }
     }
 
-    private static func readAll(fd: Int32, display: String, limit: Int) -> Result<[UInt8], ReadError> {
+    private static func readAll(fd: FileDescriptor, display: String, limit: Int) -> Result<[UInt8], ReadError> {
         switch Syscalls.stat(fd: fd) {
-        case .success(let st) where FileType(mode: st.mode) != .file: return .failure(.notRegularFile(path: display))
+        case .success(let st) where st.type != .file: return .failure(.notRegularFile(path: display))
         case .failure(let e): return .failure(.system(SystemCallError("statx", path: display, errno: e)))
         default: break
         }

@@ -1,5 +1,3 @@
-import Glibc
-
 /// Users and groups of the scanned host: from `ROOT/etc/passwd` and `ROOT/etc/group` under `--root`, or
 /// from the system's account database (NSS, so LDAP and SSSD accounts resolve) on the live host.
 public struct AccountDatabase: Sendable {
@@ -69,27 +67,13 @@ public struct AccountDatabase: Sendable {
     /// are still found by direct lookups.
     public static func loadSystem() -> AccountDatabase {
         var db = AccountDatabase(source: .system)
-        setpwent()
-        while let pw = getpwent() {
-            let name = String(cString: pw.pointee.pw_name)
-            db.addUser(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
-        }
-        endpwent()
-        setgrent()
-        while let gr = getgrent() {
-            let name = String(cString: gr.pointee.gr_name)
-            var members = [String]()
-            if var p = gr.pointee.gr_mem {
-                while let m = p.pointee { members.append(String(cString: m)); p += 1 }
-            }
-            db.addGroup(name: name, gid: gr.pointee.gr_gid, members: members)
-        }
-        endgrent()
+        for user in SystemAccounts.allUsers() { db.addUser(name: user.name, uid: user.uid, gid: user.gid) }
+        for group in SystemAccounts.allGroups() { db.addGroup(name: group.name, gid: group.gid, members: group.members) }
         // Memberships NSS knows but does not enumerate (a systemd userdb, an LDAP group with nested
         // members): ask once per user now, so membership tests never call NSS per user and group.
         for (uid, name) in db.nameByUID {
             guard let primary = db.primaryGID[uid] else { continue }
-            for gid in systemGroups(of: name, primary: primary) where gid != primary {
+            for gid in SystemAccounts.groupIDs(ofUser: name, primary: primary) where gid != primary {
                 db.membersByGID[gid, default: []].insert(name)
             }
         }
@@ -161,44 +145,32 @@ public struct AccountDatabase: Sendable {
     public func uid(named name: String) -> UInt32? {
         if let uid = uidByName[name] { return uid }
         guard source == .system else { return nil }
-        return Self.withPasswd(named: name) { $0.pw_uid }
+        return SystemAccounts.user(named: name)?.uid
     }
 
     public func gid(named name: String) -> UInt32? {
         if let gid = gidByName[name] { return gid }
         guard source == .system else { return nil }
-        var group = Glibc.group()
-        var result: UnsafeMutablePointer<Glibc.group>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        guard getgrnam_r(name, &group, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return group.gr_gid
+        return SystemAccounts.groupID(named: name)
     }
 
     public func userName(_ uid: UInt32) -> String? {
         if let name = nameByUID[uid] { return name }
         guard source == .system else { return nil }
-        var pw = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        guard getpwuid_r(uid, &pw, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return String(cString: pw.pw_name)
+        return SystemAccounts.userName(uid)
     }
 
     public func groupName(_ gid: UInt32) -> String? {
         if let name = nameByGID[gid] { return name }
         guard source == .system else { return nil }
-        var group = Glibc.group()
-        var result: UnsafeMutablePointer<Glibc.group>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        guard getgrgid_r(gid, &group, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return String(cString: group.gr_name)
+        return SystemAccounts.groupName(gid)
     }
 
     /// The primary group of a user.
     public func primaryGroup(ofUser uid: UInt32) -> UInt32? {
         if let gid = primaryGID[uid] { return gid }
         guard source == .system, let name = userName(uid) else { return nil }
-        return Self.withPasswd(named: name) { $0.pw_gid }
+        return SystemAccounts.user(named: name)?.gid
     }
 
     /// Whether the user is in the group: as primary group (`etc/passwd`) or as a listed member (`etc/group`).
@@ -207,7 +179,7 @@ public struct AccountDatabase: Sendable {
         guard let name = userName(uid) else { return false }
         if membersByGID[gid]?.contains(name) == true { return true }
         if source == .system, !(enumerated && nameByUID[uid] != nil), let primary = primaryGroup(ofUser: uid) {
-            return Self.systemGroups(of: name, primary: primary).contains(gid)
+            return SystemAccounts.groupIDs(ofUser: name, primary: primary).contains(gid)
         }
         return false
     }
@@ -234,23 +206,4 @@ public struct AccountDatabase: Sendable {
     public func userDisplay(_ uid: UInt32) -> String { userName(uid) ?? "uid:\(uid)" }
 
     public func groupDisplay(_ gid: UInt32) -> String { groupName(gid) ?? "gid:\(gid)" }
-
-    private static func withPasswd<T>(named name: String, _ body: (passwd) -> T) -> T? {
-        var pw = passwd()
-        var result: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16384)
-        guard getpwnam_r(name, &pw, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return body(pw)
-    }
-
-    private static func systemGroups(of name: String, primary: UInt32) -> [UInt32] {
-        var count: Int32 = 64
-        while true {
-            var groups = [gid_t](repeating: 0, count: Int(count))
-            var n = count
-            if getgrouplist(name, primary, &groups, &n) >= 0 { return Array(groups.prefix(Int(n))) }
-            if n <= count { return [] }
-            count = n
-        }
-    }
 }

@@ -19,12 +19,12 @@ public indirect enum JSONValue: Equatable, Sendable {
     /// Serialized with two-space indentation and a final newline.
     public func serialized() -> String {
         var out = ""
-        write(to: &out, indent: 0)
+        render(into: &out, indent: 0)
         out += "\n"
         return out
     }
 
-    private func write(to out: inout String, indent: Int) {
+    private func render(into out: inout String, indent: Int) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -35,7 +35,7 @@ public indirect enum JSONValue: Equatable, Sendable {
             out += "[\n"
             for (i, item) in items.enumerated() {
                 out += String(repeating: " ", count: indent + 2)
-                item.write(to: &out, indent: indent + 2)
+                item.render(into: &out, indent: indent + 2)
                 out += i == items.count - 1 ? "\n" : ",\n"
             }
             out += String(repeating: " ", count: indent) + "]"
@@ -46,7 +46,7 @@ public indirect enum JSONValue: Equatable, Sendable {
                 out += String(repeating: " ", count: indent + 2)
                 JSONValue.writeString(key, to: &out)
                 out += ": "
-                value.write(to: &out, indent: indent + 2)
+                value.render(into: &out, indent: indent + 2)
                 out += i == pairs.count - 1 ? "\n" : ",\n"
             }
             out += String(repeating: " ", count: indent) + "}"

@@ -1,6 +1,3 @@
-import CPermDrift
-import Glibc
-
 /// Whether the Landlock sandbox is on for this process.
 public enum SandboxStatus: Sendable, Equatable, CustomStringConvertible {
     case enforced(abi: Int)
@@ -49,13 +46,13 @@ public enum Sandbox {
     /// The directories a scan needs.
     public struct Plan: Sendable {
         /// The scan roots (descriptors, e.g. `O_PATH`): no report or state directory may overlap them.
-        public var listable: [Int32] = []
+        public var listable: [FileDescriptor] = []
         /// Directories where reports are written (files created, written, renamed; nothing read).
-        public var writable: [Int32] = []
+        public var writable: [FileDescriptor] = []
         /// The state directory: also read (the state a run keeps).
-        public var state: Int32?
+        public var state: FileDescriptor?
 
-        public init(listable: [Int32] = [], writable: [Int32] = [], state: Int32? = nil) {
+        public init(listable: [FileDescriptor] = [], writable: [FileDescriptor] = [], state: FileDescriptor? = nil) {
             self.listable = listable
             self.writable = writable
             self.state = state
@@ -75,90 +72,97 @@ public enum Sandbox {
                 }
             }
         }
-        let abi = Int(pd_landlock_abi())
-        guard abi >= 1 else {
-            let e = Errno.current
-            return .unavailable(e.rawValue == ENOSYS ? "the kernel has no Landlock (ENOSYS)"
-                : e.rawValue == EOPNOTSUPP ? "Landlock is disabled at boot (EOPNOTSUPP)" : "landlock_create_ruleset: \(e)")
+        let abi: Int
+        switch Landlock.abiVersion() {
+        case .success(let version): abi = version
+        case .failure(let e):
+            return .unavailable(e == .noSystemCall ? "the kernel has no Landlock (ENOSYS)"
+                : e == .notSupported ? "Landlock is disabled at boot (EOPNOTSUPP)" : "landlock_create_ruleset: \(e)")
         }
         let fs = handledFilesystem(abi: abi)
         let net: UInt64 = abi >= 4 ? 0b11 : 0          // bind and connect TCP
         let scoped: UInt64 = abi >= 6 ? 0b11 : 0       // abstract UNIX sockets and signals outside the domain
-        let ruleset = pd_landlock_create_ruleset(fs, net, scoped, Int32(abi))
-        guard ruleset >= 0 else { return .unavailable("landlock_create_ruleset: \(Errno.current)") }
-        defer { Syscalls.close(ruleset) }
-        // Reports: create the temporary file, write it, rename it over the old one, fsync the directory.
-        let write = writeFile | makeReg | removeFile
-        for fd in plan.writable where pd_landlock_allow_beneath(ruleset, fd, write & fs) != 0 {
-            return .unavailable("landlock_add_rule: \(Errno.current)")
+        let ruleset: FileDescriptor
+        switch Landlock.createRuleset(filesystem: fs, network: net, scoped: scoped, abi: abi) {
+        case .success(let fd): ruleset = fd
+        case .failure(let e): return .unavailable("landlock_create_ruleset: \(e)")
         }
-        if let fd = plan.state, pd_landlock_allow_beneath(ruleset, fd, (write | readFile) & fs) != 0 {
-            return .unavailable("landlock_add_rule: \(Errno.current)")
+        return ruleset.closeAfter { ruleset in
+            // Reports: create the temporary file, write it, rename it over the old one, fsync the directory.
+            let write = writeFile | makeReg | removeFile
+            for fd in plan.writable {
+                if case .failure(let e) = Landlock.allowBeneath(ruleset, fd, access: write & fs) {
+                    return .unavailable("landlock_add_rule: \(e)")
+                }
+            }
+            if let fd = plan.state, case .failure(let e) = Landlock.allowBeneath(ruleset, fd, access: (write | readFile) & fs) {
+                return .unavailable("landlock_add_rule: \(e)")
+            }
+            if case .failure(let e) = Landlock.restrictSelf(ruleset) { return .unavailable("landlock_restrict_self: \(e)") }
+            // A ruleset binds only the thread that applies it: the watchdog applies it to itself too.
+            guard Landlock.restrictWatchdog(ruleset) else {
+                return .unavailable("the run's watchdog thread could not restrict itself; one thread would be outside the sandbox")
+            }
+            return .enforced(abi: abi)
         }
-        guard pd_landlock_restrict(ruleset) == 0 else { return .unavailable("landlock_restrict_self: \(Errno.current)") }
-        // A ruleset binds only the thread that applies it: the watchdog applies it to itself too.
-        guard pd_watchdog_restrict(ruleset) >= 0 else {
-            return .unavailable("the run's watchdog thread could not restrict itself; one thread would be outside the sandbox")
-        }
-        return .enforced(abi: abi)
     }
 
     struct Identity: Equatable { let device: UInt64; let inode: UInt64 }
 
-    static func identity(_ fd: Int32) -> Identity? {
+    static func identity(_ fd: FileDescriptor) -> Identity? {
         guard case .success(let st) = Syscalls.stat(fd: fd) else { return nil }
-        return Identity(device: st.dev, inode: st.ino)
+        return Identity(device: st.device, inode: st.inode)
     }
 
     /// The directory and every directory above it, by device and inode (through `..`, up to `/`).
-    static func ancestry(_ fd: Int32) -> [Identity] {
+    static func ancestry(_ fd: FileDescriptor) -> [Identity] {
         var out = [Identity]()
-        var current = Glibc.dup(fd)
-        while current >= 0, let id = identity(current), !out.contains(id) {
+        guard case .success(var current) = Syscalls.duplicate(fd) else { return out }
+        while let id = identity(current), !out.contains(id) {
             out.append(id)
-            let parent = Syscalls.openAt(current, "..", flags: Syscalls.pathOpenFlags | O_DIRECTORY)
-            Syscalls.close(current)
+            let parent = Syscalls.openAt(current, "..", [.pathOnly, .directory])
+            current.close()
             guard case .success(let p) = parent else { return out }
             current = p
         }
-        if current >= 0 { Syscalls.close(current) }
+        current.close()
         return out
     }
 
     /// Opens a directory named by a trusted path (a report's or the state directory), `O_PATH`, for a rule.
-    public static func openDirectory(_ path: String) -> Result<Int32, SystemCallError> {
-        let fd = path.withCString { Glibc.open($0, Syscalls.pathOpenFlags | O_DIRECTORY) }
-        return fd >= 0 ? .success(fd) : .failure(SystemCallError("open", path: path, errno: .current))
+    public static func openDirectory(_ path: String) -> Result<FileDescriptor, SystemCallError> {
+        Syscalls.open(path, [.pathOnly, .directory]).mapError { SystemCallError("open", path: path, errno: $0) }
     }
 
     /// Tries to open a file for reading and closes it at once: the test that the sandbox holds.
     public static func probeRead(_ path: String) -> Result<Void, Errno> {
-        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
-        guard fd >= 0 else { return .failure(.current) }
-        Syscalls.close(fd)
-        return .success(())
+        Syscalls.open(path, [.readOnly, .noFollow, .nonBlocking, .closeOnExec]).map { $0.close() }
     }
 
     /// Closes descriptors a plan no longer needs (the rules hold the directories).
     public static func close(_ plan: Plan) {
-        for fd in plan.listable + plan.writable + (plan.state.map { [$0] } ?? []) { Syscalls.close(fd) }
+        for fd in plan.listable + plan.writable + (plan.state.map { [$0] } ?? []) { fd.close() }
     }
 
     /// Opens a directory for a rule, `O_PATH`, each component under `rootFD` without following a symlink
     /// (a scan root that is a symlink gets no rule; the walk reports it).
-    public static func openBeneath(_ rootFD: Int32, _ path: HostPath) -> Int32? {
-        var fd = Glibc.dup(rootFD)
-        guard fd >= 0 else { return nil }
+    public static func openBeneath(_ root: FileDescriptor, _ path: HostPath) -> FileDescriptor? {
+        guard case .success(var fd) = Syscalls.duplicate(root) else { return nil }
         for component in path.segments {
             var name = Array(component); name.append(0)
             let next = name.withUnsafeBufferPointer { n in
                 Syscalls.openAt(fd, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                flags: Syscalls.pathOpenFlags | O_NOFOLLOW | O_DIRECTORY)
+                                [.pathOnly, .noFollow, .directory])
             }
-            Syscalls.close(fd)
+            fd.close()
             guard case .success(let n) = next else { return nil }
             fd = n
         }
         return fd
+    }
+
+    /// `openBeneath` for a caller that holds the root as a bare descriptor number.
+    public static func openBeneath(_ rootFD: Int32, _ path: HostPath) -> FileDescriptor? {
+        openBeneath(FileDescriptor(rawValue: rootFD), path)
     }
 }

@@ -56,7 +56,7 @@ extension StateDirectory {
     private func setAside(_ move: Bool, why: String) -> LedgerLoad {
         guard move else { return .corrupt(why: why, keptAs: nil) }
         let aside = Self.ledgerFile + ".corrupt"
-        let moved = Self.ledgerFile.withCString { from in aside.withCString { to in Syscalls.renameAt(fd, from, fd, to) } }
+        let moved = Self.ledgerFile.withCString { from in aside.withCString { to in Syscalls.renameAt(descriptor, from, descriptor, to) } }
         if case .success = moved { return .corrupt(why: why, keptAs: path + "/" + aside) }
         return .corrupt(why: why, keptAs: nil)
     }
@@ -67,7 +67,7 @@ extension StateDirectory {
         encoder.outputFormatting = [.sortedKeys]
         let body: [UInt8]
         do { body = Array(try encoder.encode(ledger)) } catch {
-            throw SystemCallError("encode", path: path + "/" + Self.ledgerFile, errno: Errno(EINVAL))
+            throw SystemCallError("encode", path: path + "/" + Self.ledgerFile, errno: .invalidArgument)
         }
         var bytes = Array("\(Self.ledgerMagic) v\(FindingLedger.formatVersion) length=\(body.count) sha256=\(BaselineLoader.sha256Hex(body))\n".utf8)
         bytes += body

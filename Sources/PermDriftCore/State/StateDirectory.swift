@@ -1,6 +1,4 @@
-import CPermDrift
 import Foundation
-import Glibc
 
 /// Why the state directory or its lock cannot be used.
 public enum StateError: Error, Sendable, CustomStringConvertible {
@@ -24,41 +22,44 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
 public final class StateDirectory {
     public let path: String
     /// The directory, open for `openat`.
-    public let fd: Int32
-    private var lockFD: Int32 = -1
+    public let descriptor: FileDescriptor
+    /// The number of `descriptor`, for callers that pass it on as a bare number.
+    public var fd: Int32 { descriptor.rawValue }
+    private var lockDescriptor: FileDescriptor?
 
     /// Opens and checks the directory: not a symlink, a directory, owned by the user running permdrift,
     /// mode 0700.
     public init(path: String) throws(StateError) {
-        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-        guard fd >= 0 else {
-            let e = Errno.current
-            if e == .tooManyLinks || e == .notDirectory {
-                throw .untrusted(path: path, why: "is a symlink or not a directory; the state directory must be a directory of its own")
-            }
-            throw .system(SystemCallError("open", path: path, errno: e))
+        let fd: FileDescriptor
+        switch Syscalls.open(path, [.readOnly, .directory, .noFollow, .closeOnExec]) {
+        case .success(let opened): fd = opened
+        case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
+            throw .untrusted(path: path, why: "is a symlink or not a directory; the state directory must be a directory of its own")
+        case .failure(let e): throw .system(SystemCallError("open", path: path, errno: e))
         }
-        guard case .success(let st) = Syscalls.stat(fd: fd) else {
-            let e = Errno.current
-            Syscalls.close(fd)
+        let st: FileStatus
+        switch Syscalls.stat(fd: fd) {
+        case .success(let s): st = s
+        case .failure(let e):
+            fd.close()
             throw .system(SystemCallError("statx", path: path, errno: e))
         }
-        let me = geteuid()
+        let me = SystemAccounts.effectiveUserID
         if st.uid != me {
-            Syscalls.close(fd)
+            fd.close()
             throw .untrusted(path: path, why: "is owned by uid \(st.uid), not by the user running permdrift (uid \(me))")
         }
         if st.mode & 0o7777 != 0o700 {
-            Syscalls.close(fd)
+            fd.close()
             throw .untrusted(path: path, why: "has mode \(ModeSpec.octal(st.mode)); the state directory must be 0700")
         }
         self.path = path
-        self.fd = fd
+        descriptor = fd
     }
 
     deinit {
-        if lockFD >= 0 { Syscalls.close(lockFD) }
-        Syscalls.close(fd)
+        lockDescriptor?.close()
+        descriptor.close()
     }
 
     static let serialFile = "baseline-serial"
@@ -74,8 +75,14 @@ public final class StateDirectory {
         return text.isEmpty ? "a scan stuck in the kernel" : text
     }
 
-    /// A new `O_PATH` descriptor of the directory (for a sandbox rule).
-    public func pathDescriptor() -> Int32 { Glibc.dup(fd) }
+    /// A new descriptor of the directory (for a sandbox rule). When it cannot be made, one numbered -1,
+    /// which every call refuses (EBADF): the sandbox's rule for it then fails and says so.
+    public func pathDescriptor() -> FileDescriptor {
+        switch Syscalls.duplicate(descriptor) {
+        case .success(let fd): fd
+        case .failure: FileDescriptor(rawValue: -1)
+        }
+    }
 
     /// The highest baseline serial this host has accepted, if any.
     public func highestSerial() throws(StateError) -> Int? {
@@ -97,39 +104,36 @@ public final class StateDirectory {
 
     /// Releases the run lock early (before handing the state to a delivery process).
     public func unlock() {
-        if lockFD >= 0 { Syscalls.close(lockFD) }
-        lockFD = -1
+        lockDescriptor?.close()
+        lockDescriptor = nil
     }
 
     /// Takes the run lock (`flock` on `lock` in the directory) for as long as this object lives. A lock
     /// file that is a symlink, not a regular file, not the user's own or readable by others is refused.
     public func lock() throws(StateError) {
         let display = (path.hasSuffix("/") ? path : path + "/") + "lock"
-        let opened = "lock".withCString { name in
-            Glibc.openat(fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        let opened: FileDescriptor
+        switch "lock".withCString({ Syscalls.openAt(descriptor, $0, [.readWrite, .noFollow, .nonBlocking, .closeOnExec], creatingWith: 0o600) }) {
+        case .success(let fd): opened = fd
+        case .failure(let e) where e == .tooManyLinks: throw .untrusted(path: display, why: "is a symlink; refusing to use it as the lock")
+        case .failure(let e): throw .system(SystemCallError("openat", path: display, errno: e))
         }
-        guard opened >= 0 else {
-            let e = Errno.current
-            if e == .tooManyLinks { throw .untrusted(path: display, why: "is a symlink; refusing to use it as the lock") }
-            throw .system(SystemCallError("openat", path: display, errno: e))
-        }
-        guard case .success(let st) = Syscalls.stat(fd: opened), FileType(mode: st.mode) == .file else {
-            Syscalls.close(opened)
+        guard case .success(let st) = Syscalls.stat(fd: opened), st.type == .file else {
+            opened.close()
             throw .untrusted(path: display, why: "is not a regular file")
         }
-        if st.uid != geteuid() || st.mode & 0o077 != 0 {
-            Syscalls.close(opened)
+        if st.uid != SystemAccounts.effectiveUserID || st.mode & 0o077 != 0 {
+            opened.close()
             throw .untrusted(path: display, why: "is owned by uid \(st.uid) with mode \(ModeSpec.octal(st.mode)); the lock must be the running user's own, 0600")
         }
-        if pd_flock_exclusive(opened) != 0 {
-            let e = Errno.current
-            Syscalls.close(opened)
-            if e.rawValue == EWOULDBLOCK { throw .busy(path: display) }
+        if case .failure(let e) = Syscalls.lockExclusive(opened) {
+            opened.close()
+            if e == .wouldBlock { throw .busy(path: display) }
             throw .system(SystemCallError("flock", path: display, errno: e))
         }
-        lockFD = opened
+        lockDescriptor = opened
         // The lock is free, so a stuck worker that left a note is gone.
-        if Self.stuckFile.withCString({ unlinkat(fd, $0, 0) }) == 0 { clearedStuckNote = true }
+        if case .success = Self.stuckFile.withCString({ Syscalls.unlinkAt(descriptor, $0) }) { clearedStuckNote = true }
     }
 
     /// Whether taking the lock removed a stuck scan's note (`stuckFile`): the alerts sent while it was

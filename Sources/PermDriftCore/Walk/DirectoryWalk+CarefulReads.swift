@@ -1,19 +1,17 @@
-import CPermDrift
-
 /// Reading an entry the careful way: statx, its ACLs, statx again to see a swap or a change in between;
 /// an entry that changed is read once more, then reported.
 extension DirectoryWalk {
     /// Reads an entry that is not opened — statx, its ACLs, statx again to detect a swap in between; a
     /// changed entry is read once more, then reported. `nil` when it vanished.
-    func readRecord(parent: Int32, name: UnsafePointer<CChar>, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError>? {
+    func readRecord(parent: FileDescriptor, name: UnsafePointer<CChar>, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError>? {
         listedCapability = nil
         if let listedDevice, reader.canList,
            case .read(let result) = readListed(.entry(parent: parent, name: name), device: listedDevice, mounts: .now,
-                                               stat: { Syscalls.stat(at: parent, name) }) {
+                                               readStatus: { Syscalls.stat(at: parent, name) }) {
             return result
         }
         for _ in 0..<2 {
-            let first: pd_stat
+            let first: FileStatus
             switch Syscalls.stat(at: parent, name) {
             case .success(let s): first = s
             case .failure(let e) where e == .noEntry: return nil
@@ -39,8 +37,7 @@ extension DirectoryWalk {
             path.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
             #endif
             switch Syscalls.stat(at: parent, name) {
-            case .success(let second) where second.ino == first.ino && second.dev == first.dev
-                && second.ctime_sec == first.ctime_sec && second.ctime_nsec == first.ctime_nsec:
+            case .success(let second) where second.isSameInode(as: first) && second.hasSameChangeTime(as: first):
                 return .success(record)
             case .success: continue
             case .failure(let e) where e == .noEntry: return nil
@@ -52,14 +49,14 @@ extension DirectoryWalk {
 
     /// A directory's record from its own descriptor: fstat, both ACLs, fstat again (an ACL or mode that
     /// changes while being read is read once more, then reported).
-    func readDirectoryRecord(fd: Int32, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError> {
+    func readDirectoryRecord(fd: FileDescriptor, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError> {
         listedCapability = nil
         if let listedDevice, case .read(.success(let record)?) = readListed(.descriptor(fd), device: listedDevice, mounts: .none,
-                                                                            stat: { Syscalls.stat(fd: fd) }) {
+                                                                            readStatus: { Syscalls.stat(fd: fd) }) {
             return .success(record)
         }
         for _ in 0..<2 {
-            let first: pd_stat
+            let first: FileStatus
             switch Syscalls.stat(fd: fd) {
             case .success(let s): first = s
             case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
@@ -75,8 +72,7 @@ extension DirectoryWalk {
             case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
             case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: "default ACL: \(d.description)"))
             }
-            if case .success(let second) = Syscalls.stat(fd: fd),
-               second.ctime_sec == first.ctime_sec, second.ctime_nsec == first.ctime_nsec {
+            if case .success(let second) = Syscalls.stat(fd: fd), second.hasSameChangeTime(as: first) {
                 return .success(record)
             }
         }

@@ -4,7 +4,8 @@
 /// walk climbs back to it.
 extension DirectoryWalk {
     struct Frame {
-        var fd: Int32
+        /// Nil while released (see `frameLimit`).
+        var fd: FileDescriptor?
         let device: UInt64
         let inode: UInt64
         let pathLength: Int
@@ -16,7 +17,7 @@ extension DirectoryWalk {
         let listed: Bool
     }
 
-    func push(fd: Int32, id: DirectoryID, context: V.DirectoryContext, visitor: inout V) {
+    func push(fd: FileDescriptor, id: DirectoryID, context: V.DirectoryContext, visitor: inout V) {
         frames.append(Frame(fd: fd, device: id.device, inode: id.inode, pathLength: path.count, context: context,
                             listed: isListedFilesystem(device: id.device, fd: fd)))
         openDirectories.insert(id)
@@ -24,8 +25,8 @@ extension DirectoryWalk {
         if openFrames > frameLimit, let oldest = oldestOpenFrame(), oldest < frames.count - 1 {
             // Bound the descriptors held: the oldest directory is reopened through `..` when the walk
             // climbs back to it.
-            Syscalls.close(frames[oldest].fd)
-            frames[oldest].fd = -1
+            frames[oldest].fd?.close()
+            frames[oldest].fd = nil
             openFrames -= 1
         }
         list(visitor: &visitor)
@@ -36,7 +37,7 @@ extension DirectoryWalk {
     /// of every frame; the loop only steps over frames a failed reopening left behind.
     private func oldestOpenFrame() -> Int? {
         var i = max(0, frames.count - openFrames)
-        while i < frames.count, frames[i].fd < 0 { i += 1 }
+        while i < frames.count, frames[i].fd == nil { i += 1 }
         return i < frames.count ? i : nil
     }
 
@@ -44,36 +45,36 @@ extension DirectoryWalk {
         let frame = frames.removeLast()
         openDirectories.remove(DirectoryID(device: frame.device, inode: frame.inode))
         guard let parentIndex = frames.indices.last else {
-            if frame.fd >= 0 { Syscalls.close(frame.fd); openFrames -= 1 }
+            if let fd = frame.fd { fd.close(); openFrames -= 1 }
             return
         }
-        if frames[parentIndex].fd < 0 {
+        if frames[parentIndex].fd == nil {
             reopenParent(index: parentIndex, from: frame.fd, visitor: &visitor)
         }
-        if frame.fd >= 0 { Syscalls.close(frame.fd); openFrames -= 1 }
+        if let fd = frame.fd { fd.close(); openFrames -= 1 }
         if let parent = frames.last { path.removeSubrange(parent.pathLength..<path.count) }
     }
 
     /// Reopens a directory whose descriptor was released, through `..` of its child, and checks that it
     /// is still the same directory (an ancestor renamed away or replaced mid-walk is not followed).
-    private func reopenParent(index: Int, from child: Int32, visitor: inout V) {
+    private func reopenParent(index: Int, from child: FileDescriptor?, visitor: inout V) {
         let expected = frames[index]
         let dotdot: [CChar] = [46, 46, 0]
-        var reopened: Int32 = -1
-        if child >= 0, case .success(let fd) = Syscalls.openDirectory(child, dotdot) {
-            if case .success(let st) = Syscalls.stat(fd: fd), st.dev == expected.device, st.ino == expected.inode {
+        var reopened: FileDescriptor?
+        if let child, case .success(let fd) = Syscalls.openDirectory(child, dotdot) {
+            if case .success(let st) = Syscalls.stat(fd: fd), st.device == expected.device, st.inode == expected.inode {
                 reopened = fd
             } else {
-                Syscalls.close(fd)
+                fd.close()
             }
         }
-        if reopened >= 0 {
+        if let reopened {
             frames[index].fd = reopened
             openFrames += 1
             return
         }
         // Everything below the released descriptors is abandoned: it moved during the scan.
-        for i in stride(from: index, through: 0, by: -1) where frames[i].fd < 0 {
+        for i in stride(from: index, through: 0, by: -1) where frames[i].fd == nil {
             let frame = frames[i]
             if frame.next < frame.names.count {
                 let p = path.withUnsafeBufferPointer { HostPath(reporting: UnsafeBufferPointer(rebasing: $0[0..<frame.pathLength])) }
@@ -83,7 +84,7 @@ extension DirectoryWalk {
             frames[i].next = frames[i].names.count
         }
         // Unwind the abandoned frames without reopening them.
-        while let last = frames.last, last.fd < 0 {
+        while let last = frames.last, last.fd == nil {
             frames.removeLast()
             openDirectories.remove(DirectoryID(device: last.device, inode: last.inode))
         }

@@ -1,5 +1,3 @@
-import CPermDrift
-
 /// Reading an entry the listed way (one listing of its attribute names, one statx), on filesystems
 /// known to keep ctime so, and only while this thread's `MountWatch` sees no mount made or removed:
 /// entries read so by name wait in `pending` for one poll of the mount table per listing chunk.
@@ -17,7 +15,7 @@ extension DirectoryWalk {
     /// Visits the entries of the chunk read the listed way, after one poll of the mount table for all of
     /// them. A mount made or removed since the previous poll (a FUSE mount over an entry, lazily unmounted
     /// between its attribute listing and statx) sends every one of them the careful way instead.
-    func visitPending(parent: Int32, context: V.DirectoryContext, dirLength: Int, frame: Int, visitor: inout V) {
+    func visitPending(parent: FileDescriptor, context: V.DirectoryContext, dirLength: Int, frame: Int, visitor: inout V) {
         guard !pending.isEmpty else { return }
         let mountEvents = mountWatch?.poll() ?? -1
         for i in pending.indices {
@@ -63,10 +61,10 @@ extension DirectoryWalk {
     /// device as its directory and not a mount point, only when no mount was made or removed in the
     /// process's namespace meanwhile (`MountWatch`), and only when the clock did not go back meanwhile.
     func readListed(_ target: AttributeTarget, device: UInt64, mounts: MountCheck,
-                    stat: () -> Result<pd_stat, Errno>) -> ListedRead {
+                    readStatus: () -> Result<FileStatus, Errno>) -> ListedRead {
         guard let mountWatch else { return .careful }
         let mountEvents = mountWatch.seen
-        let began = pd_coarse_realtime_seconds()
+        let began = SystemClock.coarseRealtimeSeconds()
         // Filesystems clamp ctime at their maximum (2038 for some): past it every ctime would look old.
         guard began < Int64(Int32.max) - 3 else { return .careful }
         let presence: ExtendedAttributeReader.Presence
@@ -88,16 +86,16 @@ extension DirectoryWalk {
         #if DEBUG
         path.withUnsafeBufferPointer { WalkHooks.reach(.beforeListedStat, $0) }
         #endif
-        let st: pd_stat
-        switch stat() {
+        let st: FileStatus
+        switch readStatus() {
         case .success(let s): st = s
         case .failure(let e) where e == .noEntry: return .read(nil)
         case .failure: return .careful
         }
         // The clock did not go back while reading; and a mount made or removed meanwhile (a FUSE mount
         // over the entry, lazily unmounted between the listing and statx) sends the entry the careful way.
-        guard st.ctime_sec + 2 < began, st.dev == device, st.is_mount_root != 1,
-              pd_coarse_realtime_seconds() >= began else { return .careful }
+        guard st.ctimeSeconds + 2 < began, st.device == device, !st.isMountRoot,
+              SystemClock.coarseRealtimeSeconds() >= began else { return .careful }
         if mounts == .now, mountWatch.poll() != mountEvents { return .careful }
         var record = FileRecord(st)
         if record.type != .symlink { record.acl = (acl?.isMinimal ?? true) ? nil : acl }
@@ -107,10 +105,10 @@ extension DirectoryWalk {
         return .read(.success(record))
     }
 
-    func isListedFilesystem(device: UInt64, fd: Int32) -> Bool {
+    func isListedFilesystem(device: UInt64, fd: FileDescriptor) -> Bool {
         guard reader.canList, mountWatch != nil else { return false }
         if let known = listedFilesystems[device] { return known }
-        let listed = listedFilesystemTypes.contains(pd_filesystem_type(fd))
+        let listed = listedFilesystemTypes.contains(Syscalls.filesystemType(fd))
         listedFilesystems[device] = listed
         return listed
     }

@@ -1,5 +1,3 @@
-import Glibc
-
 /// Listing a directory: its entries read with getdents64, excluded ones and other scan roots left out,
 /// subdirectories remembered for descent, every other entry read (the listed way or the careful way)
 /// and visited.
@@ -8,7 +6,8 @@ extension DirectoryWalk {
     /// remembered (as bytes) to be descended into afterwards.
     func list(visitor: inout V) {
         let top = frames.count - 1
-        let fd = frames[top].fd
+        // Called for the frame just pushed, which holds its descriptor.
+        guard let fd = frames[top].fd else { return }
         let context = frames[top].context
         let dirLength = path.count
         while true {
@@ -29,14 +28,14 @@ extension DirectoryWalk {
                 let reclen = offset + 19 < n ? Int(listing.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self)) : 0
                 guard reclen > 19, offset + reclen <= n else {
                     path.removeSubrange(dirLength..<path.count)
-                    visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: Errno(EIO),
+                    visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: .ioError,
                                              message: "the kernel returned a malformed directory entry; the rest of the directory was not scanned"))
                     return
                 }
                 let dtype = listing[offset + 18]
                 let nameStart = listing.baseAddress! + offset + 19
                 let name = nameStart.assumingMemoryBound(to: CChar.self)
-                let nameLength = strnlen(name, reclen - 19)
+                let nameLength = Syscalls.cStringLength(name, limit: reclen - 19)
                 offset += reclen
                 if nameLength == 0 || (nameLength == 1 && name[0] == 46) || (nameLength == 2 && name[0] == 46 && name[1] == 46) {
                     continue
@@ -49,7 +48,7 @@ extension DirectoryWalk {
                 #if DEBUG
                 path.withUnsafeBufferPointer { WalkHooks.reach(.beforeRead, $0) }
                 #endif
-                if dtype == UInt8(DT_DIR) {
+                if dtype == Syscalls.directoryEntryType {
                     remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
                 } else {
                     let nameBytes = UnsafeRawBufferPointer(start: nameStart, count: nameLength)
@@ -57,7 +56,7 @@ extension DirectoryWalk {
                     if frames[top].listed, reader.canList, let mountWatch {
                         let mountEvents = mountWatch.seen
                         switch readListed(.entry(parent: fd, name: name), device: frames[top].device, mounts: .deferred,
-                                          stat: { Syscalls.stat(at: fd, name) }) {
+                                          readStatus: { Syscalls.stat(at: fd, name) }) {
                         case .read(nil): continue  // vanished
                         case .read(.failure(let e)?): visitor.record(e); continue
                         case .read(.success(let record)?):
@@ -83,7 +82,7 @@ extension DirectoryWalk {
 
     /// Reads and visits an entry that is not opened. A directory found here (listed with an unknown type,
     /// or swapped in after the listing) is remembered for descent when `frame` is given.
-    func visitNonDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+    func visitNonDirectory(parent: FileDescriptor, name: UnsafePointer<CChar>, context: V.DirectoryContext,
                            visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil,
                            careful: Bool = false) {
         let listedDevice = careful ? nil : frame.flatMap { frames[$0].listed ? frames[$0].device : nil }
@@ -97,7 +96,7 @@ extension DirectoryWalk {
     }
 
     /// Visits an entry that is not opened, once read.
-    func visitRead(_ record: FileRecord, capability: Bool?, parent: Int32, name: UnsafePointer<CChar>,
+    func visitRead(_ record: FileRecord, capability: Bool?, parent: FileDescriptor, name: UnsafePointer<CChar>,
                    context: V.DirectoryContext, visitor: inout V, directoryName: UnsafeRawBufferPointer?, frame: Int?) {
         if record.type == .directory {
             if let directoryName, let frame {

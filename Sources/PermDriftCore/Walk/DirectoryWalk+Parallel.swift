@@ -39,16 +39,16 @@ extension DirectoryWalk {
         var found: Int?
         for i in frames.indices {
             if i >= Self.handOverDepthLimit || frames[i].pathLength > Self.handOverPathLimit { break }
-            if frames[i].fd >= 0 && frames[i].next < frames[i].names.count { found = i; break }
+            if frames[i].fd != nil && frames[i].next < frames[i].names.count { found = i; break }
         }
-        guard let i = found, share.reserve() else { return }
+        guard let i = found, let parent = frames[i].fd, share.reserve() else { return }
         let saved = path
         defer { path = saved }
         let n = frames[i].next
         frames[i].next += 1
         setPath(frame: i, name: n)
         let opened = frames[i].names.withName(n) { name, _ in
-            openAndVisitDirectory(parent: frames[i].fd, name: name, context: frames[i].context, depth: i + 1, visitor: &visitor)
+            openAndVisitDirectory(parent: parent, name: name, context: frames[i].context, depth: i + 1, visitor: &visitor)
         }
         guard let opened else { share.release(); return }
         share.hand(HandedDirectory(

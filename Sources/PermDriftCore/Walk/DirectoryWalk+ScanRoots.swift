@@ -1,5 +1,3 @@
-import Glibc
-
 /// Opening a scan root: the walk goes down from `/` one component at a time (each ancestor read through
 /// its parent and reported, no symlink followed), then walks the root directory, or reads the root
 /// when it is a single entry of another kind.
@@ -13,20 +11,23 @@ extension DirectoryWalk {
         path.append(UInt8(ascii: "/"))
         let components = root.segments
         // Walk down from `/`, reporting each ancestor, holding one descriptor at a time.
-        var current = Glibc.dup(rootFD)
-        guard current >= 0 else {
-            visitor.record(WalkError(path: HostPath("/"), syscall: "dup", errno: .current)); return
+        var parent: FileDescriptor
+        switch Syscalls.duplicate(rootFD) {
+        case .success(let fd): parent = fd
+        case .failure(let e): visitor.record(WalkError(path: HostPath("/"), syscall: "dup", errno: e)); return
         }
-        defer { if current >= 0 { Syscalls.close(current) } }
+        // Held until the walk goes on below it (then closed, or handed to the walk of the root directory).
+        var held: FileDescriptor? = parent
+        defer { held?.close() }
         if components.isEmpty {
-            walkScanRootDirectory(fd: current, visitor: &visitor)
-            current = -1
+            held = nil
+            walkScanRootDirectory(fd: parent, visitor: &visitor)
             return
         }
-        switch readDirectoryRecord(fd: current) {
+        switch readDirectoryRecord(fd: parent) {
         case .success(let record):
             path.withUnsafeBufferPointer { p in
-                visitor.visitAncestor(WalkEntry(path: p, record: record, target: .descriptor(current), reader: reader))
+                visitor.visitAncestor(WalkEntry(path: p, record: record, target: .descriptor(parent), reader: reader))
             }
         case .failure(let error): visitor.record(error)
         }
@@ -40,26 +41,27 @@ extension DirectoryWalk {
                 return
             }
             var name = Array(component); name.append(0)
-            let next: Int32? = name.withUnsafeBufferPointer { n in
+            let next: FileDescriptor? = name.withUnsafeBufferPointer { n in
                 let cname = UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self)
-                return isLast ? openScanRoot(parent: current, name: cname, root: root, visitor: &visitor)
-                              : openAncestor(parent: current, name: cname, root: root, visitor: &visitor)
+                return isLast ? openScanRoot(parent: parent, name: cname, root: root, visitor: &visitor)
+                              : openAncestor(parent: parent, name: cname, root: root, visitor: &visitor)
             }
             guard let next else { return }
-            Syscalls.close(current)
-            current = -1
+            parent.close()
+            held = nil
             if isLast {
                 // The root's parent is not held while the root is walked.
                 walkScanRootDirectory(fd: next, visitor: &visitor)
                 return
             }
-            current = next
+            parent = next
+            held = next
         }
     }
 
     /// Reads an ancestor of a scan root through its parent (which needs only search permission on the
     /// parent), reports it, and holds it with `O_PATH` to go on. `nil` when the walk cannot go on.
-    private func openAncestor(parent: Int32, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> Int32? {
+    private func openAncestor(parent: FileDescriptor, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> FileDescriptor? {
         let record: FileRecord
         switch readRecord(parent: parent, name: name) {
         case nil:
@@ -77,10 +79,10 @@ extension DirectoryWalk {
         path.withUnsafeBufferPointer { p in
             visitor.visitAncestor(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader))
         }
-        switch Syscalls.openAt(parent, name, flags: Syscalls.pathOpenFlags | O_DIRECTORY | O_NOFOLLOW) {
+        switch Syscalls.openAt(parent, name, [.pathOnly, .directory, .noFollow]) {
         case .success(let fd):
-            if case .success(let st) = Syscalls.stat(fd: fd), st.dev == record.device, st.ino == record.inode { return fd }
-            Syscalls.close(fd)
+            if case .success(let st) = Syscalls.stat(fd: fd), st.device == record.device, st.inode == record.inode { return fd }
+            fd.close()
             visitor.record(WalkError(path: currentPath, message: "replaced while it was being read; scan root \(root) was not scanned"))
             return nil
         case .failure(let e):
@@ -92,15 +94,15 @@ extension DirectoryWalk {
 
     /// Opens the scan root: returns it when it is a directory to walk; a single entry of another kind is
     /// read and visited here (and nil returned), as is an error.
-    private func openScanRoot(parent: Int32, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> Int32? {
+    private func openScanRoot(parent: FileDescriptor, name: UnsafePointer<CChar>, root: HostPath, visitor: inout V) -> FileDescriptor? {
         switch Syscalls.openDirectory(parent, name) {
         case .success(let fd):
             return fd
         case .failure(let e) where e == .tooManyLinks || e == .notDirectory:
-            if case .success(let s) = Syscalls.stat(at: parent, name), FileType(mode: s.mode) != .symlink {
+            if case .success(let s) = Syscalls.stat(at: parent, name), s.type != .symlink {
                 // A scan root that is a single file (or FIFO, device …): read it, never open it.
-                rootDevice = s.dev
-                rootMount = s.mnt_id
+                rootDevice = s.device
+                rootMount = s.mountID
                 let context = visitor.rootContext()
                 visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor)
             } else {
@@ -115,12 +117,12 @@ extension DirectoryWalk {
     }
 
     /// Visits the scan root directory (already open as `fd`, which this takes over) and walks below it.
-    private func walkScanRootDirectory(fd: Int32, visitor: inout V) {
+    private func walkScanRootDirectory(fd: FileDescriptor, visitor: inout V) {
         let record: FileRecord
         switch readDirectoryRecord(fd: fd) {
         case .success(let r): record = r
         case .failure(let e):
-            visitor.record(e); Syscalls.close(fd); return
+            visitor.record(e); fd.close(); return
         }
         rootDevice = record.device
         rootMount = record.mountID
@@ -130,7 +132,7 @@ extension DirectoryWalk {
             visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader,
                                     capabilityListed: listedCapability), in: parentContext)
         }
-        guard let context else { Syscalls.close(fd); return }
+        guard let context else { fd.close(); return }
         push(fd: fd, id: DirectoryID(device: record.device, inode: record.inode), context: context, visitor: &visitor)
         run(visitor: &visitor)
     }

@@ -1,6 +1,3 @@
-import CPermDrift
-import Glibc
-
 /// The state of one walker thread: the stack of open directories, the path buffer and the listing buffer.
 ///
 /// This file holds that state and the loop that walks below a scan root (descending into remembered
@@ -9,7 +6,7 @@ import Glibc
 /// the careful way (`+CarefulReads`) or the listed way (`+ListedReads`), and handing work to other
 /// threads (`+Parallel`).
 final class DirectoryWalk<V: WalkVisitor> {
-    let rootFD: Int32
+    let rootFD: FileDescriptor
     let options: Walker.Options
     let reader: ExtendedAttributeReader
     var entries = 0
@@ -46,7 +43,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// mount table to be polled once for all of them (`visitPending`) before they are visited.
     var pending: [PendingEntry] = []
 
-    init(rootFD: Int32, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>,
+    init(rootFD: FileDescriptor, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>,
          share: WorkShare<V.DirectoryContext>? = nil, frameLimit: Int? = nil, mountWatch: MountWatch? = nil) {
         self.mountWatch = mountWatch
         self.rootFD = rootFD
@@ -61,7 +58,7 @@ final class DirectoryWalk<V: WalkVisitor> {
     }
 
     deinit {
-        for frame in frames where frame.fd >= 0 { Syscalls.close(frame.fd) }
+        for frame in frames { frame.fd?.close() }
         listing.deallocate()
     }
 
@@ -91,7 +88,8 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// Opens remembered subdirectory `n` of the top directory, visits it, and pushes it for listing.
     private func descend(name n: Int, visitor: inout V) {
         let top = frames.count - 1
-        let parentFD = frames[top].fd
+        // The top frame always holds its descriptor (only frames below it are released).
+        guard let parentFD = frames[top].fd else { return }
         let context = frames[top].context
         setPath(frame: top, name: n)
         let opened = frames[top].names.withName(n) { name, _ in
@@ -115,16 +113,16 @@ final class DirectoryWalk<V: WalkVisitor> {
     }
 
     struct OpenedDirectory {
-        let fd: Int32
+        let fd: FileDescriptor
         let id: DirectoryID
         let context: V.DirectoryContext
     }
 
     /// Opens a subdirectory of an open directory (the path names it), reads and visits it. Returns it,
     /// open, when the walk goes on below it. `depth` is how many frames are its ancestors.
-    func openAndVisitDirectory(parent: Int32, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+    func openAndVisitDirectory(parent: FileDescriptor, name: UnsafePointer<CChar>, context: V.DirectoryContext,
                                depth: Int, visitor: inout V) -> OpenedDirectory? {
-        let fd: Int32
+        let fd: FileDescriptor
         switch Syscalls.openDirectory(parent, name) {
         case .success(let opened): fd = opened
         case .failure(let e) where e == .noEntry: return nil
@@ -144,13 +142,13 @@ final class DirectoryWalk<V: WalkVisitor> {
         switch readDirectoryRecord(fd: fd, listedDevice: parentFrame.listed ? parentFrame.device : nil) {
         case .success(let r): record = r
         case .failure(let e):
-            visitor.record(e); Syscalls.close(fd); return nil
+            visitor.record(e); fd.close(); return nil
         }
         // Another mount (a bind mount of the same filesystem too): compared by mount id where the kernel
         // gives one, so a btrfs subvolume an agent creates is walked, not skipped.
         let otherMount = record.mountID != 0 && rootMount != 0 ? record.mountID != rootMount : record.device != rootDevice
         if options.oneFilesystem, otherMount || record.isMountRoot {
-            Syscalls.close(fd)
+            fd.close()
             visitor.skip(SkippedMount(path: currentPath, reason: "mount point (one-filesystem)"))
             return nil
         }
@@ -160,7 +158,7 @@ final class DirectoryWalk<V: WalkVisitor> {
         let isAncestor = depth == frames.count ? openDirectories.contains(id)
             : frames[0..<depth].contains(where: { $0.device == id.device && $0.inode == id.inode }) || outerAncestors.contains(id)
         if isAncestor {
-            Syscalls.close(fd)
+            fd.close()
             visitor.record(WalkError(path: currentPath, message: "directory loop: this directory is also one of its own ancestors"))
             return nil
         }
@@ -170,11 +168,11 @@ final class DirectoryWalk<V: WalkVisitor> {
             visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader,
                                     capabilityListed: capability), in: context)
         }
-        guard let childContext else { Syscalls.close(fd); return nil }
+        guard let childContext else { fd.close(); return nil }
         return OpenedDirectory(fd: fd, id: id, context: childContext)
     }
 
-    private func visitUnopenableDirectory(parent: Int32, name: UnsafePointer<CChar>,
+    private func visitUnopenableDirectory(parent: FileDescriptor, name: UnsafePointer<CChar>,
                                           context: V.DirectoryContext, visitor: inout V) {
         guard case .success(let record)? = readRecord(parent: parent, name: name) else { return }
         entries += 1

@@ -1,20 +1,6 @@
-import Glibc
-import CPermDrift
-
 /// The kind of a filesystem entry, in the baseline's vocabulary.
 public enum FileType: String, CaseIterable, Sendable, Comparable {
     case file, directory, symlink, fifo, socket, device
-
-    init(mode: UInt32) {
-        switch mode & UInt32(S_IFMT) {
-        case UInt32(S_IFDIR): self = .directory
-        case UInt32(S_IFLNK): self = .symlink
-        case UInt32(S_IFIFO): self = .fifo
-        case UInt32(S_IFSOCK): self = .socket
-        case UInt32(S_IFCHR), UInt32(S_IFBLK): self = .device
-        default: self = .file
-        }
-    }
 
     public static func < (a: FileType, b: FileType) -> Bool { a.rawValue < b.rawValue }
 }
@@ -60,11 +46,12 @@ public struct FileRecord: Hashable, Sendable {
 }
 
 extension FileRecord {
-    init(_ st: pd_stat) {
-        self.init(type: FileType(mode: st.mode), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
-                  links: st.nlink, device: st.dev, inode: st.ino,
-                  ctimeSeconds: st.ctime_sec, ctimeNanoseconds: st.ctime_nsec)
-        mountID = st.mnt_id
-        isMountRoot = st.is_mount_root == 1
+    /// The record of what statx said (its ACLs not yet read).
+    init(_ st: FileStatus) {
+        self.init(type: st.type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
+                  links: st.links, device: st.device, inode: st.inode,
+                  ctimeSeconds: st.ctimeSeconds, ctimeNanoseconds: st.ctimeNanoseconds)
+        mountID = st.mountID
+        isMountRoot = st.isMountRoot
     }
 }

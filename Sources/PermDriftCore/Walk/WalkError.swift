@@ -3,28 +3,31 @@
 public struct WalkError: Error, Hashable, Sendable, CustomStringConvertible {
     public let path: HostPath
     /// The system call that failed, when one did.
-    public let syscall: String?
-    public let errno: Errno?
+    public let failure: SystemCallFailure?
     public let message: String
 
     public init(path: HostPath, syscall: String, errno: Errno, message: String? = nil) {
+        self.init(path: path, failure: SystemCallFailure(syscall, errno: errno), message: message)
+    }
+
+    public init(path: HostPath, failure: SystemCallFailure, message: String? = nil) {
         self.path = path
-        self.syscall = syscall
-        self.errno = errno
-        self.message = message ?? errno.message
+        self.failure = failure
+        self.message = message ?? failure.errno.message
     }
 
     public init(path: HostPath, message: String) {
         self.path = path
-        syscall = nil
-        errno = nil
+        failure = nil
         self.message = message
     }
 
+    /// The system call that failed, when one did.
+    public var syscall: String? { failure?.syscall }
+    public var errno: Errno? { failure?.errno }
+
     public var description: String {
-        if let syscall, let errno {
-            return "\(path): \(syscall): \(errno.name) (\(message))"
-        }
+        if let failure { return failure.describe(path: path.description, message: message) }
         return "\(path): \(message)"
     }
 }

@@ -1,6 +1,3 @@
-import CPermDrift
-import Glibc
-
 /// The result of looking one path up directly (for pins the walk did not meet).
 public enum LookUpResult: Sendable {
     case found(FileRecord)
@@ -26,9 +23,12 @@ extension Walker {
     /// Reads the records of `/` and of every component down to `path`, each through its parent's
     /// descriptor, never following a symlink (a symlink may only be the last component).
     public func lookUpChain(_ path: HostPath) -> Result<[(path: HostPath, record: FileRecord)], ChainFailure> {
-        var fd = openRootDescriptor()
-        guard fd >= 0 else { return .failure(.failed(WalkError(path: path, syscall: "open", errno: .current))) }
-        defer { Syscalls.close(fd) }
+        var fd: FileDescriptor
+        switch openRootDescriptor() {
+        case .success(let opened): fd = opened
+        case .failure(let e): return .failure(.failed(WalkError(path: path, syscall: "open", errno: e)))
+        }
+        defer { fd.close() }
         let method: EntryAttributeMethod
         do { method = try ExtendedAttributeReader.probe(directory: fd) } catch {
             return .failure(.failed(WalkError(path: path, message: error.description)))
@@ -36,8 +36,10 @@ extension Walker {
         let reader = ExtendedAttributeReader(method: method)
         var chain = [(path: HostPath, record: FileRecord)]()
         // `/` itself, from its descriptor.
-        guard case .success(let rootStat) = Syscalls.stat(fd: fd) else {
-            return .failure(.failed(WalkError(path: HostPath("/"), syscall: "statx", errno: .current)))
+        let rootStat: FileStatus
+        switch Syscalls.stat(fd: fd) {
+        case .success(let st): rootStat = st
+        case .failure(let e): return .failure(.failed(WalkError(path: HostPath("/"), syscall: "statx", errno: e)))
         }
         var root = FileRecord(rootStat)
         for isDefault in [false, true] {
@@ -61,7 +63,7 @@ extension Walker {
                 // As the walk reads an entry the careful way: statx, the ACLs, statx again; one that
                 // changed in between (mode, owner, ACL: its ctime moves; or another inode swapped in) is
                 // read once more, then reported, never given as a record that mixes two states.
-                var st = pd_stat()
+                var st = FileStatus()
                 var record = FileRecord(st)
                 var held = false
                 for _ in 0..<2 where !held {
@@ -94,22 +96,22 @@ extension Walker {
                     #endif
                     switch Syscalls.stat(at: fd, cname) {
                     case .success(let again):
-                        held = again.ino == st.ino && again.dev == st.dev && again.ctime_sec == st.ctime_sec && again.ctime_nsec == st.ctime_nsec
+                        held = again.isSameInode(as: st) && again.hasSameChangeTime(as: st)
                     case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
                     case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "statx", errno: e)))
                     }
                 }
                 guard held else {
-                    return .failure(.failed(WalkError(path: here, message: "changed while it was being read (mode, owner or ACL changed while it was read, twice)")))
+                    return .failure(.failed(WalkError(path: here, message: changedTwice)))
                 }
                 if !isLast {
-                    switch Syscalls.openAt(fd, cname, flags: Syscalls.pathOpenFlags | O_DIRECTORY | O_NOFOLLOW) {
+                    switch Syscalls.openAt(fd, cname, [.pathOnly, .directory, .noFollow]) {
                     case .success(let next):
-                        guard case .success(let check) = Syscalls.stat(fd: next), check.ino == st.ino, check.dev == st.dev else {
-                            Syscalls.close(next)
+                        guard case .success(let check) = Syscalls.stat(fd: next), check.isSameInode(as: st) else {
+                            next.close()
                             return .failure(.failed(WalkError(path: here, message: "replaced while it was being read")))
                         }
-                        Syscalls.close(fd)
+                        fd.close()
                         fd = next
                     case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
                     case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "openat", errno: e)))
@@ -125,3 +127,6 @@ extension Walker {
         return .success(chain)
     }
 }
+
+/// What a look-up reports of an entry that changed while it was read, twice.
+private let changedTwice = "changed while it was being read (mode, owner or ACL changed while it was read, twice)"  // not a system call

@@ -1,6 +1,3 @@
-import CPermDrift
-import Glibc
-
 /// Walks scan roots the way DESIGN.md "Walking hostile trees" requires: every operation relative to a
 /// directory descriptor the walk holds, directories opened with `O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK`, other
 /// entries never opened, symlinks never followed, names kept as bytes, no depth limit and a bounded
@@ -62,15 +59,15 @@ public struct Walker {
     }
 
     /// A new descriptor of the root directory.
-    func openRootDescriptor() -> Int32 {
-        if let openRoot { return Glibc.dup(openRoot.fd) }
-        return rootDirectory.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    func openRootDescriptor() -> Result<FileDescriptor, Errno> {
+        if let openRoot { return Syscalls.duplicate(openRoot.descriptor) }
+        return Syscalls.open(rootDirectory, [.readOnly, .directory, .closeOnExec])
     }
 
     /// Walks every scan root in turn, on this thread. Throws only when the walk cannot start at all.
     public mutating func walk<V: WalkVisitor>(roots: [HostPath], visitor: inout V) throws(WalkStartError) {
         let (rootFD, reader) = try start()
-        defer { Syscalls.close(rootFD) }
+        defer { rootFD.close() }
         let unique = Set(roots).sorted()
         let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: reader, roots: Set(unique.map(\.bytes)),
                                     mountWatch: mountWatch(0))
@@ -93,7 +90,7 @@ public struct Walker {
             return
         }
         let (rootFD, firstReader) = try start()
-        defer { Syscalls.close(rootFD) }
+        defer { rootFD.close() }
         let unique = Set(roots).sorted()
         let rootSet = Set(unique.map(\.bytes))
         let share = WorkShare<V.DirectoryContext>(roots: unique, capacity: threads)
@@ -122,14 +119,16 @@ public struct Walker {
     }
 
     /// Opens the root directory and decides how attributes are read.
-    private mutating func start() throws(WalkStartError) -> (Int32, ExtendedAttributeReader) {
-        let rootFD = openRootDescriptor()
-        guard rootFD >= 0 else {
-            throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(Array(rootDirectory.utf8))): \(Errno.current)")
+    private mutating func start() throws(WalkStartError) -> (FileDescriptor, ExtendedAttributeReader) {
+        let rootFD: FileDescriptor
+        switch openRootDescriptor() {
+        case .success(let fd): rootFD = fd
+        case .failure(let e):
+            throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(Array(rootDirectory.utf8))): \(e)")
         }
         var method: EntryAttributeMethod
         do { method = try ExtendedAttributeReader.probe(directory: rootFD) } catch {
-            Syscalls.close(rootFD)
+            rootFD.close()
             throw WalkStartError(description: error.description)
         }
         if options.forceProcFallback { method = .procFallback }
@@ -174,20 +173,22 @@ public struct WalkStartError: Error, CustomStringConvertible, Sendable {
 /// and the look-ups that follow it.
 public final class RootDirectory: Sendable {
     public let path: String
-    public let fd: Int32
+    public let descriptor: FileDescriptor
+    /// The number of `descriptor`, for callers that pass it on as a bare number.
+    public var fd: Int32 { descriptor.rawValue }
 
     /// Mount watches for the walk's threads, opened now because the sandbox closes /proc.
     let mountWatches: [MountWatch]
 
     public init(path: String, threads: Int = 1) throws(WalkStartError) {
-        let fd = path.withCString { Glibc.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-        guard fd >= 0 else {
-            throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(path)): \(Errno.current)")
+        switch Syscalls.open(path, [.readOnly, .directory, .closeOnExec]) {
+        case .success(let fd): descriptor = fd
+        case .failure(let e):
+            throw WalkStartError(description: "cannot open the root directory \(TerminalText.escape(path)): \(e)")
         }
         self.path = path
-        self.fd = fd
         mountWatches = (0..<max(1, threads)).compactMap { _ in MountWatch() }
     }
 
-    deinit { Syscalls.close(fd) }
+    deinit { descriptor.close() }
 }

@@ -9,7 +9,7 @@ struct DirectoryID: Hashable, Sendable {
 /// A directory one worker opened and visited and hands to another to walk below it: the descriptor (the
 /// taker closes it), its path, and what the walk needs to go on there.
 struct HandedDirectory<Context> {
-    let fd: Int32
+    let fd: FileDescriptor
     let id: DirectoryID
     let path: [UInt8]
     let context: Context
