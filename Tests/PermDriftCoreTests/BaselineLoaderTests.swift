@@ -2,7 +2,7 @@ import Foundation
 import PermDriftCore
 import Testing
 
-/// The baseline loader against BASELINE.md: every error class gives `FILE:LINE:COLUMN: error: message`
+/// The baseline loader against docs/baseline.md: every error class gives `FILE:LINE:COLUMN: error: message`
 /// pointing at the offending key or value (golden text), and valid baselines load as written.
 struct BaselineLoaderTests {
     static let accounts = AccountDatabase(

@@ -1,7 +1,7 @@
 import PermDriftCore
 import Testing
 
-/// Pattern matching as BASELINE.md "Paths and patterns" fixes it.
+/// Pattern matching as docs/baseline.md "Paths and patterns" fixes it.
 struct PathPatternTests {
     static let cases: [(String, String, Bool)] = [
         ("/home/*", "/home/ann", true),

@@ -217,7 +217,7 @@ extension ConformanceTests {
 
             """, exit: 1, present: [Want("pin", "/srv/shared/gone.md")]),
 
-        // --- effective access (BASELINE.md, "Effective access")
+        // --- effective access (docs/baseline.md, "Effective access")
         Case("access: a clean host has no access findings", privateHomes, exit: 0),
         Case("access: 0644 inside a 0700 home exposes nothing", privateHomes, exit: 0, mutations: [.chmod(t, 0o644)]),
         Case("access: other-read through a reachable path", privateHomes, exit: 1,

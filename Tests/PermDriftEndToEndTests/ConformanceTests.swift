@@ -2,7 +2,7 @@ import Foundation
 import PermDriftTestSupport
 import Testing
 
-/// The shared conformance contract (BASELINE.md in executable form, `conformance/run.py`), ported case by case.
+/// The shared conformance contract (the baseline format, docs/baseline.md, in executable form: the project contract's `conformance/run.py`), ported case by case.
 ///
 /// Each case builds its own scratch host, changes it for real (chmod, chown, setfacl, setcap, mkfifo, link,
 /// etc/group), writes a baseline, runs `permdrift scan --root ROOT --baseline FILE --format json` and checks the

@@ -1,4 +1,4 @@
-/// A loaded, validated baseline (BASELINE.md, version 1): what is scanned, the rules, pins and exceptions.
+/// A loaded, validated baseline (docs/baseline.md, version 1): what is scanned, the rules, pins and exceptions.
 /// Names are already resolved to ids in the scanned root.
 public struct Baseline: Sendable {
     public var name: String
@@ -104,7 +104,7 @@ public struct Expectations: Sendable {
     }
 }
 
-/// Who may have each right on the paths a rule matches (BASELINE.md, "Effective access").
+/// Who may have each right on the paths a rule matches (docs/baseline.md, "Effective access").
 public struct AccessRule: Sendable {
     public var read: [PrincipalSpec]?
     public var write: [PrincipalSpec]?

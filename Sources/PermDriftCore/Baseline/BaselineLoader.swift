@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Yams
 
-/// Reads a baseline's YAML into a `Baseline`, checking everything BASELINE.md lists: unknown and duplicate
+/// Reads a baseline's YAML into a `Baseline`, checking everything docs/baseline.md lists: unknown and duplicate
 /// keys, unquoted modes, bad patterns, relative scan roots, unknown principals, captures the pattern lacks,
 /// duplicate or reserved rule ids, bad severities, versions other than 1. Names resolve in `accounts`.
 public struct BaselineLoader {

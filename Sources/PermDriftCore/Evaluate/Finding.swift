@@ -1,6 +1,6 @@
 import Crypto
 
-/// What kind of drift a finding reports (DESIGN.md, "Findings and reports").
+/// What kind of drift a finding reports (docs/baseline.md, "Finding kinds").
 public enum FindingKind: String, CaseIterable, Sendable, Comparable {
     case owner, group, mode, acl
     case defaultACL = "default-acl"

@@ -1,4 +1,4 @@
-/// Walks scan roots the way DESIGN.md "Walking hostile trees" requires: every operation relative to a
+/// Walks scan roots the way docs/design.md, "Walking hostile trees", requires: every operation relative to a
 /// directory descriptor the walk holds, directories opened with `O_DIRECTORY|O_NOFOLLOW|O_NONBLOCK`, other
 /// entries never opened, symlinks never followed, names kept as bytes, no depth limit and a bounded
 /// number of open descriptors.
