@@ -1,5 +1,3 @@
-import Glibc
-
 /// The host a command reads: the live one, or with `--root DIR` a directory that stands for `/`, where
 /// names resolve only in DIR/etc/passwd and DIR/etc/group.
 public struct HostRoot: Sendable, Equatable {
@@ -11,8 +9,7 @@ public struct HostRoot: Sendable, Equatable {
     /// The directory that stands for `/`; a DIR that is itself a symlink is refused (exit 2).
     public func directory(console: RunConsole) throws(RunExit) -> String {
         guard let root else { return "/" }
-        var st = stat()
-        if lstat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+        if case .success(let status) = PathStatus.of(root), status.kind == .symlink {
             console.error("permdrift: --root \(TerminalText.escape(root)) is a symlink; give the directory itself (permdrift never follows a symlink into a scanned tree)")
             throw RunExit(ExitStatus.untrusted)
         }
