@@ -6,6 +6,15 @@ public struct HostRoot: Sendable, Equatable {
 
     public init(root: String?) { self.root = root }
 
+    /// What is wrong with `--root DIR` before anything is read, if anything: it must be there, and be a
+    /// directory (or a symlink, which `directory` refuses with its own message).
+    public var problem: String? {
+        guard let root else { return nil }
+        guard case .success(let status) = PathStatus.of(root) else { return "--root \(root): no such directory" }
+        guard status.kind == .directory || status.kind == .symlink else { return "--root \(root): not a directory" }
+        return nil
+    }
+
     /// The directory that stands for `/`; a DIR that is itself a symlink is refused (exit 2).
     public func directory(console: RunConsole) throws(RunExit) -> String {
         guard let root else { return "/" }
