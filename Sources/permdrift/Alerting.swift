@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PermDriftCore
 
 /// `--config`, `--no-config` and `--state-dir` of the commands that read the state a scan left
@@ -34,15 +33,7 @@ struct AlertOptions: ParsableArguments {
     var prometheusTextfile: String?
 
     func validate() throws {
-        if let t = alertmanagerTimeout, !(t > 0 && t <= 300) {
-            throw ValidationError("--alertmanager-timeout must be between 0 and 300 seconds")
-        }
-        if let p = prometheusTextfile, !p.hasSuffix(".prom") {
-            throw ValidationError("--prometheus-textfile must end in .prom (node_exporter's textfile collector reads only those)")
-        }
-        if let url = alertmanager {
-            do { _ = try AlertmanagerEndpoint(url: url) } catch { throw ValidationError("--alertmanager: \(error)") }
-        }
+        if let problem = flags.problem { throw ValidationError(problem) }
     }
 
     var flags: AlertFlags {

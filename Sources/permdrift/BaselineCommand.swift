@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PermDriftCore
 
 /// `permdrift baseline …`: approving baselines.
@@ -10,52 +9,8 @@ struct BaselineCommand: ParsableCommand {
         subcommands: [Init.self, Lint.self, Diff.self, Accept.self, Pin.self, Sign.self, Verify.self]
     )
 
-    /// Reads a file for a baseline command, or exits 2 naming it and the problem.
-    static func read(_ path: String, trusted: Bool, command: String) throws -> [UInt8] {
-        switch TrustedFile.read(path: path, requireTrustedOwner: trusted) {
-        case .success(let bytes): return bytes
-        case .failure(let e):
-            warn("permdrift baseline \(command): \(e)")
-            throw ExitCode(ExitStatus.untrusted)
-        }
-    }
-
-    /// Loads a baseline's bytes, or prints its errors like a compiler and exits 2.
-    static func load(_ bytes: [UInt8], file: String, accounts: AccountDatabase) throws -> Baseline {
-        do { return try BaselineLoader(accounts: accounts).load(bytes, file: file) } catch {
-            warn(error.description)
-            throw ExitCode(ExitStatus.untrusted)
-        }
-    }
-
-    /// Reads, loads and rewrites a baseline's machine-written section, validating the result before it
-    /// replaces the file.
-    static func edit(_ file: String, host: RootOptions, change: (inout BaselineEditor, AccountDatabase, Baseline) throws -> String) throws {
-        let accounts = try host.accounts()
-        let bytes = try read(file, trusted: true, command: "edit")
-        let loader = BaselineLoader(accounts: accounts)
-        let loaded = try load(bytes, file: file, accounts: accounts)
-        var editor: BaselineEditor
-        do { editor = try BaselineEditor(bytes, loaded: loaded, accounts: accounts) } catch {
-            warn("permdrift baseline: \(error)")
-            throw ExitCode(ExitStatus.untrusted)
-        }
-        let summary = try change(&editor, accounts, loaded)
-        let updated = editor.render()
-        do { _ = try loader.load(updated, file: file) } catch {
-            warn(error.description)
-            warn("permdrift baseline: the change would not load; \(TerminalText.escape(file)) is unchanged")
-            throw ExitCode(ExitStatus.untrusted)
-        }
-        do { try AtomicFile.write(updated, to: file, mode: 0o644) } catch {
-            warn("permdrift baseline: cannot write \(TerminalText.escape(file)): \(error)")
-            throw ExitCode(ExitStatus.untrusted)
-        }
-        print(summary)
-        if FileManager.default.fileExists(atPath: SSHSignature.signaturePath(for: file)) {
-            print("\(TerminalText.escape(SSHSignature.signaturePath(for: file))) no longer matches: review the change, then re-sign with `permdrift baseline sign \(TerminalText.escape(file)) --key KEY`")
-        }
-    }
+    /// The library's baseline tools for the host the flags name.
+    static func tools(_ host: RootOptions) -> BaselineTools { BaselineTools(host: host.hostRoot) }
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -73,42 +28,11 @@ struct BaselineCommand: ParsableCommand {
         @OptionGroup var host: RootOptions
 
         func validate() throws {
-            guard !roots.isEmpty else { throw ValidationError("--roots needs at least one path") }
-            for r in roots where !r.hasPrefix("/") || r.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
-                throw ValidationError("--roots \(r): give an absolute path without . or ..")
-            }
+            if let problem = BaselineTools.rootsProblem(roots) { throw ValidationError(problem) }
         }
 
         func run() throws {
-            let accounts = try host.accounts()
-            let rootDirectory = try host.rootDirectory()
-            let draft: BaselineDraft
-            do {
-                draft = try BaselineDraft(name: name, roots: roots.map(HostPath.init), rootDirectory: rootDirectory, accounts: accounts)
-            } catch {
-                warn("permdrift baseline init: \(error)")
-                throw ExitCode(ExitStatus.untrusted)
-            }
-            // The draft must itself load.
-            do { _ = try BaselineLoader(accounts: accounts).load(Array(draft.text.utf8), file: output ?? "draft") } catch {
-                warn(error.description)
-                warn("permdrift baseline init: the draft does not load; this is a bug")
-                throw ExitCode(ExitStatus.untrusted)
-            }
-            for e in draft.errors { warn("permdrift baseline init: \(e)") }
-            if let output {
-                guard !FileManager.default.fileExists(atPath: output) else {
-                    warn("permdrift baseline init: \(TerminalText.escape(output)) exists; refusing to overwrite it")
-                    throw ExitCode(ExitStatus.usage)
-                }
-                do { try AtomicFile.write(draft.text, to: output, mode: 0o644) } catch {
-                    warn("permdrift baseline init: cannot write \(TerminalText.escape(output)): \(error)")
-                    throw ExitCode(ExitStatus.untrusted)
-                }
-            } else {
-                print(draft.text, terminator: "")
-            }
-            if !draft.errors.isEmpty { throw ExitCode(ExitStatus.untrusted) }
+            throw ExitCode(BaselineCommand.tools(host).draft(name: name, roots: roots, output: output))
         }
     }
 
@@ -123,26 +47,7 @@ struct BaselineCommand: ParsableCommand {
         @OptionGroup var host: RootOptions
 
         func run() throws {
-            let accounts = try host.accounts()
-            let rootDirectory = try host.rootDirectory()
-            let baseline = try BaselineCommand.load(try BaselineCommand.read(file, trusted: false, command: "lint"), file: file, accounts: accounts)
-            let lint = LintCollector(baseline: baseline)
-            var scanner = Scanner(baseline: baseline, accounts: accounts, rootDirectory: rootDirectory)
-            scanner.lint = lint
-            let result: ScanResult
-            do { result = try scanner.run() } catch {
-                warn("permdrift baseline lint: cannot walk the tree: \(error)")
-                throw ExitCode(ExitStatus.untrusted)
-            }
-            let warnings = lint.warnings(file: file)
-            for w in warnings { print(w) }
-            if !result.isComplete {
-                for e in result.errors { warn("permdrift baseline lint: \(e)") }
-                warn("permdrift baseline lint: the tree could not be read completely; warnings about matching nothing may be wrong")
-                throw ExitCode(ExitStatus.untrusted)
-            }
-            print("\(TerminalText.escape(file)): \(warnings.isEmpty ? "no problems" : "\(warnings.count) warning\(warnings.count == 1 ? "" : "s")") (\(result.entries) entries walked)")
-            throw ExitCode(warnings.isEmpty ? ExitStatus.clean : ExitStatus.drift)
+            throw ExitCode(BaselineCommand.tools(host).lint(file))
         }
     }
 
@@ -162,12 +67,7 @@ struct BaselineCommand: ParsableCommand {
         var format: Explain.ExplainFormat = .text
 
         func run() throws {
-            let accounts = try host.accounts()
-            let loaded = try [old, new].map { file in
-                try BaselineCommand.load(try BaselineCommand.read(file, trusted: false, command: "diff"), file: file, accounts: accounts)
-            }
-            let diff = BaselineDiff(old: loaded[0], new: loaded[1], accounts: accounts, today: Scanner.utcDay(Date()))
-            print(format == .json ? diff.json : diff.text, terminator: "")
+            throw ExitCode(BaselineCommand.tools(host).diff(old: old, new: new, json: format == .json))
         }
     }
 
@@ -196,16 +96,12 @@ struct BaselineCommand: ParsableCommand {
         @OptionGroup var host: RootOptions
 
         func validate() throws {
-            for (name, value) in [("--reason", reason), ("--by", approvedBy)] where value.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw ValidationError("\(name) must not be empty")
-            }
+            if let problem = BaselineEdit.acceptanceProblem(reason: reason, approvedBy: approvedBy) { throw ValidationError(problem) }
         }
 
         func run() throws {
-            try BaselineCommand.edit(baseline, host: host) { editor, _, _ in
-                editor.accepted.append(.init(rule: rule, path: path, approvedBy: approvedBy, reason: reason, expires: expires))
-                return "accepted findings of \(TerminalText.escape(rule)) on \(TerminalText.escape(path)), approved by \(TerminalText.escape(approvedBy))\(expires.map { " until \($0)" } ?? " with no expiry (lint warns about that)")"
-            }
+            let exception = BaselineEditor.AcceptedException(rule: rule, path: path, approvedBy: approvedBy, reason: reason, expires: expires)
+            throw ExitCode(BaselineEdit(file: baseline, host: host.hostRoot).accept(exception))
         }
     }
 
@@ -222,24 +118,7 @@ struct BaselineCommand: ParsableCommand {
         @OptionGroup var host: RootOptions
 
         func run() throws {
-            let rootDirectory = try host.rootDirectory()
-            try BaselineCommand.edit(baseline, host: host) { editor, accounts, _ in
-                let walker = Walker(rootDirectory: rootDirectory)
-                for path in paths {
-                    guard path.hasPrefix("/") else { warn("permdrift baseline pin: \(path): give an absolute path"); throw ExitCode(ExitStatus.usage) }
-                    switch walker.lookUp(HostPath(path)) {
-                    case .found(let record):
-                        let pin = BaselineEditor.pin(for: HostPath(path), record: record, accounts: accounts)
-                        editor.pinned.removeAll { $0.path == pin.path }
-                        editor.pinned.append(pin)
-                    case .missing(let why):
-                        warn("permdrift baseline pin: \(TerminalText.escape(why))"); throw ExitCode(ExitStatus.untrusted)
-                    case .failed(let error):
-                        warn("permdrift baseline pin: cannot read \(error)"); throw ExitCode(ExitStatus.untrusted)
-                    }
-                }
-                return "pinned \(paths.map(TerminalText.escape).joined(separator: ", "))"
-            }
+            throw ExitCode(BaselineEdit(file: baseline, host: host.hostRoot).pin(paths))
         }
     }
 
@@ -254,15 +133,7 @@ struct BaselineCommand: ParsableCommand {
         var key: String
 
         func run() throws {
-            let bytes = try BaselineCommand.read(file, trusted: false, command: "sign")
-            do {
-                let signature = try SSHSignature.sign(bytes, key: key)
-                try AtomicFile.write(signature, to: SSHSignature.signaturePath(for: file), mode: 0o644)
-            } catch {
-                warn("permdrift baseline sign: \(error)")
-                throw ExitCode(ExitStatus.untrusted)
-            }
-            print("signed \(TerminalText.escape(file)): \(TerminalText.escape(SSHSignature.signaturePath(for: file)))")
+            throw ExitCode(BaselineTools(host: HostRoot(root: nil)).sign(file, key: key))
         }
     }
 
@@ -277,13 +148,7 @@ struct BaselineCommand: ParsableCommand {
         var signers: String
 
         func run() throws {
-            switch ApprovedBaseline.read(file, signers: signers) {
-            case .success(let approved):
-                print("\(TerminalText.escape(file)): approved by \(TerminalText.escape(approved.signer.description))")
-            case .failure(let why):
-                warn("permdrift baseline verify: \(TerminalText.escape(file)) rejected: \(why)")
-                throw ExitCode(ExitStatus.untrusted)
-            }
+            throw ExitCode(BaselineTools(host: HostRoot(root: nil)).verify(file, signers: signers))
         }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PermDriftCore
 
 struct Explain: ParsableCommand {
@@ -25,24 +24,12 @@ struct Explain: ParsableCommand {
     }
 
     func validate() throws {
-        guard path.hasPrefix("/") else { throw ValidationError("\(path): give an absolute path, as it stands on the host") }
-        guard !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else {
-            throw ValidationError("\(path): '.' and '..' are not allowed; give the path they mean")
-        }
+        if let problem = ExplainRun.pathProblem(path) { throw ValidationError(problem) }
     }
 
     func run() throws {
-        let rootDirectory = try host.rootDirectory()
-        let accounts = try host.accounts()
-        switch Explanation.explain(HostPath(path), rootDirectory: rootDirectory, accounts: accounts) {
-        case .success(let explanation):
-            FileHandle.standardOutput.write(Data((format == .json ? explanation.json : explanation.text).utf8))
-        case .failure(.missing(let why)):
-            warn("permdrift explain: \(TerminalText.escape(why))")
-            throw ExitCode(ExitStatus.untrusted)
-        case .failure(.failed(let error)):
-            warn("permdrift explain: cannot read \(error)")
-            throw ExitCode(ExitStatus.untrusted)
-        }
+        var explain = ExplainRun(path: path, host: host.hostRoot)
+        explain.json = format == .json
+        throw ExitCode(explain.run())
     }
 }

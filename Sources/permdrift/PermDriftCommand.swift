@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PermDriftCore
 
 @main
@@ -16,25 +15,22 @@ struct PermDriftCommand: ParsableCommand {
     )
 
     /// Runs the command; any error that is not a documented exit code becomes 2 ("cannot be trusted"), so
-    /// the parser's own exit status 1 can never be mistaken for "drift found".
+    /// the parser's own exit status 1 can never be mistaken for "drift found". (`exit(withError:)` is the
+    /// parser's: it prints what the error says, nothing for an `ExitCode`, and exits with its code.)
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
+            exit(withError: code)  // not a system call
         } catch let end as RunExit {
-            Foundation.exit(end.status)
+            exit(withError: ExitCode(end.status))  // not a system call
         } catch {
-            let code = exitCode(for: error)
-            if code == .failure {
-                warn("permdrift: \(error)")
-                Foundation.exit(ExitStatus.untrusted)
+            if exitCode(for: error) == .failure {
+                RunConsole.standard.error("permdrift: \(error)")
+                exit(withError: ExitCode(ExitStatus.untrusted))  // not a system call
             }
-            exit(withError: error)
+            exit(withError: error)  // not a system call
         }
     }
 }
-
-/// Prints an error to standard error (with its journal priority under systemd).
-func warn(_ message: String) { RunConsole.standard.error(message) }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PermDriftCore
 
 /// `--root DIR`, shared by the commands that read a host: `/` means DIR, and names resolve only in
@@ -9,21 +8,9 @@ struct RootOptions: ParsableArguments {
     var root: String?
 
     func validate() throws {
-        guard let root else { return }
-        var st = stat()
-        guard lstat(root, &st) == 0 else { throw ValidationError("--root \(root): no such directory") }
-        guard (st.st_mode & S_IFMT) == S_IFDIR || (st.st_mode & S_IFMT) == S_IFLNK else {
-            throw ValidationError("--root \(root): not a directory")
-        }
+        if let problem = hostRoot.problem { throw ValidationError(problem) }
     }
 
-    /// The directory that stands for `/`; a DIR that is itself a symlink is refused (exit 2).
-    func rootDirectory() throws -> String {
-        do { return try HostRoot(root: root).directory(console: .standard) } catch { throw ExitCode(error.status) }
-    }
-
-    /// The scanned host's accounts: DIR's files under --root, else the system's (NSS).
-    func accounts() throws -> AccountDatabase {
-        do { return try HostRoot(root: root).accounts(console: .standard) } catch { throw ExitCode(error.status) }
-    }
+    /// The host the flag names, for the library.
+    var hostRoot: HostRoot { HostRoot(root: root) }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import PermDriftCore
 
 extension ReportOutput: ExpressibleByArgument {}
@@ -79,8 +78,7 @@ struct Scan: ParsableCommand {
     }
 
     func validate() throws {
-        if let deadline, !(deadline > 0) { throw ValidationError("--deadline must be a positive number of seconds") }
-        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
+        if let problem = options.problem { throw ValidationError(problem) }
     }
 
     /// The flags as the library's options.
@@ -88,7 +86,7 @@ struct Scan: ParsableCommand {
         var options = ScanOptions()
         options.configuration = ConfigurationChoice(file: config, none: noConfig, defaultApplies: host.root == nil)
         options.baseline = baseline
-        options.host = HostRoot(root: host.root)
+        options.host = host.hostRoot
         options.format = format
         options.failOn = failOn
         options.outputs = outputs

@@ -1,4 +1,3 @@
-import CPermDrift
 import Foundation
 
 /// Where and how alerts are delivered: Alertmanager's base URL (`http://127.0.0.1:9093`, or a path
@@ -94,7 +93,7 @@ public final class AlertmanagerClient: Sendable {
         return Array(document.serialized().utf8)
     }
 
-    /// One POST through libcurl's easy interface (`pd_http_post`), in this thread: no run loop, socket
+    /// One POST through libcurl's easy interface (`HTTPPost`), in this thread: no run loop, socket
     /// pair or libdispatch thread (Foundation's URLSession starts dispatch threads that ask for a nice
     /// value an unprivileged service may not take, and logs that it could not).
     private func post(_ body: [UInt8]) -> DeliveryError? {
@@ -105,26 +104,17 @@ public final class AlertmanagerClient: Sendable {
             }
             headers.append("Authorization: " + authorization)
         }
-        var status = 0
-        var response = [CChar](repeating: 0, count: 200)
-        var responseLength = 0
-        var error = [CChar](repeating: 0, count: 512)
-        let timeout = Int(endpoint.timeout * 1000)
-        let cHeaders = headers.map { strdup($0) }
-        defer { for h in cHeaders { free(h) } }
-        let rc = cHeaders.map { UnsafePointer($0) }.withUnsafeBufferPointer { h in
-            body.withUnsafeBytes { b in
-                pd_http_post(endpoint.alertsURL.absoluteString, h.baseAddress, h.count, b.baseAddress, b.count, timeout,
-                             &status, &response, response.count, &responseLength, &error, error.count)
-            }
+        let answer: HTTPPost.Answer
+        switch HTTPPost.send(body, to: endpoint.alertsURL.absoluteString, headers: headers,
+                             timeoutMilliseconds: Int(endpoint.timeout * 1000)) {
+        case .success(let a): answer = a
+        case .failure(let e):
+            if e.timedOut { return .transport("no answer within \(Int(endpoint.timeout)) seconds") }
+            return .transport(TerminalText.escape(e.message))
         }
-        guard rc == 0 else {
-            if rc == 28 { return .transport("no answer within \(Int(endpoint.timeout)) seconds") }
-            let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            return .transport(TerminalText.escape(message))
-        }
+        let status = answer.status
         if (200..<300).contains(status) { return nil }
-        let text = String(decoding: response.prefix(responseLength).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(decoding: answer.body, as: UTF8.self)
         return .status(status, TerminalText.escape(text.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 }

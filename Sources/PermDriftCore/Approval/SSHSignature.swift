@@ -48,11 +48,11 @@ public enum SSHSignature {
     /// Verifies exactly these bytes against their signature and an allowed_signers file; returns who
     /// signed them.
     public static func verify(_ data: [UInt8], signature: [UInt8], allowedSigners: String) throws(Failure) -> Signer {
-        let dir: String
-        do { dir = try temporaryDirectory() } catch { throw .tool("cannot create a temporary directory: \(error)") }
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let sig = dir + "/baseline.sig"
-        guard FileManager.default.createFile(atPath: sig, contents: Data(signature), attributes: [.posixPermissions: 0o600]) else {
+        let dir: TemporaryDirectory
+        do { dir = try TemporaryDirectory.create(prefix: "permdrift-ssh") } catch { throw .tool("cannot create a temporary directory: \(error)") }
+        defer { dir.remove() }
+        let sig = dir.path + "/baseline.sig"
+        guard dir.createFile("baseline.sig", contents: signature, permissions: 0o600) else {
             throw .tool("cannot write \(sig)")
         }
         let find = try runTool(["-Y", "find-principals", "-s", sig, "-f", allowedSigners], input: [])
@@ -86,7 +86,7 @@ public enum SSHSignature {
     /// through `ChildProcess.run`: no run loop, socket or dispatch thread, which the service's unit
     /// forbids or cannot honour.
     static func runTool(_ arguments: [String], input: [UInt8]) throws(Failure) -> ToolRun {
-        guard access(sshKeygen, X_OK) == 0 else {
+        guard HostFiles.isExecutable(sshKeygen) else {
             throw .tool("\(sshKeygen) is missing: install OpenSSH's client (Debian: openssh-client)")
         }
         switch ChildProcess.run(sshKeygen, arguments, environment: ["PATH": "/usr/bin:/bin", "LC_ALL": "C"], input: input) {
@@ -95,13 +95,5 @@ public enum SSHSignature {
         case .failure(let error):
             throw .tool("cannot run \(sshKeygen): \(error)")
         }
-    }
-
-    static func temporaryDirectory() throws -> String {
-        var template = Array("/tmp/permdrift-ssh.XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw SystemCallError("mkdtemp", path: "/tmp", errno: Errno(errno))
-        }
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

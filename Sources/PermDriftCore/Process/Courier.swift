@@ -1,6 +1,3 @@
-import Foundation
-import Glibc
-
 /// The scan's courier: `permdrift notify --after-scan`, started by the scan worker before it sandboxes
 /// itself (delivery needs the network and files the sandbox closes). It waits on its standard input for
 /// `goAhead`, which the scan writes once its alerts are recorded; anything else (the scan ended at its
@@ -44,6 +41,6 @@ public struct Courier: Sendable {
 
     /// In the courier: reads standard input to its end; true when the scan said `goAhead`.
     public static func awaitGoAhead() -> Bool {
-        FileHandle.standardInput.readDataToEndOfFile() == Data(goAhead.utf8)
+        StandardStreams.readInputToEnd() == Array(goAhead.utf8)
     }
 }

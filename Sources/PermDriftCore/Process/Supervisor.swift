@@ -1,6 +1,4 @@
-import CPermDrift
 import Foundation
-import Glibc
 
 // The process model of `permdrift scan`, all of it in this folder (and its C side in CPermDrift's
 // watchdog.c and process.c):
@@ -48,32 +46,31 @@ public enum Supervisor {
     /// Whether this process is a supervised worker. When it is, this also makes it die with its
     /// supervisor, and exits at once if the supervisor is already gone.
     public static func enterWorker() -> Bool {
-        guard let value = getenv(descriptorKey).map({ String(cString: $0) }) else { return false }
-        let parent = getenv(parentKey).flatMap { pid_t(String(cString: $0)) }
-        unsetenv(descriptorKey)
-        unsetenv(parentKey)
+        guard let value = Environment.value(descriptorKey) else { return false }
+        let parent = Environment.value(parentKey).flatMap { Int32($0) }
+        Environment.remove(descriptorKey)
+        Environment.remove(parentKey)
         // Started as a worker: both must be there and name this process's parent and a pipe. Otherwise
         // the supervisor died before the worker got here (or the variables were set by hand): end, never
         // scan unsupervised (a worker that went on as a supervisor would run a whole scan of its own).
-        var st = stat()
-        guard let fd = Int32(value), fd > 2, let parent, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else {
-            let text = "permdrift: PERMDRIFT_SUPERVISOR_FD is set, but this process was not started by permdrift scan; nothing was scanned\n"
-            _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
-            _exit(2)
+        guard let number = Int32(value), number > 2, let parent, FileDescriptor(rawValue: number).isPipe else {
+            StandardStreams.writeErrorDirectly("permdrift: PERMDRIFT_SUPERVISOR_FD is set, but this process was not started by permdrift scan; nothing was scanned\n")
+            CurrentProcess.exitImmediately(2)
         }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by the processes the worker starts
-        _ = pd_die_with_parent()
-        if getppid() != parent { _exit(2) }  // the supervisor is gone (before or after that took effect)
+        let fd = FileDescriptor(rawValue: number)
+        fd.setCloseOnExec()  // not inherited by the processes the worker starts
+        CurrentProcess.dieWithParent()
+        if CurrentProcess.parentID != parent { CurrentProcess.exitImmediately(2) }  // the supervisor is gone (before or after that took effect)
         preferAsOOMVictim()
         #if DEBUG
         // Debug builds only, for tests: the worker stops itself (SIGSTOP) when its walk is about to read
         // this path, so a test can kill it in the middle of a scan on that event, not after a guess.
-        if let path = getenv("PERMDRIFT_TEST_STOP_BEFORE").map({ String(cString: $0) }) {
-            WalkHooks.install(.beforeRead, at: path) { _ in _ = raise(SIGSTOP) }
+        if let path = Environment.value("PERMDRIFT_TEST_STOP_BEFORE") {
+            WalkHooks.install(.beforeRead, at: path) { _ in CurrentProcess.stop() }
         }
         #endif
         workerDescriptor = fd
-        pd_watchdog_notify(fd)
+        Watchdog.notifyOnDeadline(fd)
         return true
     }
 
@@ -81,24 +78,15 @@ public enum Supervisor {
     /// unit's MemoryMax= it is the worker that holds the tree's memory, and the supervisor must live to
     /// record that the scan did not finish (raising one's own score needs no privilege). Best effort.
     private static func preferAsOOMVictim() {
-        let fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = "1000\n".withCString { Glibc.write(fd, $0, 5) }
-        Glibc.close(fd)
+        CurrentProcess.preferAsOOMVictim()
     }
 
     /// The worker's end of the "scan recorded" pipe (set once, on the main thread, before any other).
-    nonisolated(unsafe) private static var workerDescriptor: Int32?
+    nonisolated(unsafe) private static var workerDescriptor: FileDescriptor?
 
     /// The effective capabilities of a process, from /proc (`CapEff`), for diagnostics and tests.
-    public static func effectiveCapabilities(of pid: pid_t) -> String? {
-        let fd = open("/proc/\(pid)/status", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { Glibc.close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 8192)
-        let n = Glibc.read(fd, &bytes, bytes.count)
-        guard n > 0 else { return nil }
-        let text = String(decoding: bytes[0..<n], as: UTF8.self)
+    public static func effectiveCapabilities(of pid: Int32) -> String? {
+        guard let text = CurrentProcess.procStatus(of: pid) else { return nil }
         return text.split(separator: "\n").first { $0.hasPrefix("CapEff:") }
             .map { $0.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces) }
     }
@@ -113,10 +101,11 @@ public enum Supervisor {
 
     /// Writes one report byte to the supervisor, when this process is a supervised worker.
     private static func tellSupervisor(_ report: WorkerReport) {
-        guard let fd = workerDescriptor else { return }
-        var byte = report.byte
-        _ = Glibc.write(fd, &byte, 1)
+        workerDescriptor?.writeOnce([report.byte])
     }
+
+    /// A worker's output relayed to this process's: from the pipe, to standard output or error.
+    private typealias Relay = (from: FileDescriptor, to: FileDescriptor)
 
     /// Starts `executable` with `arguments` as the worker and waits for it. Until the worker says its scan
     /// is recorded, a watchdog (`Deadline`) gives it `seconds`: then it writes `stuckMessage` (with the
@@ -133,64 +122,52 @@ public enum Supervisor {
                            reports: [String], stuckMarker: StateDirectory? = nil) -> Result<Outcome, SystemCallError> {
         // Descriptors 0-2 must be open, or the pipes below would take their numbers and be crossed in the
         // worker.
-        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 {
-            _ = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
-        }
+        Syscalls.openMissingStandardDescriptors()
         // A caller that ignores SIGCHLD would make waitpid fail (ECHILD) and every status unknown.
-        signal(SIGCHLD, SIG_DFL)
-        func makePipe() -> (read: Int32, write: Int32)? {
-            var fds: [Int32] = [-1, -1]
-            guard pipe(&fds) == 0 else { return nil }
-            _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
-            return (fds[0], fds[1])
+        Syscalls.restoreDefaultChildSignal()
+        let status: (read: FileDescriptor, write: FileDescriptor)
+        let out: (read: FileDescriptor, write: FileDescriptor)
+        switch (Syscalls.makePipe(), Syscalls.makePipe()) {
+        case (.success(let s), .success(let o)): (status, out) = (s, o)
+        case (.failure(let e), let other), (let other, .failure(let e)):
+            if case .success(let opened) = other { opened.read.close(); opened.write.close() }
+            return .failure(SystemCallError("pipe", path: executable, errno: e))
         }
-        guard let status = makePipe(), let out = makePipe() else {
-            return .failure(SystemCallError("pipe", path: executable, errno: .current))
-        }
-        let err = isatty(2) == 1 ? nil : makePipe()
-        var environment = [String]()
-        var p = environ
-        while let entry = p.pointee {
-            let text = String(cString: entry)
-            if !text.hasPrefix(descriptorKey + "="), !text.hasPrefix(parentKey + "=") { environment.append(text) }
-            p += 1
-        }
-        environment += ["\(descriptorKey)=3", "\(parentKey)=\(getpid())"]
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { for q in argv { free(q) }; for q in envp { free(q) } }
-        var pid: pid_t = 0
+        let err = FileDescriptor.standardError.isTerminal ? nil : try? Syscalls.makePipe().get()
+        let environment = Environment.entries().filter { !$0.hasPrefix(descriptorKey + "=") && !$0.hasPrefix(parentKey + "=") }
+            + ["\(descriptorKey)=3", "\(parentKey)=\(CurrentProcess.id)"]
         // The running binary itself (its path may name another file by now); `executable` stays argv[0].
-        let rc = pd_spawn_worker(ChildProcess.runningImage ?? executable, argv, envp, out.write, err?.write ?? -1,
-                                 status.write, &pid)
-        for fd in [status.write, out.write, err?.write ?? -1] where fd >= 0 { Glibc.close(fd) }
-        var relays = [(from: out.read, to: Int32(1))] + (err.map { [(from: $0.read, to: Int32(2))] } ?? [])
+        let spawned = Spawn.worker(ChildProcess.runningImage ?? executable, arguments: [executable] + arguments,
+                                   environment: environment, output: out.write, error: err?.write, status: status.write)
+        for fd in [status.write, out.write] + (err.map { [$0.write] } ?? []) { fd.close() }
+        var relays: [Relay] = [(from: out.read, to: .standardOutput)] + (err.map { [(from: $0.read, to: .standardError)] } ?? [])
         defer {
-            Glibc.close(status.read)
-            for relay in relays { Glibc.close(relay.from) }
+            status.read.close()
+            for relay in relays { relay.from.close() }
         }
-        guard rc == 0 else { return .failure(SystemCallError("posix_spawn", path: executable, errno: Errno(rc))) }
+        let pid: Int32
+        switch spawned {
+        case .success(let p): pid = p
+        case .failure(let e): return .failure(SystemCallError("posix_spawn", path: executable, errno: e))
+        }
         // The deadline is a thread of its own: nothing this loop blocks on (a caller that stops reading)
         // can keep the run from ending.
         let message = stuckMessage.replacingOccurrences(of: "%PID%", with: String(pid))
         if let stuckMarker {
             let text = "process \(pid), started \(ScanResult.timestamp(Date()))\n"
             if case .failure(let e) = Deadline.leaveMarker(in: stuckMarker.fd, name: StateDirectory.stuckFile, text: text) {
-                let warning = "permdrift: cannot prepare the note of a stuck scan in the state directory: \(e.name)\n"
-                _ = warning.withCString { Glibc.write(2, $0, strlen($0)) }
+                StandardStreams.writeErrorDirectly("permdrift: cannot prepare the note of a stuck scan in the state directory: \(e.name)\n")
             }
         }
         if case .failure(let e) = Deadline.start(seconds: seconds, message: message, reports: reports) {
-            kill(pid, SIGKILL)
+            Syscalls.killProcess(pid)
             _ = WaitStatus.wait(for: pid)
-            return .failure(SystemCallError("pthread_create (the supervisor's watchdog)", path: executable, errno: e))
+            return .failure(SystemCallError("pthread_create (the supervisor's watchdog)", path: executable, errno: e))  // not a system call
         }
         // The supervisor reads nothing of the tree: the service account's CAP_DAC_READ_SEARCH is the
         // worker's alone. (Root keeps what uid 0 implies: reports it may have to remove can be anywhere.)
-        if geteuid() != 0 && pd_drop_all_capabilities() != 0 {
-            let text = "permdrift: cannot drop the supervisor's capabilities (capset: \(Errno.current.name)); they stay unused\n"
-            _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+        if CurrentProcess.effectiveUserID != 0, case .failure(let e) = CurrentProcess.dropAllCapabilities() {
+            StandardStreams.writeErrorDirectly("permdrift: cannot drop the supervisor's capabilities (capset: \(e.name)); they stay unused\n")
         }
         var statusOpen = true
         var lost = false
@@ -199,9 +176,9 @@ public enum Supervisor {
         /// Reads one byte the worker wrote (a `WorkerReport`).
         func readStatus() {
             var byte: UInt8 = 0
-            let n = Glibc.read(status.read, &byte, 1)
-            if n == 0 { statusOpen = false }
-            guard n == 1, let report = WorkerReport(byte: byte) else { return }
+            let n = withUnsafeMutableBytes(of: &byte) { status.read.readSome(into: $0) }
+            if case .success(0) = n { statusOpen = false }
+            guard case .success(1) = n, let report = WorkerReport(byte: byte) else { return }
             switch report {
             // Only the byte counts: the scan is recorded, what remains has bounds of its own.
             case .scanRecorded: recorded = true; Deadline.disarm()
@@ -216,64 +193,59 @@ public enum Supervisor {
                 // Everything the worker wrote is in the pipes now (unless a process it started holds them).
                 relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: true, lost: &lost)
                 while statusOpen {
-                    var ready = pollfd(fd: status.read, events: Int16(POLLIN), revents: 0)
-                    guard poll(&ready, 1, 0) > 0 else { break }
+                    guard case .success([true]) = Syscalls.pollReady([(status.read, .readable)], milliseconds: 0) else { break }
                     readStatus()
                 }
                 // The worker is gone: what the caller does next (recording an unfinished run) is not the
                 // stuck worker this watchdog is for, and must not be cut short or taken for one.
-                pd_watchdog_disarm()
+                Watchdog.disarm()
                 return .success(.exited(exitStatus.status, outputLost: lost, deadlinePassed: deadlinePassed,
                                         signal: exitStatus.signal, recorded: recorded))
             }
-            var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }
-            if statusOpen { fds.append(pollfd(fd: status.read, events: Int16(POLLIN), revents: 0)) }
-            let r = fds.isEmpty ? Int32(usleep(200_000)) : poll(&fds, nfds_t(fds.count), 200)
-            guard r > 0 else { continue }
-            if statusOpen, let last = fds.last, last.revents != 0 { readStatus() }
+            var watched: [(FileDescriptor?, Syscalls.PollInterest)] = relays.map { ($0.from, .readable) }
+            if statusOpen { watched.append((status.read, .readable)) }
+            if watched.isEmpty {
+                CurrentProcess.sleep(for: .milliseconds(200))
+                continue
+            }
+            guard case .success(let ready) = Syscalls.pollReady(watched, milliseconds: 200), ready.contains(true) else { continue }
+            if statusOpen, ready.last == true { readStatus() }
             relay(&relays, buffer: &buffer, waitMilliseconds: 0, untilQuiet: false, lost: &lost)
         }
     }
 
     /// Copies what is waiting in the worker's pipes to this process's standard output and error; a pipe at
     /// its end is dropped. With `untilQuiet`, copies until no pipe has anything left.
-    private static func relay(_ relays: inout [(from: Int32, to: Int32)], buffer: inout [UInt8], waitMilliseconds: Int32,
+    private static func relay(_ relays: inout [Relay], buffer: inout [UInt8], waitMilliseconds: Int32,
                               untilQuiet: Bool, lost: inout Bool) {
         repeat {
             guard !relays.isEmpty else { return }
-            var fds = relays.map { pollfd(fd: $0.from, events: Int16(POLLIN), revents: 0) }
-            guard poll(&fds, nfds_t(fds.count), waitMilliseconds) > 0 else { return }
+            guard case .success(let ready) = Syscalls.pollReady(relays.map { ($0.from, .readable) }, milliseconds: waitMilliseconds),
+                  ready.contains(true) else { return }
             var finished = [Int]()
-            for (i, ready) in fds.enumerated() where ready.revents != 0 {
-                let n = buffer.withUnsafeMutableBytes { Glibc.read(relays[i].from, $0.baseAddress, $0.count) }
-                if n <= 0 {
-                    if n == 0 || errno != EINTR { finished.append(i) }
-                    continue
+            for (i, relay) in relays.enumerated() where ready[i] {
+                let n: Int
+                switch buffer.withUnsafeMutableBytes({ relay.from.readSome(into: $0) }) {
+                case .success(let count) where count > 0: n = count
+                default: finished.append(i); continue  // its end, or an error
                 }
                 var written = 0
-                while written < n {
-                    let w = buffer.withUnsafeBytes { Glibc.write(relays[i].to, $0.baseAddress! + written, n - written) }
-                    if w < 0 && errno == EINTR { continue }
-                    if w < 0 && errno == EAGAIN {
+                copying: while written < n {
+                    switch buffer.withUnsafeBytes({ relay.to.writeSome(UnsafeRawBufferPointer(rebasing: $0[written..<n])) }) {
+                    case .success(let w) where w > 0: written += w
+                    case .failure(let e) where e == .wouldBlock:
                         // A non-blocking descriptor of the caller's: wait until it takes more.
-                        var out = pollfd(fd: relays[i].to, events: Int16(POLLOUT), revents: 0)
-                        _ = poll(&out, 1, -1)
-                        continue
+                        _ = Syscalls.pollReady([(relay.to, .writable)], milliseconds: -1)
+                    default:
+                        lost = true  // a full disk, a closed file: the run says so
+                        break copying
                     }
-                    if w <= 0 { lost = true; break }  // a full disk, a closed file: the run says so
-                    written += w
                 }
             }
             for i in finished.reversed() {
-                Glibc.close(relays[i].from)
+                relays[i].from.close()
                 relays.remove(at: i)
             }
         } while untilQuiet
-    }
-
-    private static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

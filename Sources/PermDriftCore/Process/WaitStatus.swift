@@ -1,5 +1,3 @@
-import Glibc
-
 /// How a child process ended, decoded from `waitpid`'s status (the `WIFEXITED`, `WEXITSTATUS` and
 /// `WTERMSIG` macros, which Swift does not import). Every `waitpid` of permdrift's goes through `wait`.
 public struct WaitStatus: Sendable, Equatable {
@@ -28,12 +26,10 @@ public struct WaitStatus: Sendable, Equatable {
     public static let unknown = WaitStatus(status: 255, signal: nil)
 
     /// Waits for `pid` (retrying on `EINTR`); nil when it is still running and not `block`.
-    public static func wait(for pid: pid_t, block: Bool = true) -> WaitStatus? {
-        var raw: Int32 = 0
-        var r: pid_t
-        repeat { r = waitpid(pid, &raw, block ? 0 : WNOHANG) } while r < 0 && errno == EINTR
-        if r == 0 { return nil }
-        if r < 0 { return .unknown }
-        return WaitStatus(raw: raw)
+    public static func wait(for pid: Int32, block: Bool = true) -> WaitStatus? {
+        switch Syscalls.waitForChild(pid, block: block) {
+        case .success(let raw): raw.map(WaitStatus.init(raw:))
+        case .failure: .unknown
+        }
     }
 }

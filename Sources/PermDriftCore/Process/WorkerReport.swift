@@ -1,7 +1,5 @@
-import CPermDrift
-
 /// What a supervised worker tells its supervisor, one byte per event, on the pipe that is the worker's
-/// descriptor 3 (see `Supervisor`). The bytes are defined once, in CPermDrift.h, because the C watchdog
+/// descriptor 3 (see `Supervisor`). The bytes are defined once, in CPermDrift.h (`Watchdog` names them), because the C watchdog
 /// writes one of them (`deadlinePassed`) from its own thread.
 public enum WorkerReport: Sendable, CaseIterable, Equatable {
     /// The scan is recorded: all but the alert delivery is done, and the supervisor's own watchdog is
@@ -16,9 +14,9 @@ public enum WorkerReport: Sendable, CaseIterable, Equatable {
     /// The byte on the pipe.
     public var byte: UInt8 {
         switch self {
-        case .scanRecorded: UInt8(PD_WORKER_SCAN_RECORDED)
-        case .ledgerRecorded: UInt8(PD_WORKER_LEDGER_RECORDED)
-        case .deadlinePassed: UInt8(PD_WORKER_DEADLINE_PASSED)
+        case .scanRecorded: Watchdog.scanRecordedByte
+        case .ledgerRecorded: Watchdog.ledgerRecordedByte
+        case .deadlinePassed: Watchdog.deadlinePassedByte
         }
     }
 

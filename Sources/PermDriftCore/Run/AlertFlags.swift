@@ -13,6 +13,21 @@ public struct AlertFlags: Sendable, Equatable {
         self.prometheusTextfile = prometheusTextfile
     }
 
+    /// What is wrong with the flags, if anything: a timeout outside (0, 300] seconds, a textfile whose
+    /// name node_exporter would not read, an Alertmanager URL that cannot be used.
+    public var problem: String? {
+        if let t = alertmanagerTimeout, !(t > 0 && t <= 300) {
+            return "--alertmanager-timeout must be between 0 and 300 seconds"
+        }
+        if let p = prometheusTextfile, !p.hasSuffix(".prom") {
+            return "--prometheus-textfile must end in .prom (node_exporter's textfile collector reads only those)"
+        }
+        if let url = alertmanager {
+            do { _ = try AlertmanagerEndpoint(url: url) } catch { return "--alertmanager: \(error)" }
+        }
+        return nil
+    }
+
     /// The textfile from the flag, else from the configuration.
     public func textfile(_ settings: RunConfiguration) -> String? { prometheusTextfile ?? settings.prometheusTextfile }
 

@@ -1,5 +1,3 @@
-import Glibc
-
 /// Where a scan's baseline comes from, and when it is trusted:
 ///
 /// - unsigned: `--baseline`, else the configuration's, else anything at `defaultPath` (even a dangling
@@ -40,8 +38,7 @@ public struct BaselineSource: Sendable {
     /// there, even a dangling symlink, is the baseline), else the built-in one.
     public func choice() -> Choice {
         if let named = file ?? configured { return .file(named) }
-        var st = stat()
-        return lstat(defaultPath, &st) == 0 || errno != ENOENT ? .file(defaultPath) : .builtIn
+        return PathStatus.somethingIsAt(defaultPath) ? .file(defaultPath) : .builtIn
     }
 
     /// A signed baseline that was refused: it is reported (a critical `baseline-rejected` finding), not

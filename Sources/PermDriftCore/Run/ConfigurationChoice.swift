@@ -1,5 +1,3 @@
-import Glibc
-
 /// Which run configuration a command reads: `--config FILE`, none (`--no-config`), or the default
 /// (/etc/permdrift/config.yaml) when it exists and `defaultApplies` (`permdrift scan --root DIR` reads a
 /// configuration only when one is named: the default is the service's, for the live host).
@@ -20,8 +18,7 @@ public struct ConfigurationChoice: Sendable, Equatable {
     /// `quiet`: for `permdrift scan`'s supervisor, whose worker loads the same file and says what is wrong.
     public func load(quiet: Bool = false, console: RunConsole) throws(RunExit) -> RunConfiguration {
         guard !none, file != nil || defaultApplies else { return RunConfiguration() }
-        var st = stat()
-        let path = file ?? (lstat(defaultPath, &st) == 0 || errno != ENOENT ? defaultPath : nil)
+        let path = file ?? (PathStatus.somethingIsAt(defaultPath) ? defaultPath : nil)
         guard let path else { return RunConfiguration() }
         switch TrustedFile.read(path: path, requireTrustedOwner: true) {
         case .success(let bytes):

@@ -1,5 +1,3 @@
-import Glibc
-
 /// The host a command reads: the live one, or with `--root DIR` a directory that stands for `/`, where
 /// names resolve only in DIR/etc/passwd and DIR/etc/group.
 public struct HostRoot: Sendable, Equatable {
@@ -8,11 +6,19 @@ public struct HostRoot: Sendable, Equatable {
 
     public init(root: String?) { self.root = root }
 
+    /// What is wrong with `--root DIR` before anything is read, if anything: it must be there, and be a
+    /// directory (or a symlink, which `directory` refuses with its own message).
+    public var problem: String? {
+        guard let root else { return nil }
+        guard case .success(let status) = PathStatus.of(root) else { return "--root \(root): no such directory" }
+        guard status.kind == .directory || status.kind == .symlink else { return "--root \(root): not a directory" }
+        return nil
+    }
+
     /// The directory that stands for `/`; a DIR that is itself a symlink is refused (exit 2).
     public func directory(console: RunConsole) throws(RunExit) -> String {
         guard let root else { return "/" }
-        var st = stat()
-        if lstat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+        if case .success(let status) = PathStatus.of(root), status.kind == .symlink {
             console.error("permdrift: --root \(TerminalText.escape(root)) is a symlink; give the directory itself (permdrift never follows a symlink into a scanned tree)")
             throw RunExit(ExitStatus.untrusted)
         }

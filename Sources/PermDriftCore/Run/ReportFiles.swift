@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// One more report written to a file: `FORMAT:PATH` (`--output`, the configuration's `outputs:`).
 public struct ReportOutput: Sendable, Equatable {
@@ -38,7 +37,7 @@ public enum ReportFiles {
 
     /// No result could be produced: reports from an earlier run must not stand in for this one.
     public static func removeStale(_ outputs: [ReportOutput], console: RunConsole) {
-        for output in outputs where unlink(output.path) == 0 {
+        for output in outputs where HostFiles.remove(output.path) {
             console.error("permdrift: removed \(TerminalText.escape(output.path)), which held an earlier run's report")
         }
     }
@@ -51,7 +50,7 @@ public enum ReportFiles {
             return true
         } catch {
             console.error("permdrift: cannot write the metrics file: \(error)")
-            if unlink(path) == 0 { console.error("permdrift: removed \(TerminalText.escape(path)), which held an earlier run's metrics") }
+            if HostFiles.remove(path) { console.error("permdrift: removed \(TerminalText.escape(path)), which held an earlier run's metrics") }
             return false
         }
     }

@@ -28,9 +28,9 @@ public struct RunConsole: Sendable {
             for line in text.split(separator: "\n", omittingEmptySubsequences: false) where !line.isEmpty {
                 lines += (journal ? "<\(priority.rawValue)>" : "") + line + "\n"
             }
-            FileHandle.standardError.write(Data(lines.utf8))
+            StandardStreams.writeError(lines)
         },
-        output: { FileHandle.standardOutput.write(Data($0.utf8)) })
+        output: { StandardStreams.writeOutput($0) })
 
     public func error(_ text: String) { message(.error, text) }
     public func warning(_ text: String) { message(.warning, text) }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 extension ScanRun {
     /// Loads the baseline, sandboxes the process and scans; writes the reports. Returns the exit status
@@ -42,7 +41,7 @@ extension ScanRun {
             scanner.progress = terminalProgress()
             if let threads = options.threads { scanner.options.threads = threads }
             result = try scanner.run()
-            if scanner.progress?.reported == true { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+            if scanner.progress?.reported == true { StandardStreams.writeError("\r\u{1B}[K") }
         } catch {
             console.error("permdrift: cannot scan: \(error)")
             throw RunExit(ExitStatus.untrusted)
@@ -85,8 +84,8 @@ extension ScanRun {
         defer { Sandbox.close(plan) }
         // Read before the sandbox closes /proc (the supervisor has dropped its capabilities long since).
         let probe = options.sandboxProbe
-        let supervisorCapabilities = probe != nil ? Supervisor.effectiveCapabilities(of: getppid()) : nil
-        let ownCapabilities = probe != nil ? Supervisor.effectiveCapabilities(of: getpid()) : nil
+        let supervisorCapabilities = probe != nil ? Supervisor.effectiveCapabilities(of: CurrentProcess.parentID) : nil
+        let ownCapabilities = probe != nil ? Supervisor.effectiveCapabilities(of: CurrentProcess.id) : nil
         let status = Sandbox.restrict(plan)
         if !status.isEnforced && settings.requireSandbox {
             console.error("permdrift: --require-sandbox: \(status); refusing to scan with CAP_DAC_READ_SEARCH and no sandbox")
@@ -107,7 +106,7 @@ extension ScanRun {
 
     /// Progress on standard error when it is a terminal and not under systemd: entries, rate, current root.
     func terminalProgress() -> ScanProgress? {
-        guard isatty(2) == 1, !RunConsole.journal else { return nil }
+        guard StandardStreams.errorIsTerminal, !RunConsole.journal else { return nil }
         var timing = ScanProgress.Timing.standard
         if let text = ProcessInfo.processInfo.environment["PERMDRIFT_PROGRESS_TIMING"] {
             if let set = ScanProgress.Timing(environment: text) {
@@ -118,7 +117,7 @@ extension ScanRun {
         }
         return ScanProgress(timing: timing) { snapshot in
             let text = "\r\u{1B}[Kpermdrift: \(snapshot.entries) entries, \(Int(snapshot.rate))/s, in \(snapshot.root)"
-            FileHandle.standardError.write(Data(text.utf8))
+            StandardStreams.writeError(text)
         }
     }
 }

@@ -23,6 +23,14 @@ public struct ScanOptions: Sendable {
 
     public init() {}
 
+    /// What is wrong with the options, if anything: a deadline that is not a positive number of seconds,
+    /// a number of threads outside 1...64.
+    public var problem: String? {
+        if let deadline, !(deadline > 0) { return "--deadline must be a positive number of seconds" }
+        if let threads, !(1...64).contains(threads) { return "--threads must be between 1 and 64" }
+        return nil
+    }
+
     /// The run's deadline in seconds.
     public var deadlineSeconds: Double { deadline ?? ScanRun.defaultDeadline }
 }

@@ -27,7 +27,7 @@ public enum StateAccess {
     /// Opens and locks the state directory; a stuck scan's lock ends this run (exit 2), as does another
     /// run's (exit 75).
     public static func lock(_ path: String, fromConfiguration: Bool, console: RunConsole) throws(RunExit) -> StateDirectory {
-        switch try open(path, fromConfiguration: fromConfiguration, console: console) {
+        switch try Self.open(path, fromConfiguration: fromConfiguration, console: console) {
         case .locked(let directory): return directory
         case .stuck(_, let lock, let note):
             console.error("permdrift: a scan stuck in the kernel (\(note)) holds \(TerminalText.escape(lock)): no run can record anything until the filesystem it waits on answers or is aborted (fs.fuse.max_request_timeout, or kill its FUSE daemon); this run does nothing")

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// `permdrift scan` as it was started: the supervisor, which runs the same command again as its worker
 /// (`ScanRun`) and answers for it (see `Supervisor`): the worker's exit status, or 2 when it is stuck in
@@ -48,9 +47,9 @@ public struct SupervisedScan {
             if let signal, !recorded {
                 // Killed before its result was recorded: under the unit, most often by the kernel's
                 // out-of-memory killer at MemoryMax= (the worker offers itself as its first victim).
-                let why = signal == SIGKILL
+                let why = signal == ProcessSignal.kill
                     ? "the scan was killed (SIGKILL) before it finished, most likely by the out-of-memory killer at the service's MemoryMax= (journalctl -k tells); nothing it read was recorded"
-                    : "the scan ended on signal \(signal) (\(String(cString: strsignal(signal)))) before it finished; nothing it read was recorded"
+                    : "the scan ended on signal \(signal) (\(ProcessSignal.describe(signal))) before it finished; nothing it read was recorded"
                 console.error("permdrift: \(why); the result cannot be trusted")
                 ReportFiles.removeStale(options.outputs, console: console)
                 recordUnfinished(startedAt: started, reason: why)

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// A scan that did not finish, recorded by its supervisor after the worker is gone: its watchdog ended
 /// it at the deadline, or a signal ended it (the out-of-memory killer at the unit's MemoryMax=) before
@@ -78,7 +77,7 @@ public struct UnfinishedRun {
                 directory = d
                 break
             } catch .busy {
-                if attempt < lockAttempts - 1 { Self.pause(retryInterval) }
+                if attempt < lockAttempts - 1 { CurrentProcess.sleep(for: retryInterval) }
             } catch {
                 console.error("permdrift: cannot record the unfinished scan in the state directory: \(error)")
                 return .notRecorded
@@ -118,10 +117,5 @@ public struct UnfinishedRun {
                                          pending: countsPendingAlerts ? ledger.pendingAlerts.count : nil, console: console)
         }
         return outcome
-    }
-
-    private static func pause(_ interval: Duration) {
-        let (seconds, attoseconds) = interval.components
-        usleep(useconds_t(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
     }
 }
