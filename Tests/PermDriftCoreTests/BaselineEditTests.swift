@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// What `baseline accept` and `baseline pin` refuse and why, reached through the library (`BaselineEdit`):
@@ -22,7 +23,7 @@ struct BaselineEditTests {
 
     /// A host root with account files and /home/ann, and a baseline in it (0644, root's).
     static func makeHost() throws -> (root: String, baseline: String) {
-        let root = try makeTemporaryDirectory("permdrift-edit")
+        let root = try makeTemporaryDirectory(prefix: "permdrift-edit")
         for directory in ["/etc", "/home", "/home/ann"] { #expect(mkdir(root + directory, 0o755) == 0) }
         try AtomicFile.write("root:x:0:0::/root:/bin/sh\nann:x:33001:33001::/home/ann:/bin/sh\n", to: root + "/etc/passwd", mode: 0o644)
         try AtomicFile.write("root:x:0:\nann:x:33001:\n", to: root + "/etc/group", mode: 0o644)

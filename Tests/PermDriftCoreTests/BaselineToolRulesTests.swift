@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// The rules of the `baseline` tools that change nothing (`BaselineTools`), reached through the library:

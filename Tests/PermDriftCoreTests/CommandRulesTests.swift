@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// The checks the commands make on their flags before anything runs, and `explain`, reached through the
@@ -14,7 +15,7 @@ struct CommandRulesTests {
     }
 
     @Test func aRootMustBeADirectoryOrASymlinkThatIsRefusedLater() throws {
-        let dir = try makeTemporaryDirectory("permdrift-root")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-root")
         defer { removeTree(dir) }
         try AtomicFile.write("x", to: dir + "/file", mode: 0o644)
         #expect(symlink(dir + "/nowhere", dir + "/dangling") == 0)

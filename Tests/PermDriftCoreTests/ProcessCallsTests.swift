@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import PermDriftCore
+import PermDriftTestSupport
 import Testing
 
 /// The Platform wrappers the process model stands on (`Syscalls+Process.swift`, `PathStatus`,
@@ -44,7 +45,7 @@ struct ProcessCallsTests {
     }
 
     @Test func aPathIsDescribedNotFollowed() throws {
-        let dir = try makeTemporaryDirectory("permdrift-status")
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-status")
         defer { removeTree(dir) }
         try AtomicFile.write("x", to: dir + "/file", mode: 0o640)
         #expect(symlink(dir + "/nowhere", dir + "/dangling") == 0)

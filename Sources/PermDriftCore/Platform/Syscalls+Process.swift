@@ -19,7 +19,7 @@ extension Syscalls {
     /// (the supervisor's pipes) cannot take their numbers and be crossed in a child.
     static func openMissingStandardDescriptors() {
         for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 {
-            _ = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            _ = Glibc.open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
         }
     }
 
@@ -124,9 +124,4 @@ extension FileDescriptor {
     func writeOnce(_ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { writeSome($0) }
     }
-}
-
-extension Errno {
-    /// EAGAIN: a non-blocking descriptor cannot take or give anything now.
-    static let wouldBlock = Errno(EAGAIN)
 }
