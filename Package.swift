@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "permdrift",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "permdrift", targets: ["permdrift"]),
         .library(name: "PermDriftCore", targets: ["PermDriftCore"]),
@@ -52,3 +51,14 @@ let package = Package(
         ),
     ]
 )
+
+// Upcoming language features that catch mistakes early, on every Swift target: `any` spelled out for
+// existentials, members visible only from modules a file imports itself, and imports internal unless
+// a file says `public import` (so the library's public API states what it exposes).
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}

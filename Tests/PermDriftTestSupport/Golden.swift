@@ -1,5 +1,5 @@
 import Foundation
-import Testing
+public import Testing
 
 /// Golden files: text a test produces, compared with a file kept in the repository.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Testing
 
 /// Runs programs for tests, the one way both test targets do it.

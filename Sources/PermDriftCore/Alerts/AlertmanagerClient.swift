@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where and how alerts are delivered: Alertmanager's base URL (`http://127.0.0.1:9093`, or a path
 /// prefix behind a proxy), a bounded timeout, and at most one credential, read from a file.

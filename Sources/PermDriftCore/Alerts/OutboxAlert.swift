@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One alert in Alertmanager's v2 form (`POST /api/v2/alerts`), and whether it has been delivered.
 public struct OutboxAlert: Codable, Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Foundation
 /// `permdrift baseline init`: a starting baseline drawn from a known-good host — a few rules a reviewer
 /// can read (per root: the root itself, per-user directories when the tree is laid out that way, and
 /// upper bounds for the modes below), never a dump of every file.

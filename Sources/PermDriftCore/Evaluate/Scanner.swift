@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Runs one scan: walks the baseline's roots under the root directory, evaluates rules and pins, applies
 /// exceptions, and returns a sorted, complete-or-not result.

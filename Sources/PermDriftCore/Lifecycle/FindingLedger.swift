@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What the state directory remembers between runs: every firing finding with the time it was first
 /// seen, a summary of the last run, and the alerts that wait for delivery. Written atomically with a

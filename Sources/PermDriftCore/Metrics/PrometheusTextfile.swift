@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The metrics file for node_exporter's textfile collector (`--prometheus-textfile`). Label values are
 /// rule ids, severities and the baseline's name, hash and signer: admin-written, never a path, so an

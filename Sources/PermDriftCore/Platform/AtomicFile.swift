@@ -3,11 +3,11 @@ import Glibc
 /// Writes a file so that readers see the old version or the new one, never a torn one: a temporary file
 /// in the same directory, fsync, rename over the target, fsync of the directory.
 public enum AtomicFile {
-    public static func write(_ text: String, to path: String, mode: mode_t = 0o640) throws(SystemCallError) {
+    public static func write(_ text: String, to path: String, mode: UInt32 = 0o640) throws(SystemCallError) {
         try write(Array(text.utf8), to: path, mode: mode)
     }
 
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o640) throws(SystemCallError) {
+    public static func write(_ bytes: [UInt8], to path: String, mode: UInt32 = 0o640) throws(SystemCallError) {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path

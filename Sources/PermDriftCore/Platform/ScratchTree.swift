@@ -21,13 +21,13 @@ public struct ScratchTree: Sendable {
 
     func full(_ path: String) -> String { root + path }
 
-    public func directory(_ path: String, mode: mode_t, uid: uid_t = 0, gid: gid_t = 0) throws(SystemCallError) {
+    public func directory(_ path: String, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0) throws(SystemCallError) {
         let p = full(path)
         if mkdir(p, 0o700) != 0, errno != EEXIST { throw SystemCallError("mkdir", path: p, errno: .current) }
         try own(path, mode: mode, uid: uid, gid: gid)
     }
 
-    public func file(_ path: String, contents: String = "", mode: mode_t, uid: uid_t = 0, gid: gid_t = 0) throws(SystemCallError) {
+    public func file(_ path: String, contents: String = "", mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0) throws(SystemCallError) {
         let p = full(path)
         let raw = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard raw >= 0 else { throw SystemCallError("open", path: p, errno: .current) }
@@ -38,13 +38,13 @@ public struct ScratchTree: Sendable {
         try own(path, mode: mode, uid: uid, gid: gid)
     }
 
-    public func own(_ path: String, mode: mode_t, uid: uid_t, gid: gid_t) throws(SystemCallError) {
+    public func own(_ path: String, mode: UInt32, uid: UInt32, gid: UInt32) throws(SystemCallError) {
         let p = full(path)
         if lchown(p, uid, gid) != 0 { throw SystemCallError("lchown", path: p, errno: .current) }
         try setMode(path, mode)
     }
 
-    public func setMode(_ path: String, _ mode: mode_t) throws(SystemCallError) {
+    public func setMode(_ path: String, _ mode: UInt32) throws(SystemCallError) {
         let p = full(path)
         if chmod(p, mode) != 0 { throw SystemCallError("chmod", path: p, errno: .current) }
     }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Everything one scan found, sorted and ready for any report format.
 public struct ScanResult: Sendable {

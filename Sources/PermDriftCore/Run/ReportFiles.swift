@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One more report written to a file: `FORMAT:PATH` (`--output`, the configuration's `outputs:`).
 public struct ReportOutput: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A scan that did not finish, recorded by its supervisor after the worker is gone: its watchdog ended
 /// it at the deadline, or a signal ended it (the out-of-memory killer at the unit's MemoryMax=) before
