@@ -5,12 +5,12 @@ let package = Package(
     name: "permdrift",
     products: [
         .executable(name: "permdrift", targets: ["permdrift"]),
-        .library(name: "PermDriftCore", targets: ["PermDriftCore"]),
+        .library(name: "PermDriftCore", targets: ["PermDriftCore"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0")
     ],
     targets: [
         .systemLibrary(
@@ -25,14 +25,14 @@ let package = Package(
                 "CACL",
                 "CPermDrift",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto")
             ]
         ),
         .executableTarget(
             name: "permdrift",
             dependencies: [
                 "PermDriftCore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
         .target(
@@ -48,7 +48,7 @@ let package = Package(
             name: "PermDriftEndToEndTests",
             dependencies: ["PermDriftCore", "permdrift", "PermDriftTestSupport"],
             exclude: ["Golden"]
-        ),
+        )
     ]
 )
 
@@ -56,9 +56,10 @@ let package = Package(
 // existentials, members visible only from modules a file imports itself, and imports internal unless
 // a file says `public import` (so the library's public API states what it exposes).
 for target in package.targets where target.type != .system {
-    target.swiftSettings = (target.swiftSettings ?? []) + [
-        .enableUpcomingFeature("ExistentialAny"),
-        .enableUpcomingFeature("MemberImportVisibility"),
-        .enableUpcomingFeature("InternalImportsByDefault"),
-    ]
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("ExistentialAny"),
+            .enableUpcomingFeature("MemberImportVisibility"),
+            .enableUpcomingFeature("InternalImportsByDefault")
+        ]
 }

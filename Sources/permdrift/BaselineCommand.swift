@@ -38,7 +38,8 @@ struct BaselineCommand: ParsableCommand {
 
     struct Lint: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check a baseline: every error the loader finds, and warnings for rules and exceptions that match nothing on the tree, exceptions without expires, and rules that can never hold together.",
+            abstract:
+                "Check a baseline: every error the loader finds, and warnings for rules and exceptions that match nothing on the tree, exceptions without expires, and rules that can never hold together.",
             discussion: "Exit codes: 0 clean, 1 warnings, 2 errors (or a tree that could not be read completely).")
 
         @Argument(help: ArgumentHelp("The baseline to check.", valueName: "file"))
@@ -100,7 +101,8 @@ struct BaselineCommand: ParsableCommand {
         }
 
         func run() throws {
-            let exception = BaselineEditor.AcceptedException(rule: rule, path: path, approvedBy: approvedBy, reason: reason, expires: expires)
+            let exception = BaselineEditor.AcceptedException(
+                rule: rule, path: path, approvedBy: approvedBy, reason: reason, expires: expires)
             throw ExitCode(BaselineEdit(file: baseline, host: host.hostRoot).accept(exception))
         }
     }

@@ -18,7 +18,10 @@ struct Scan: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The run configuration (default /etc/permdrift/config.yaml when it exists and --root is not given).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The run configuration (default /etc/permdrift/config.yaml when it exists and --root is not given).", valueName: "file"))
     var config: String?
 
     @Flag(name: .customLong("no-config"), help: "Read no configuration file, not even /etc/permdrift/config.yaml.")
@@ -32,19 +35,25 @@ struct Scan: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The report written to standard output: text, json, junit or sarif.", valueName: "format"))
     var format: ReportFormat = .text
 
-    @Option(name: .customLong("fail-on"),
-            help: ArgumentHelp("Exit 1 only for findings at or above this severity (critical, high, medium, low); the others are still reported.",
-                               valueName: "severity"))
+    @Option(
+        name: .customLong("fail-on"),
+        help: ArgumentHelp(
+            "Exit 1 only for findings at or above this severity (critical, high, medium, low); the others are still reported.",
+            valueName: "severity"))
     var failOn: Severity?
 
-    @Option(name: .customLong("output"), parsing: .singleValue,
-            help: ArgumentHelp("Also write a report to a file, atomically (repeatable; replaces the configuration's outputs), e.g. json:/var/lib/permdrift/last.json.",
-                               valueName: "format:path"))
+    @Option(
+        name: .customLong("output"), parsing: .singleValue,
+        help: ArgumentHelp(
+            "Also write a report to a file, atomically (repeatable; replaces the configuration's outputs), e.g. json:/var/lib/permdrift/last.json.",
+            valueName: "format:path"))
     var outputs: [ReportOutput] = []
 
-    @Option(name: .customLong("state-dir"),
-            help: ArgumentHelp("The state directory (the service passes its StateDirectory): the account's own, 0700; holds the run lock.",
-                               valueName: "dir"))
+    @Option(
+        name: .customLong("state-dir"),
+        help: ArgumentHelp(
+            "The state directory (the service passes its StateDirectory): the account's own, 0700; holds the run lock.",
+            valueName: "dir"))
     var stateDirectory: String?
 
     @OptionGroup var alerting: AlertOptions
@@ -52,17 +61,24 @@ struct Scan: ParsableCommand {
     @Flag(name: .customLong("require-sandbox"), help: "Refuse to scan (exit 2) when the Landlock sandbox cannot be applied.")
     var requireSandbox = false
 
-    @Flag(name: .customLong("require-signature"),
-          help: "Enforce the baseline only if FILE.sig, made with ssh-keygen -Y sign, verifies against --signers (no built-in fallback).")
+    @Flag(
+        name: .customLong("require-signature"),
+        help: "Enforce the baseline only if FILE.sig, made with ssh-keygen -Y sign, verifies against --signers (no built-in fallback).")
     var requireSignature = false
 
     @Option(name: .long, help: ArgumentHelp("The OpenSSH allowed_signers file that approves baselines.", valueName: "file"))
     var signers: String?
 
-    @Option(name: .long, help: ArgumentHelp("Give up after this many seconds (default 1500): a scan that does not finish, as on a hanging filesystem, is incomplete (exit 2).", valueName: "seconds"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Give up after this many seconds (default 1500): a scan that does not finish, as on a hanging filesystem, is incomplete (exit 2).",
+            valueName: "seconds"))
     var deadline: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Walk with this many threads (default: one per CPU this process may use, at most 8).", valueName: "n"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Walk with this many threads (default: one per CPU this process may use, at most 8).", valueName: "n"))
     var threads: Int?
 
     @Option(name: .customLong("sandbox-probe"), help: .hidden)

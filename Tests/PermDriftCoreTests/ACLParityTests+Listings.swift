@@ -31,8 +31,9 @@ func findListing(treeAt tmp: String) throws -> [HostPath: FindEntry] {
         try #require(path.starts(with: prefix))
         let key = HostPath(bytes: Array(path.dropFirst(prefix.count)))
         #expect(out[key] == nil, "find listed \(key) twice")
-        out[key] = FindEntry(type: fields[0].first ?? 0, mode: try number(fields[1], radix: 8),
-                             uid: try number(fields[2]), gid: try number(fields[3]), links: try number(fields[4]))
+        out[key] = FindEntry(
+            type: fields[0].first ?? 0, mode: try number(fields[1], radix: 8),
+            uid: try number(fields[2]), gid: try number(fields[3]), links: try number(fields[4]))
     }
     return out
 }
@@ -124,7 +125,8 @@ extension PosixACL {
             guard parts.count == 3, parts[2].count == 3 else { return nil }
             let perms = Array(parts[2])
             guard perms[0] == "r" || perms[0] == "-", perms[1] == "w" || perms[1] == "-",
-                  perms[2] == "x" || perms[2] == "-" else { return nil }
+                perms[2] == "x" || perms[2] == "-"
+            else { return nil }
             let bits: UInt8 = (perms[0] == "r" ? 4 : 0) | (perms[1] == "w" ? 2 : 0) | (perms[2] == "x" ? 1 : 0)
             let named = !parts[1].isEmpty
             let id = named ? UInt32(parts[1]) : Entry.noQualifier

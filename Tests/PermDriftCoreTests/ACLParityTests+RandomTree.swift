@@ -35,12 +35,12 @@ struct RandomTree {
         Array("-dash".utf8), Array("--".utf8), Array(".hidden".utf8), Array("...".utf8), Array("caf\u{E9}".utf8),
         Array("日本".utf8), Array("evil\u{202E}txt.exe".utf8), [0x1B] + Array("[2J".utf8), [0x9B, 0x41],
         [0xFF, 0xFE, 0x41], [0xC0, 0xAF], [0xED, 0xA0, 0x80], Array("# file: x".utf8),
-        Array("default:user::rwx".utf8), Array(repeating: UInt8(ascii: "n"), count: 255),
+        Array("default:user::rwx".utf8), Array(repeating: UInt8(ascii: "n"), count: 255)
     ]
 
     static let symlinkTargets: [[UInt8]] = [
         Array("/etc/shadow".utf8), Array("/".utf8), Array("..".utf8), Array(".".utf8), Array("../..".utf8),
-        Array("does-not-exist".utf8), Array("/proc/self/root".utf8), Array("/tmp".utf8),
+        Array("does-not-exist".utf8), Array("/proc/self/root".utf8), Array("/tmp".utf8)
     ]
 
     static let permissionTexts = ["---", "--x", "-w-", "-wx", "r--", "r-x", "rw-", "rwx"]
@@ -99,14 +99,15 @@ struct RandomTree {
             name = Self.hostileNames.randomElement(using: &rng)!
         } else {
             counter += 1
-            let letter = switch kind {
-            case .directory: "d"
-            case .file: "f"
-            case .fifo: "p"
-            case .symlink: "l"
-            case .hardLink: "h"
-            case .device: "c"
-            }
+            let letter =
+                switch kind {
+                case .directory: "d"
+                case .file: "f"
+                case .fifo: "p"
+                case .symlink: "l"
+                case .hardLink: "h"
+                case .device: "c"
+                }
             name = Array("\(letter)\(counter)".utf8)
         }
         while namesIn[parent, default: []].contains(name) {
@@ -229,8 +230,11 @@ struct RandomTree {
             // Default entries added; setfacl fills the default base entries from the access ACL.
             try setfacl(["-d", "-m", namedEntries().joined(separator: ",")], path)
         case 1:
-            let spec = ["u::rwx", "g::\(perms())", "o::\(perms())", "d:u::\(perms())", "d:g::\(perms())",
-                        "d:o::\(perms())", "d:m::\(perms())"] + namedEntries(prefix: "d:")
+            let spec =
+                [
+                    "u::rwx", "g::\(perms())", "o::\(perms())", "d:u::\(perms())", "d:g::\(perms())",
+                    "d:o::\(perms())", "d:m::\(perms())"
+                ] + namedEntries(prefix: "d:")
             try setfacl(["-n", "--set", spec.joined(separator: ",")], path)
         case 2:
             // A minimal default ACL: still a default ACL, and getfacl shows it.

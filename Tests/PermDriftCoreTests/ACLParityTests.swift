@@ -10,8 +10,9 @@ import Testing
 /// exactly getfacl's and find's.
 @Suite("ACL parity with getfacl -n")
 struct ACLParityTests {
-    @Test("every entry's access and default ACL equal getfacl's, and the walk sees exactly what find lists",
-          .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids, chown and mknod"))
+    @Test(
+        "every entry's access and default ACL equal getfacl's, and the walk sees exactly what find lists",
+        .enabled(if: geteuid() == 0, "needs root to set ACLs with arbitrary ids, chown and mknod"))
     func parityWithGetfacl() throws {
         let seed = Self.seed()
         print("ACLParityTests: seed \(seed) (run again with PERMDRIFT_TEST_SEED=\(seed) to rebuild this tree)")
@@ -50,7 +51,7 @@ struct ACLParityTests {
             ("2 threads, 2 descriptors", Walker.Options(maxOpenDirectories: 2, threads: 2)),
             ("proc fallback", Walker.Options(forceProcFallback: true)),
             ("careful reads", Walker.Options(forceCarefulReads: true)),
-            ("1 thread", Walker.Options(threads: 1)),
+            ("1 thread", Walker.Options(threads: 1))
         ]
         for (name, options) in variants {
             var walker = Walker(rootDirectory: tmp, options: options)
@@ -66,7 +67,9 @@ struct ACLParityTests {
                 #expect(walker.listedReads == 0, "\(budget)")
             } else {
                 // Nearly every entry is old enough to be read the listed way (tmpfs and ext4 qualify).
-                #expect(walker.listedReads * 10 >= walker.entriesVisited * 9, "\(budget): \(walker.listedReads) of \(walker.entriesVisited) listed")
+                #expect(
+                    walker.listedReads * 10 >= walker.entriesVisited * 9,
+                    "\(budget): \(walker.listedReads) of \(walker.entriesVisited) listed")
             }
             walks.append(visitor.records)
         }

@@ -17,7 +17,7 @@ private func parse(_ text: String) throws(ACLTextError) -> PosixACL {
 struct ACLTextTests {
     static let aliceACL = PosixACL(entries: [
         .init(.userObject, 6), .init(.user, id: 40001, 4), .init(.groupObject, 4), .init(.group, id: 40011, 6),
-        .init(.mask, 6), .init(.other, 0),
+        .init(.mask, 6), .init(.other, 0)
     ])
 
     static let equivalentSpellings: [String] = [
@@ -28,11 +28,12 @@ struct ACLTextTests {
         "o::---,m::rw-,g:staff:rw-,u:alice:r--,g::r--,u::rw-",
         "g:staff:rw-,other::---,user:alice:r--,mask::rw-,user::rw-,group::r--",
         "user::rw-\nuser:alice:r--\ngroup::r--\ngroup:staff:rw-\nmask::rw-\nother::---\n",
-        "  u::rw-\tu:alice:r--  g::r-- g:staff:rw- m::rw- o::---",
+        "  u::rw-\tu:alice:r--  g::r-- g:staff:rw- m::rw- o::---"
     ]
 
-    @Test("long and short forms, any order, any separator, names or numbers: all the same ACL",
-          arguments: equivalentSpellings)
+    @Test(
+        "long and short forms, any order, any separator, names or numbers: all the same ACL",
+        arguments: equivalentSpellings)
     func equivalentForms(text: String) throws {
         let acl = try parse(text)
         #expect(acl == Self.aliceACL)
@@ -47,10 +48,12 @@ struct ACLTextTests {
         #expect(acl.isMinimal)
     }
 
-    @Test("getfacl's own output parses back to the same ACL", arguments: [
-        PosixACL(mode: 0o640), namedACL,
-        PosixACL(entries: [.init(.userObject, 7), .init(.groupObject, 0), .init(.mask, 0), .init(.other, 1)]),
-    ])
+    @Test(
+        "getfacl's own output parses back to the same ACL",
+        arguments: [
+            PosixACL(mode: 0o640), namedACL,
+            PosixACL(entries: [.init(.userObject, 7), .init(.groupObject, 0), .init(.mask, 0), .init(.other, 1)])
+        ])
     func textRoundTrip(acl: PosixACL) throws {
         #expect(try parse(acl.text()) == acl)
     }
@@ -74,9 +77,14 @@ struct ACLTextTests {
     @Test("numeric qualifiers are taken as ids without asking the closures")
     func numericQualifiers() throws {
         var asked = [String]()
-        let acl = try ACLText.parse("u::rw-,u:40001:r--,g::r--,g:0:r--,m::r--,o::---",
-                                    uid: { asked.append($0); return 1 },
-                                    gid: { asked.append($0); return 1 })
+        let acl = try ACLText.parse(
+            "u::rw-,u:40001:r--,g::r--,g:0:r--,m::r--,o::---",
+            uid: {
+                asked.append($0); return 1
+            },
+            gid: {
+                asked.append($0); return 1
+            })
         #expect(asked.isEmpty)
         #expect(acl.entries.contains(.init(.user, id: 40001, 4)))
         #expect(acl.entries.contains(.init(.group, id: 0, 4)))
@@ -96,38 +104,48 @@ struct ACLTextTests {
     @Test("user names are looked up as users, group names as groups")
     func lookupKinds() throws {
         var users = [String](), groups = [String]()
-        _ = try ACLText.parse("u::rw-,user:alice:r--,g::r--,group:agents:r--,m::r--,o::---",
-                              uid: { users.append($0); return 1 }, gid: { groups.append($0); return 2 })
+        _ = try ACLText.parse(
+            "u::rw-,user:alice:r--,g::r--,group:agents:r--,m::r--,o::---",
+            uid: {
+                users.append($0); return 1
+            },
+            gid: {
+                groups.append($0); return 2
+            })
         #expect(users == ["alice"])
         #expect(groups == ["agents"])
     }
 
-    @Test("unknown names", arguments: [
-        ("u::rw-,u:mallory:r--,g::r--,m::r--,o::---", ACLTextError.unknownUser("mallory")),
-        ("u::rw-,user:eve:r--,g::r--,m::r--,o::---", .unknownUser("eve")),
-        ("u::rw-,g::r--,g:wheel:r--,m::r--,o::---", .unknownGroup("wheel")),
-        ("u::rw-,g::r--,group:adm:r--,m::r--,o::---", .unknownGroup("adm")),
-        // alice is a user, not a group; agents is a group, not a user.
-        ("u::rw-,g::r--,g:alice:r--,m::r--,o::---", .unknownGroup("alice")),
-        ("u::rw-,u:agents:r--,g::r--,m::r--,o::---", .unknownUser("agents")),
-    ])
+    @Test(
+        "unknown names",
+        arguments: [
+            ("u::rw-,u:mallory:r--,g::r--,m::r--,o::---", ACLTextError.unknownUser("mallory")),
+            ("u::rw-,user:eve:r--,g::r--,m::r--,o::---", .unknownUser("eve")),
+            ("u::rw-,g::r--,g:wheel:r--,m::r--,o::---", .unknownGroup("wheel")),
+            ("u::rw-,g::r--,group:adm:r--,m::r--,o::---", .unknownGroup("adm")),
+            // alice is a user, not a group; agents is a group, not a user.
+            ("u::rw-,g::r--,g:alice:r--,m::r--,o::---", .unknownGroup("alice")),
+            ("u::rw-,u:agents:r--,g::r--,m::r--,o::---", .unknownUser("agents"))
+        ])
     func unknownNames(text: String, expected: ACLTextError) {
         #expect(throws: expected) { try parse(text) }
     }
 
-    @Test("entries libacl parses but that are not a valid ACL", arguments: [
-        // named entries without a mask
-        "u::rw-,u:alice:r--,g::r--,o::---",
-        "u::rw-,g::r--,g:staff:r--,o::---",
-        // missing base entries
-        "u::rw-,o::---",
-        "g::r--,o::---",
-        "u::rw-,g::r--",
-        // the same entry twice
-        "u::rw-,u::r--,g::r--,o::---",
-        "u::rw-,u:alice:r--,u:40001:rw-,g::r--,m::rw-,o::---",
-        "u::rw-,g::r--,m::r--,m::rw-,o::---",
-    ])
+    @Test(
+        "entries libacl parses but that are not a valid ACL",
+        arguments: [
+            // named entries without a mask
+            "u::rw-,u:alice:r--,g::r--,o::---",
+            "u::rw-,g::r--,g:staff:r--,o::---",
+            // missing base entries
+            "u::rw-,o::---",
+            "g::r--,o::---",
+            "u::rw-,g::r--",
+            // the same entry twice
+            "u::rw-,u::r--,g::r--,o::---",
+            "u::rw-,u:alice:r--,u:40001:rw-,g::r--,m::rw-,o::---",
+            "u::rw-,g::r--,m::r--,m::rw-,o::---"
+        ])
     func invalid(text: String) {
         do {
             let acl = try parse(text)
@@ -154,11 +172,13 @@ struct ACLTextTests {
         }
     }
 
-    @Test("garbage is a syntax error", arguments: [
-        "", " ", ",,,", "\n", "garbage", "u:rw-", "u::", "x::rwx", "u::rwz", "u::rwxr",
-        "u:alice:bob:rw-", "default:user::rwx,g::r--,o::---", "d:u::rwx",
-        "m:alice:rwx", "o:nobody:r--", "u::rw-;g::r--;o::---", "user::rw-,group::r--,other::---,#comment",
-    ])
+    @Test(
+        "garbage is a syntax error",
+        arguments: [
+            "", " ", ",,,", "\n", "garbage", "u:rw-", "u::", "x::rwx", "u::rwz", "u::rwxr",
+            "u:alice:bob:rw-", "default:user::rwx,g::r--,o::---", "d:u::rwx",
+            "m:alice:rwx", "o:nobody:r--", "u::rw-;g::r--;o::---", "user::rw-,group::r--,other::---,#comment"
+        ])
     func syntax(text: String) {
         do {
             let acl = try parse(text)

@@ -96,10 +96,11 @@ struct BaselineEditTests {
         let recorder = RunConsoleRecorder()
         let status = BaselineEdit(file: file, host: HostRoot(root: root), console: recorder.console).accept(Self.exception(expires: nil))
         #expect(status == ExitStatus.clean)
-        #expect(recorder.reported == [
-            "accepted findings of homes on /home/ann, approved by alice with no expiry (lint warns about that)\n",
-            "\(file).sig no longer matches: review the change, then re-sign with `permdrift baseline sign \(file) --key KEY`\n",
-        ])
+        #expect(
+            recorder.reported == [
+                "accepted findings of homes on /home/ann, approved by alice with no expiry (lint warns about that)\n",
+                "\(file).sig no longer matches: review the change, then re-sign with `permdrift baseline sign \(file) --key KEY`\n"
+            ])
     }
 
     @Test func aPinNeedsAnAbsolutePathThatExists() throws {
@@ -122,12 +123,17 @@ struct BaselineEditTests {
         defer { removeTree(root) }
         #expect(symlink(root, root + "/link") == 0)
         let recorder = RunConsoleRecorder()
-        #expect(BaselineEdit(file: file, host: HostRoot(root: root + "/link"), console: recorder.console).pin(["/home/ann"]) == ExitStatus.untrusted)
+        #expect(
+            BaselineEdit(file: file, host: HostRoot(root: root + "/link"), console: recorder.console).pin(["/home/ann"])
+                == ExitStatus.untrusted)
         #expect(recorder.said(.error).first?.contains("is a symlink; give the directory itself") == true, "\(recorder.said())")
     }
 
-    @Test(arguments: [("review", "alice", nil), ("", "alice", "--reason must not be empty"), ("  ", "alice", "--reason must not be empty"),
-                      ("review", " ", "--by must not be empty")] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            ("review", "alice", nil), ("", "alice", "--reason must not be empty"), ("  ", "alice", "--reason must not be empty"),
+            ("review", " ", "--by must not be empty")
+        ] as [(String, String, String?)])
     func anAcceptanceNeedsAReasonAndAnApprover(reason: String, approvedBy: String, problem: String?) {
         #expect(BaselineEdit.acceptanceProblem(reason: reason, approvedBy: approvedBy) == problem)
     }

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
-@testable import PermDriftCore
 import Testing
+
+@testable import PermDriftCore
 
 /// What keeps reports, state and the walk's memory bounded however long the paths and however wide the
 /// directories an agent makes (issue 18), held without a tree: the shortened paths reports carry, the

@@ -1,13 +1,16 @@
 import Foundation
 import Testing
+
 @testable import PermDriftCore
 
 /// `ChildProcess.run`, the one way permdrift runs a program to its end (ssh-keygen): real programs,
 /// real pipes.
 struct ChildProcessTests {
     @Test func inputInOutputAndErrorOut() throws {
-        let run = try ChildProcess.run("/bin/sh", ["-c", "cat; echo to-stderr >&2; exit 3"], environment: [:],
-                                       input: Array("the bytes given\n".utf8)).get()
+        let run = try ChildProcess.run(
+            "/bin/sh", ["-c", "cat; echo to-stderr >&2; exit 3"], environment: [:],
+            input: Array("the bytes given\n".utf8)
+        ).get()
         #expect(run.status == 3)
         #expect(String(decoding: run.stdout, as: UTF8.self) == "the bytes given\n")
         #expect(String(decoding: run.stderr, as: UTF8.self) == "to-stderr\n")

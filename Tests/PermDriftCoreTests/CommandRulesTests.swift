@@ -7,9 +7,12 @@ import Testing
 /// The checks the commands make on their flags before anything runs, and `explain`, reached through the
 /// library: the parser shows each problem with the usage and exits 64.
 struct CommandRulesTests {
-    @Test(arguments: [("/etc/passwd", nil), ("etc/passwd", "etc/passwd: give an absolute path, as it stands on the host"),
-                      ("/etc/../root", "/etc/../root: '.' and '..' are not allowed; give the path they mean"),
-                      ("/./etc", "/./etc: '.' and '..' are not allowed; give the path they mean"), ("/", nil)] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("/etc/passwd", nil), ("etc/passwd", "etc/passwd: give an absolute path, as it stands on the host"),
+            ("/etc/../root", "/etc/../root: '.' and '..' are not allowed; give the path they mean"),
+            ("/./etc", "/./etc: '.' and '..' are not allowed; give the path they mean"), ("/", nil)
+        ] as [(String, String?)])
     func explainTakesAHostPath(path: String, problem: String?) {
         #expect(ExplainRun.pathProblem(path) == problem)
     }
@@ -31,11 +34,14 @@ struct CommandRulesTests {
 
     @Test func alertFlagsAreCheckedBeforeAnythingRuns() {
         #expect(AlertFlags().problem == nil)
-        #expect(AlertFlags(alertmanager: "http://127.0.0.1:9093", alertmanagerTimeout: 300, prometheusTextfile: "/x/permdrift.prom").problem == nil)
+        #expect(
+            AlertFlags(alertmanager: "http://127.0.0.1:9093", alertmanagerTimeout: 300, prometheusTextfile: "/x/permdrift.prom").problem
+                == nil)
         for timeout in [0, -1, 300.5, .nan] {
             #expect(AlertFlags(alertmanagerTimeout: timeout).problem == "--alertmanager-timeout must be between 0 and 300 seconds")
         }
-        #expect(AlertFlags(prometheusTextfile: "/x/permdrift.txt").problem
+        #expect(
+            AlertFlags(prometheusTextfile: "/x/permdrift.txt").problem
                 == "--prometheus-textfile must end in .prom (node_exporter's textfile collector reads only those)")
         #expect(AlertFlags(alertmanager: "ftp://example.com").problem?.hasPrefix("--alertmanager: ") == true)
     }

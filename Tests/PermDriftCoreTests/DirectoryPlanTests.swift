@@ -1,7 +1,8 @@
 import Foundation
-@testable import PermDriftCore
 import PermDriftTestSupport
 import Testing
+
+@testable import PermDriftCore
 
 /// The evaluator decides most rules once per directory (`DirectoryMatch`, handed down the walk). Held against matching
 /// every entry on its own, over a tree whose walk leaves directories and comes back to them, with
@@ -108,8 +109,9 @@ struct DirectoryPlanTests {
         return result.findings
     }
 
-    @Test("the same findings as matching every entry, on one thread and on two",
-          .enabled(if: geteuid() == 0, "needs root to give files to other owners"))
+    @Test(
+        "the same findings as matching every entry, on one thread and on two",
+        .enabled(if: geteuid() == 0, "needs root to give files to other owners"))
     func sameFindingsAsMatchingEveryEntry() throws {
         let root = try makeTemporaryDirectory(prefix: "pd-walk")
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -117,14 +119,20 @@ struct DirectoryPlanTests {
         let reference = try Self.scan(root, perDirectory: false, threads: 1)
         // The tree drifts against every rule; a plan that decided wrongly would lose or add findings.
         let rules = Set(reference.map(\.rule))
-        #expect(rules == ["home-owned", "transcripts", "not-agents", "named-after-home", "caches", "private", "jsonl", "srv"],
-                "\(rules.sorted())")
+        #expect(
+            rules == ["home-owned", "transcripts", "not-agents", "named-after-home", "caches", "private", "jsonl", "srv"],
+            "\(rules.sorted())")
         #expect(reference.count > 60, "\(reference.count)")
         for threads in [1, 2] {
             let planned = try Self.scan(root, perDirectory: true, threads: threads)
             let same = planned == reference
-            let firstDifference = zip(planned, reference).first { $0 != $1 }.map { "\($0.0.rule) \($0.0.path) vs \($0.1.rule) \($0.1.path)" }
-            #expect(same, "threads \(threads): \(planned.count) findings, \(reference.count) expected; first difference: \(firstDifference ?? "none")")
+            let firstDifference = zip(planned, reference).first { $0 != $1 }.map {
+                "\($0.0.rule) \($0.0.path) vs \($0.1.rule) \($0.1.path)"
+            }
+            #expect(
+                same,
+                "threads \(threads): \(planned.count) findings, \(reference.count) expected; first difference: \(firstDifference ?? "none")"
+            )
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import PermDriftCore
 import Testing
+
+@testable import PermDriftCore
 
 /// Replays the fuzzers' corpus (fuzz/corpus, grown by scripts/fuzz) with the same checks as the fuzz
 /// targets, so every input that ever reached new code stays a regression test.
@@ -15,8 +16,9 @@ struct FuzzCorpusTests {
     }
 
     @Test func theBaselineCorpusLoadsOrFailsWithPositions() throws {
-        let accounts = AccountDatabase(passwd: "root:x:0:0::/root:/bin/sh\nann:x:1001:1001::/home/ann:/bin/sh\n",
-                                       group: "root:x:0:\nann:x:1001:\nagents:x:2000:ann\n")
+        let accounts = AccountDatabase(
+            passwd: "root:x:0:0::/root:/bin/sh\nann:x:1001:1001::/home/ann:/bin/sh\n",
+            group: "root:x:0:\nann:x:1001:\nagents:x:2000:ann\n")
         let inputs = try Self.inputs("baseline")
         #expect(inputs.count >= 2)
         var loaded = 0

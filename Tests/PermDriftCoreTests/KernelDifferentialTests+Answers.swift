@@ -71,19 +71,25 @@ extension KernelDifferentialTests {
             for entry in entries { bytes += [UInt8(ascii: entry.isDirectory ? "d" : "f")] + entry.path + [0] }
             try write(bytes, to: list)
 
-            let groupArgument = groups == .explicit
+            let groupArgument =
+                groups == .explicit
                 ? "--groups=" + user.groups.map(String.init).joined(separator: ",") : "--init-groups"
-            let result = try Harness.run(["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.primaryGID)", groupArgument,
-                                      "--inh-caps=-all", "--bounding-set=-all", "--",
-                                      "/usr/bin/python3", "-I", "-c", script, list], environment: .cLocale)
+            let result = try Harness.run(
+                [
+                    "/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.primaryGID)", groupArgument,
+                    "--inh-caps=-all", "--bounding-set=-all", "--",
+                    "/usr/bin/python3", "-I", "-c", script, list
+                ], environment: .cLocale)
             guard result.status == 0 else {
                 throw HarnessError("probe as \(user.name): exit \(result.status): \(result.stderr)")
             }
             let lines = result.stdout.split(separator: "\n").map(String.init)
-            let ids = "ids \(user.uid) \(user.uid) \(user.primaryGID) \(user.primaryGID) "
+            let ids =
+                "ids \(user.uid) \(user.uid) \(user.primaryGID) \(user.primaryGID) "
                 + user.groups.map(String.init).joined(separator: ",") + " 0000000000000000"
             try KernelDifferentialTests.ensure(lines.first == ids, "probe as \(user.name) ran as \(lines.first ?? "?"), expected \(ids)")
-            try KernelDifferentialTests.ensure(lines.count == entries.count + 1, "probe as \(user.name): \(lines.count - 1) answers for \(entries.count) paths")
+            try KernelDifferentialTests.ensure(
+                lines.count == entries.count + 1, "probe as \(user.name): \(lines.count - 1) answers for \(entries.count) paths")
             var answers = [KernelAnswer]()
             for (line, entry) in zip(lines.dropFirst(), entries) {
                 let bits = Array(line.utf8)
@@ -97,7 +103,8 @@ extension KernelDifferentialTests {
             for entry in entries {
                 var st = stat()
                 try withCPath(entry.path) { p in
-                    try KernelDifferentialTests.check(lstat(p, &st) == 0, "\(HostPath(bytes: entry.path)) is gone after probing as \(user.name)")
+                    try KernelDifferentialTests.check(
+                        lstat(p, &st) == 0, "\(HostPath(bytes: entry.path)) is gone after probing as \(user.name)")
                 }
             }
             return answers
@@ -153,8 +160,10 @@ extension KernelDifferentialTests {
         let kernel: Bool
     }
 
-    static func compare(entries: [TreeEntry], users: [Account], kernel: [[KernelAnswer]],
-                        permdrift: [PermdriftAnswer]) -> (triples: Int, disagreements: [Disagreement]) {
+    static func compare(
+        entries: [TreeEntry], users: [Account], kernel: [[KernelAnswer]],
+        permdrift: [PermdriftAnswer]
+    ) -> (triples: Int, disagreements: [Disagreement]) {
         var triples = 0
         var disagreements = [Disagreement]()
         for (u, user) in users.enumerated() {
@@ -172,12 +181,15 @@ extension KernelDifferentialTests {
     }
 
     /// Records an issue per disagreement, the first ones with everything needed to see why.
-    static func report(_ disagreements: [Disagreement], seed: String, entries: [TreeEntry], users: [Account],
-                       kernel: [[KernelAnswer]], permdrift: [PermdriftAnswer]) {
+    static func report(
+        _ disagreements: [Disagreement], seed: String, entries: [TreeEntry], users: [Account],
+        kernel: [[KernelAnswer]], permdrift: [PermdriftAnswer]
+    ) {
         for (n, d) in disagreements.enumerated() {
             let user = users[d.user], entry = entries[d.entry], k = kernel[d.user][d.entry]
             let path = HostPath(bytes: entry.path)
-            var text = "\(seed): \(d.right.rawValue) of \(path) for \(user.name) (uid \(user.uid), gid \(user.primaryGID),"
+            var text =
+                "\(seed): \(d.right.rawValue) of \(path) for \(user.name) (uid \(user.uid), gid \(user.primaryGID),"
                 + " groups \(user.groups.map(String.init).joined(separator: ","))): kernel \(d.kernel ? "yes" : "no"),"
                 + " permdrift \(d.kernel ? "no" : "yes")"
             if n < 12 {
@@ -188,7 +200,8 @@ extension KernelDifferentialTests {
                 while let i = at { chain.insert(i, at: 0); at = entries[i].parent }
                 for i in chain.suffix(3) {
                     let parentKernel = kernel[d.user][i]
-                    text += "\n  \(HostPath(bytes: entries[i].path)) [kernel for this user: R=\(parentKernel.read)"
+                    text +=
+                        "\n  \(HostPath(bytes: entries[i].path)) [kernel for this user: R=\(parentKernel.read)"
                         + " W=\(parentKernel.writeObject) X=\(parentKernel.execute)]\n"
                     text += getfacl(entries[i].path).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
                 }
@@ -202,8 +215,13 @@ extension KernelDifferentialTests {
     }
 
     static func getfacl(_ path: [UInt8]) -> String {
-        guard let result = try? Harness.run([Array("/usr/bin/getfacl".utf8), Array("-n".utf8), Array("-p".utf8),
-                                         Array("--".utf8), path], environment: .cLocale) else { return "(getfacl failed)" }
+        guard
+            let result = try? Harness.run(
+                [
+                    Array("/usr/bin/getfacl".utf8), Array("-n".utf8), Array("-p".utf8),
+                    Array("--".utf8), path
+                ], environment: .cLocale)
+        else { return "(getfacl failed)" }
         return result.stdout + result.stderr
     }
 
@@ -231,8 +249,10 @@ extension KernelDifferentialTests {
         }
     }
 
-    static func coverage(entries: [TreeEntry], users: [Account], kernel: [[KernelAnswer]],
-                         permdrift: [PermdriftAnswer]) -> Coverage {
+    static func coverage(
+        entries: [TreeEntry], users: [Account], kernel: [[KernelAnswer]],
+        permdrift: [PermdriftAnswer]
+    ) -> Coverage {
         var c = Coverage()
         let testUIDs = Set(users.map(\.uid))
         for (i, entry) in entries.enumerated() {
@@ -272,7 +292,8 @@ extension KernelDifferentialTests {
                     ($0.tag == .groupObject && user.groups.contains(record.gid)) || ($0.tag == .group && user.groups.contains($0.id))
                 }
                 if !groupClass.isEmpty && !groupClass.contains(where: { $0.permissions & mask & 4 != 0 })
-                    && (acl.permissions(of: .other) ?? 0) & 4 != 0 {
+                    && (acl.permissions(of: .other) ?? 0) & 4 != 0
+                {
                     c.groupClassDenials += 1
                 }
             }
@@ -297,7 +318,8 @@ extension KernelDifferentialTests {
     }
 
     static func setfacl(_ arguments: [String], _ path: [UInt8]) throws {
-        let result = try Harness.run([Array("/usr/bin/setfacl".utf8)] + arguments.map { Array($0.utf8) } + [Array("--".utf8), path], environment: .cLocale)
+        let result = try Harness.run(
+            [Array("/usr/bin/setfacl".utf8)] + arguments.map { Array($0.utf8) } + [Array("--".utf8), path], environment: .cLocale)
         guard result.status == 0 else {
             throw HarnessError("setfacl \(arguments.joined(separator: " ")) \(HostPath(bytes: path)): \(result.stderr)")
         }

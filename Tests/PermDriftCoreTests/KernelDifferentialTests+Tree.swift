@@ -41,9 +41,11 @@ extension KernelDifferentialTests {
 
         /// Creates `groupCount` groups and one user per membership (indexes into the groups).
         static func create(memberships: [(primary: Int, supplementary: [Int])], groupCount: Int) throws -> HostAccounts {
-            for tool in ["/usr/sbin/useradd", "/usr/sbin/groupadd", "/usr/sbin/userdel", "/usr/sbin/groupdel",
-                         "/usr/bin/gpasswd", "/usr/bin/getent", "/usr/bin/id", "/usr/bin/setfacl", "/usr/bin/getfacl",
-                         "/usr/bin/setpriv", "/usr/bin/python3"] {
+            for tool in [
+                "/usr/sbin/useradd", "/usr/sbin/groupadd", "/usr/sbin/userdel", "/usr/sbin/groupdel",
+                "/usr/bin/gpasswd", "/usr/bin/getent", "/usr/bin/id", "/usr/bin/setfacl", "/usr/bin/getfacl",
+                "/usr/bin/setpriv", "/usr/bin/python3"
+            ] {
                 try KernelDifferentialTests.ensure(access(tool, X_OK) == 0, "\(tool) is needed (scripts/install-deps)")
             }
             let lock = try HostLock(path: lockPath)
@@ -58,11 +60,14 @@ extension KernelDifferentialTests {
                         accounts.groups.append(group)
                     }
                     for (i, m) in memberships.enumerated() {
-                        let user = Account(name: "\(userPrefix)\(i + 1)", uid: base + 1 + UInt32(i),
-                                           primaryGID: accounts.groups[m.primary].gid,
-                                           supplementary: m.supplementary.map { accounts.groups[$0].gid })
-                        var argv = ["/usr/sbin/useradd", "-M", "-N", "-d", "/nonexistent", "-s", "/usr/sbin/nologin",
-                                    "-u", String(user.uid), "-g", String(user.primaryGID)]
+                        let user = Account(
+                            name: "\(userPrefix)\(i + 1)", uid: base + 1 + UInt32(i),
+                            primaryGID: accounts.groups[m.primary].gid,
+                            supplementary: m.supplementary.map { accounts.groups[$0].gid })
+                        var argv = [
+                            "/usr/sbin/useradd", "-M", "-N", "-d", "/nonexistent", "-s", "/usr/sbin/nologin",
+                            "-u", String(user.uid), "-g", String(user.primaryGID)
+                        ]
                         if !user.supplementary.isEmpty { argv += ["-G", user.supplementary.map(String.init).joined(separator: ",")] }
                         try run(argv + [user.name])
                         accounts.users.append(user)
@@ -250,8 +255,10 @@ extension KernelDifferentialTests {
 
         private mutating func directoryMode() -> UInt32 {
             if chance(35) {
-                return pick([0o755, 0o751, 0o711, 0o750, 0o710, 0o770, 0o775, 0o777, 0o700, 0o1777, 0o1770, 0o1733,
-                             0o2775, 0o2770, 0o3777, 0o3770, 0, 0o705, 0o707, 0o057, 0o1755, 0o2750, 0o1730])
+                return pick([
+                    0o755, 0o751, 0o711, 0o750, 0o710, 0o770, 0o775, 0o777, 0o700, 0o1777, 0o1770, 0o1733,
+                    0o2775, 0o2770, 0o3777, 0o3770, 0, 0o705, 0o707, 0o057, 0o1755, 0o2750, 0o1730
+                ])
             }
             var mode = UInt32(rng.next() & 0o777)
             if chance(70) { mode |= 0o001 }

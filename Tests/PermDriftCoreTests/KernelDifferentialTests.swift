@@ -13,8 +13,9 @@ import Testing
 /// The seeds are fixed so CI is reproducible; `PERMDRIFT_DIFF_SEED=N` (or `N,M,…`, decimal or `0x…`)
 /// runs other trees. The accounts (`pdk-u*`, `pdk-g*`) are removed when a test ends and, should a run
 /// have crashed, at the start of the next one; a lock file keeps concurrent runs on one host apart.
-@Suite("Effective access against the kernel's answer", .serialized,
-       .enabled(if: geteuid() == 0, "needs root: creates accounts and sets ACLs"))
+@Suite(
+    "Effective access against the kernel's answer", .serialized,
+    .enabled(if: geteuid() == 0, "needs root: creates accounts and sets ACLs"))
 struct KernelDifferentialTests {
     static let fixedSeeds: [UInt64] = [0x5EED_D1FF_0001, 0x0BAD_CAFE_2025, 7_340_033]
 
@@ -28,8 +29,9 @@ struct KernelDifferentialTests {
         return parsed.isEmpty ? fixedSeeds : parsed
     }
 
-    @Test("random trees: permdrift's read, write and execute equal the kernel's for every user and path",
-          arguments: KernelDifferentialTests.seeds)
+    @Test(
+        "random trees: permdrift's read, write and execute equal the kernel's for every user and path",
+        arguments: KernelDifferentialTests.seeds)
     func randomTreeAgreesWithKernel(seed: UInt64) throws {
         print("KernelDifferentialTests: seed \(seed) (reproduce with PERMDRIFT_DIFF_SEED=\(seed))")
         let clock = ContinuousClock()
@@ -56,8 +58,9 @@ struct KernelDifferentialTests {
         let database = AccountDatabase.loadSystem()
         for user in accounts.users {
             for group in accounts.groups {
-                #expect(database.isMember(uid: user.uid, ofGroup: group.gid) == user.groups.contains(group.gid),
-                        "NSS membership of \(user.name) in \(group.name) (\(context.rawValue))")
+                #expect(
+                    database.isMember(uid: user.uid, ofGroup: group.gid) == user.groups.contains(group.gid),
+                    "NSS membership of \(user.name) in \(group.name) (\(context.rawValue))")
             }
         }
         let built = clock.now
@@ -67,14 +70,18 @@ struct KernelDifferentialTests {
         let probed = clock.now
 
         let comparison = Self.compare(entries: tree.entries, users: accounts.users, kernel: kernel, permdrift: permdrift)
-        print("KernelDifferentialTests: seed \(seed): \(tree.entries.count) paths × \(accounts.users.count) users × 3 rights"
-              + " = \(comparison.triples) triples, \(comparison.disagreements.count) disagreements;"
-              + " build \(built - started), explain \(explained - built), kernel \(probed - explained)")
+        print(
+            "KernelDifferentialTests: seed \(seed): \(tree.entries.count) paths × \(accounts.users.count) users × 3 rights"
+                + " = \(comparison.triples) triples, \(comparison.disagreements.count) disagreements;"
+                + " build \(built - started), explain \(explained - built), kernel \(probed - explained)")
         #expect(comparison.triples >= 10_000, context)
-        Self.report(comparison.disagreements, seed: "seed \(seed)", entries: tree.entries, users: accounts.users,
-                    kernel: kernel, permdrift: permdrift)
-        #expect(comparison.disagreements.count == 0,
-                "\(comparison.disagreements.count) of \(comparison.triples) (user, path, right) triples disagree with the kernel (\(context.rawValue))")
+        Self.report(
+            comparison.disagreements, seed: "seed \(seed)", entries: tree.entries, users: accounts.users,
+            kernel: kernel, permdrift: permdrift)
+        #expect(
+            comparison.disagreements.count == 0,
+            "\(comparison.disagreements.count) of \(comparison.triples) (user, path, right) triples disagree with the kernel (\(context.rawValue))"
+        )
 
         // The tree must exercise what the test is about, or its passing means little.
         let stats = Self.coverage(entries: tree.entries, users: accounts.users, kernel: kernel, permdrift: permdrift)
@@ -108,8 +115,10 @@ struct KernelDifferentialTests {
         let directory = tmp + "/shared", file = directory + "/notes.txt"
         try Self.make(directory, directory: true, uid: owner.uid, gid: shared.gid, mode: 0o750)
         try Self.make(file, directory: false, uid: owner.uid, gid: shared.gid, mode: 0o640)
-        let entries = [TreeEntry(path: Array(directory.utf8), isDirectory: true, parent: nil),
-                       TreeEntry(path: Array(file.utf8), isDirectory: false, parent: 0)]
+        let entries = [
+            TreeEntry(path: Array(directory.utf8), isDirectory: true, parent: nil),
+            TreeEntry(path: Array(file.utf8), isDirectory: false, parent: 0)
+        ]
 
         let before = try Self.permdriftAnswers(entries, AccountDatabase.loadSystem())
         #expect(before[1].holders(.read).keys.sorted() == [owner.uid, member.uid])
@@ -117,8 +126,9 @@ struct KernelDifferentialTests {
         var kernel = try accounts.users.map { try KernelProbe.answers(as: $0, groups: .initGroups, for: entries) }
         #expect(kernel[1][1].read == false && kernel[2][1].read == true)
         var comparison = Self.compare(entries: entries, users: accounts.users, kernel: kernel, permdrift: before)
-        Self.report(comparison.disagreements, seed: "before gpasswd", entries: entries, users: accounts.users,
-                    kernel: kernel, permdrift: before)
+        Self.report(
+            comparison.disagreements, seed: "before gpasswd", entries: entries, users: accounts.users,
+            kernel: kernel, permdrift: before)
         #expect(comparison.disagreements.count == 0)
 
         // The records of the temporary directory, `shared` and the file, now that the probe's renames are
@@ -135,8 +145,9 @@ struct KernelDifferentialTests {
         kernel = try accounts.users.map { try KernelProbe.answers(as: $0, groups: .initGroups, for: entries) }
         #expect(kernel[1][1].read == true)
         comparison = Self.compare(entries: entries, users: accounts.users, kernel: kernel, permdrift: after)
-        Self.report(comparison.disagreements, seed: "after gpasswd", entries: entries, users: accounts.users,
-                    kernel: kernel, permdrift: after)
+        Self.report(
+            comparison.disagreements, seed: "after gpasswd", entries: entries, users: accounts.users,
+            kernel: kernel, permdrift: after)
         #expect(comparison.disagreements.count == 0)
     }
 
@@ -155,10 +166,12 @@ struct KernelDifferentialTests {
         try Self.make(userHome, directory: true, uid: owner.uid, gid: owner.primaryGID, mode: 0o700)
         try Self.make(transcripts, directory: true, uid: owner.uid, gid: owner.primaryGID, mode: 0o755)
         try Self.make(transcript, directory: false, uid: owner.uid, gid: owner.primaryGID, mode: 0o644)
-        let entries = [TreeEntry(path: Array(home.utf8), isDirectory: true, parent: nil),
-                       TreeEntry(path: Array(userHome.utf8), isDirectory: true, parent: 0),
-                       TreeEntry(path: Array(transcripts.utf8), isDirectory: true, parent: 1),
-                       TreeEntry(path: Array(transcript.utf8), isDirectory: false, parent: 2)]
+        let entries = [
+            TreeEntry(path: Array(home.utf8), isDirectory: true, parent: nil),
+            TreeEntry(path: Array(userHome.utf8), isDirectory: true, parent: 0),
+            TreeEntry(path: Array(transcripts.utf8), isDirectory: true, parent: 1),
+            TreeEntry(path: Array(transcript.utf8), isDirectory: false, parent: 2)
+        ]
 
         let permdrift = try Self.permdriftAnswers(entries, AccountDatabase.loadSystem())
         // Among every account on the host, not only the test's: the owner alone, and root (never listed).
@@ -168,8 +181,9 @@ struct KernelDifferentialTests {
         let kernel = try accounts.users.map { try KernelProbe.answers(as: $0, groups: .initGroups, for: entries) }
         #expect(kernel.map { $0[3].read } == [true, false, false, false])
         let comparison = Self.compare(entries: entries, users: accounts.users, kernel: kernel, permdrift: permdrift)
-        Self.report(comparison.disagreements, seed: "0700 home", entries: entries, users: accounts.users,
-                    kernel: kernel, permdrift: permdrift)
+        Self.report(
+            comparison.disagreements, seed: "0700 home", entries: entries, users: accounts.users,
+            kernel: kernel, permdrift: permdrift)
         #expect(comparison.disagreements.count == 0)
     }
 
@@ -189,9 +203,11 @@ struct KernelDifferentialTests {
         try Self.make(directory, directory: true, uid: u[0].uid, gid: g[0].gid, mode: 0o755)
         try Self.setfacl(["-n", "--set", "u::rwx,u:\(u[1].uid):rwx,g::r-x,g:\(g[1].gid):rwx,m::---,o::r-x", directory])
         try Self.make(inner, directory: false, uid: u[0].uid, gid: g[0].gid, mode: 0o644)
-        let entries = [TreeEntry(path: Array(file.utf8), isDirectory: false, parent: nil),
-                       TreeEntry(path: Array(directory.utf8), isDirectory: true, parent: nil),
-                       TreeEntry(path: Array(inner.utf8), isDirectory: false, parent: 1)]
+        let entries = [
+            TreeEntry(path: Array(file.utf8), isDirectory: false, parent: nil),
+            TreeEntry(path: Array(directory.utf8), isDirectory: true, parent: nil),
+            TreeEntry(path: Array(inner.utf8), isDirectory: false, parent: 1)
+        ]
         let permdrift = try Self.permdriftAnswers(entries, AccountDatabase.loadSystem())
         let kernel = try accounts.users.map { try KernelProbe.answers(as: $0, groups: .initGroups, for: entries) }
         // With the mask's bits (the mode's group bits) all clear, Linux never consults the ACL
@@ -200,8 +216,9 @@ struct KernelDifferentialTests {
         #expect(kernel.map { $0[0].read } == [true, true, true, false, true])
         #expect(kernel.map { $0[1].execute } == [true, true, true, false, true])
         let comparison = Self.compare(entries: entries, users: accounts.users, kernel: kernel, permdrift: permdrift)
-        Self.report(comparison.disagreements, seed: "empty mask", entries: entries, users: accounts.users,
-                    kernel: kernel, permdrift: permdrift)
+        Self.report(
+            comparison.disagreements, seed: "empty mask", entries: entries, users: accounts.users,
+            kernel: kernel, permdrift: permdrift)
         #expect(comparison.disagreements.count == 0)
     }
 
@@ -218,16 +235,19 @@ struct KernelDifferentialTests {
         try Self.make(directory, directory: true, uid: u[0].uid, gid: g[0].gid, mode: 0o770)
         try Self.setfacl(["-n", "--set", "u::rwx,g::-w-,g:\(g[1].gid):--x,m::rwx,o::---", directory])
         try Self.make(file, directory: false, uid: u[0].uid, gid: g[0].gid, mode: 0o600)
-        let entries = [TreeEntry(path: Array(directory.utf8), isDirectory: true, parent: nil),
-                       TreeEntry(path: Array(file.utf8), isDirectory: false, parent: 0)]
+        let entries = [
+            TreeEntry(path: Array(directory.utf8), isDirectory: true, parent: nil),
+            TreeEntry(path: Array(file.utf8), isDirectory: false, parent: 0)
+        ]
         let permdrift = try Self.permdriftAnswers(entries, AccountDatabase.loadSystem())
         let kernel = try accounts.users.map { try KernelProbe.answers(as: $0, groups: .initGroups, for: entries) }
         // Creating, deleting and renaming check write and search together (MAY_WRITE | MAY_EXEC), and an
         // ACL's group class grants a request only through one entry that holds all of it.
         #expect(kernel[1][0].writeObject == false && kernel[1][1].replace == false && kernel[1][0].execute == true)
         let comparison = Self.compare(entries: entries, users: accounts.users, kernel: kernel, permdrift: permdrift)
-        Self.report(comparison.disagreements, seed: "split group entries", entries: entries, users: accounts.users,
-                    kernel: kernel, permdrift: permdrift)
+        Self.report(
+            comparison.disagreements, seed: "split group entries", entries: entries, users: accounts.users,
+            kernel: kernel, permdrift: permdrift)
         #expect(comparison.disagreements.count == 0)
     }
 }

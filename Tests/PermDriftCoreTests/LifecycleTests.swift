@@ -1,7 +1,8 @@
 import Foundation
-@testable import PermDriftCore
 import PermDriftTestSupport
 import Testing
+
+@testable import PermDriftCore
 
 /// The ledger's lifecycle rules, the alerts built from it and the metrics' escaping.
 struct LifecycleTests {
@@ -10,10 +11,11 @@ struct LifecycleTests {
     }
 
     static func result(_ findings: [Finding], errors: [String] = [], host: String = "h") -> ScanResult {
-        ScanResult(host: host, rootDirectory: "/", startedAt: Date(), finishedAt: Date(), baselineName: "b",
-                   baselineOrigin: BaselineOrigin(source: "b.yaml", sha256: "00", isBuiltIn: false, signer: nil),
-                   entries: 10, findings: findings, errors: errors.map { WalkError(path: HostPath($0), message: "EACCES") },
-                   skipped: [], notices: [], rules: [])
+        ScanResult(
+            host: host, rootDirectory: "/", startedAt: Date(), finishedAt: Date(), baselineName: "b",
+            baselineOrigin: BaselineOrigin(source: "b.yaml", sha256: "00", isBuiltIn: false, signer: nil),
+            entries: 10, findings: findings, errors: errors.map { WalkError(path: HostPath($0), message: "EACCES") },
+            skipped: [], notices: [], rules: [])
     }
 
     @Test func newStillFiringResolvedAndKept() {
@@ -40,7 +42,8 @@ struct LifecycleTests {
     @Test func aRejectedBaselineResolvesNothing() {
         var ledger = FindingLedger()
         _ = ledger.record(Self.result([Self.finding("/x")]), now: Date())
-        let rejected = ScanResult.rejectedBaseline(source: "/etc/permdrift/baseline.yaml", bytes: nil, reason: "no signature", rootDirectory: "/")
+        let rejected = ScanResult.rejectedBaseline(
+            source: "/etc/permdrift/baseline.yaml", bytes: nil, reason: "no signature", rootDirectory: "/")
         let lifecycle = ledger.record(rejected, now: Date())
         #expect(lifecycle.kept.count == 1 && lifecycle.resolved.isEmpty && lifecycle.new.isEmpty)
         #expect(ledger.lastRun?.baselineRejected == true)
@@ -51,13 +54,17 @@ struct LifecycleTests {
     /// A run its deadline ended re-checked nothing: it resolves nothing, the rejected baseline's alert
     /// included, and the drift alerts keep their rule's description.
     @Test func anUnfinishedRunResolvesNothingAndKeepsDescriptions() {
-        let unfinished = ScanResult.unfinished(reason: "the scan did not finish within 1.0 seconds", rootDirectory: "/",
-                                               startedAt: Date(), baselineName: "b", baselineSHA256: "00")
+        let unfinished = ScanResult.unfinished(
+            reason: "the scan did not finish within 1.0 seconds", rootDirectory: "/",
+            startedAt: Date(), baselineName: "b", baselineSHA256: "00")
         // After a complete run: the drift alert stays firing with its rule's description.
         var ledger = FindingLedger()
         var first = Self.result([Self.finding("/x")])
-        first.rules = [Rule(id: "r", severity: .high, description: "what r is for", patterns: [], types: nil, conditions: [],
-                            expect: Expectations(), access: nil, line: 1)]
+        first.rules = [
+            Rule(
+                id: "r", severity: .high, description: "what r is for", patterns: [], types: nil, conditions: [],
+                expect: Expectations(), access: nil, line: 1)
+        ]
         _ = ledger.record(first, now: Date())
         AlertBuilder.update(&ledger, result: first, now: Date())
         let lifecycle = ledger.record(unfinished, now: Date())
@@ -68,7 +75,8 @@ struct LifecycleTests {
         #expect(ledger.outbox["PermissionDrift/r"]?.annotations["description"] == "what r is for")
         // After a rejected baseline: its alert stays firing (plain `update` would resolve it).
         var rejectedLedger = FindingLedger()
-        let rejected = ScanResult.rejectedBaseline(source: "/etc/permdrift/baseline.yaml", bytes: nil, reason: "no signature", rootDirectory: "/")
+        let rejected = ScanResult.rejectedBaseline(
+            source: "/etc/permdrift/baseline.yaml", bytes: nil, reason: "no signature", rootDirectory: "/")
         _ = rejectedLedger.record(rejected, now: Date())
         AlertBuilder.update(&rejectedLedger, result: rejected, now: Date())
         var plain = rejectedLedger

@@ -32,7 +32,7 @@ struct PathPatternTests {
         ("/**", "/anything/at/all", true),
         ("/x/{a}-{b}/{b}", "/x/p-q-r/q-r", true),
         ("/x/{a}-{b}/{b}", "/x/p-q-r/r", true),
-        ("/x/{a}-{b}/{b}", "/x/p-q-r/p", false),
+        ("/x/{a}-{b}/{b}", "/x/p-q-r/p", false)
     ]
 
     @Test(arguments: cases)
@@ -71,11 +71,11 @@ struct SiblingMatchTests {
     static let patterns = [
         "/home/{agent}", "/home/{agent}/transcripts/**", "/home/{agent}/**", "/home/**", "/srv/shared-memory/**",
         "/home/*/t?.jsonl", "/home/**/t1.jsonl", "/home/{a}/{a}.md", "/x/{a}-{b}/{b}", "/", "/**", "/home/*/.env",
-        "/home/ann/transcripts/**", "/home/**/cache/**", "/home/{a}/**/{a}", "/home/*",
+        "/home/ann/transcripts/**", "/home/**/cache/**", "/home/{a}/**/{a}", "/home/*"
     ]
     static let directories = [
         "/", "/home", "/home/ann", "/home/ann/transcripts", "/home/ann/transcripts/2026", "/home/ann/ws/a/b",
-        "/srv", "/srv/shared-memory", "/srv/shared-memory/x", "/x/p-q-r", "/home/ann/cache", "/home/ann/cache/z",
+        "/srv", "/srv/shared-memory", "/srv/shared-memory/x", "/x/p-q-r", "/home/ann/cache", "/home/ann/cache/z"
     ]
     static let names = ["ann", "bob", "transcripts", "t1.jsonl", "t10.jsonl", "ann.md", "cache", ".env", "q-r", "r", "x", "é"]
 
@@ -87,33 +87,34 @@ struct SiblingMatchTests {
         var planned = Captures(count: pattern.captureNames.count)
         var deciding = PathSegments()
         for directory in Self.directories {
-          for decidingName in Self.names {
-            let decidingPath = Array((directory == "/" ? "/" + decidingName : directory + "/" + decidingName).utf8)
-            let decided = decidingPath.withUnsafeBufferPointer { p in
-                deciding.load(p)
-                return pattern.matchSiblings(p, segments: deciding, captures: &planned)
-            }
-            for name in Self.names {
-                let path = Array((directory == "/" ? "/" + name : directory + "/" + name).utf8)
-                path.withUnsafeBufferPointer { p in
-                    let segments = PathSegments(p)
-                    var matchCaptures = Captures(count: 0)
-                    let matched = pattern.match(p, segments: segments, captures: &matchCaptures)
-                    switch decided {
-                    case .all:
-                        #expect(matched, "\(source): \(directory)/\(name) should match, as its siblings do")
-                        for i in pattern.captureNames.indices {
-                            #expect(planned.value(i, in: p).map(Array.init) == matchCaptures.value(i, in: p).map(Array.init),
+            for decidingName in Self.names {
+                let decidingPath = Array((directory == "/" ? "/" + decidingName : directory + "/" + decidingName).utf8)
+                let decided = decidingPath.withUnsafeBufferPointer { p in
+                    deciding.load(p)
+                    return pattern.matchSiblings(p, segments: deciding, captures: &planned)
+                }
+                for name in Self.names {
+                    let path = Array((directory == "/" ? "/" + name : directory + "/" + name).utf8)
+                    path.withUnsafeBufferPointer { p in
+                        let segments = PathSegments(p)
+                        var matchCaptures = Captures(count: 0)
+                        let matched = pattern.match(p, segments: segments, captures: &matchCaptures)
+                        switch decided {
+                        case .all:
+                            #expect(matched, "\(source): \(directory)/\(name) should match, as its siblings do")
+                            for i in pattern.captureNames.indices {
+                                #expect(
+                                    planned.value(i, in: p).map(Array.init) == matchCaptures.value(i, in: p).map(Array.init),
                                     "\(source): capture \(i) of \(directory)/\(name)")
+                            }
+                        case .none:
+                            #expect(!matched, "\(source): \(directory)/\(name) should not match, as its siblings do not")
+                        case .byName:
+                            break
                         }
-                    case .none:
-                        #expect(!matched, "\(source): \(directory)/\(name) should not match, as its siblings do not")
-                    case .byName:
-                        break
                     }
                 }
             }
-          }
         }
     }
 
@@ -171,7 +172,9 @@ struct SubtreeMatchTests {
             // The entries' answer is matchSiblings' own.
             let deciding = Array((directory == "/" ? "/x" : directory + "/x").utf8)
             var siblingCaptures = Captures(count: 0)
-            let sibling = deciding.withUnsafeBufferPointer { pattern.matchSiblings($0, segments: PathSegments($0), captures: &siblingCaptures) }
+            let sibling = deciding.withUnsafeBufferPointer {
+                pattern.matchSiblings($0, segments: PathSegments($0), captures: &siblingCaptures)
+            }
             #expect(decided.entries == sibling, "\(source) at \(directory): entries \(decided.entries), matchSiblings \(sibling)")
             if decided.below != .byName { #expect(decided.entries == decided.below, "\(source) at \(directory)") }
             for path in Self.below(directory) {
@@ -183,8 +186,9 @@ struct SubtreeMatchTests {
                     case .all:
                         #expect(matched, "\(source): \(path) should match, as everything below \(directory) does")
                         for i in pattern.captureNames.indices {
-                            #expect(below.value(i, in: p).map(Array.init) == captures.value(i, in: p).map(Array.init),
-                                    "\(source): capture \(i) of \(path)")
+                            #expect(
+                                below.value(i, in: p).map(Array.init) == captures.value(i, in: p).map(Array.init),
+                                "\(source): capture \(i) of \(path)")
                         }
                     case .none:
                         #expect(!matched, "\(source): \(path) should not match, as nothing below \(directory) does")

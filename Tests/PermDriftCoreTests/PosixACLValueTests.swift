@@ -7,14 +7,17 @@ import Testing
 
 @Suite("PosixACL: values, ordering and text")
 struct PosixACLValueTests {
-    @Test("init(mode:) takes the three permission triplets and ignores everything else",
-          arguments: [(UInt32(0o754), UInt8(7), UInt8(5), UInt8(4)),
-                      (0o000, 0, 0, 0),
-                      (0o777, 7, 7, 7),
-                      (0o4751, 7, 5, 1),
-                      (0o7000, 0, 0, 0),
-                      (0o100_640, 6, 4, 0),
-                      (0o040_705, 7, 0, 5)])
+    @Test(
+        "init(mode:) takes the three permission triplets and ignores everything else",
+        arguments: [
+            (UInt32(0o754), UInt8(7), UInt8(5), UInt8(4)),
+            (0o000, 0, 0, 0),
+            (0o777, 7, 7, 7),
+            (0o4751, 7, 5, 1),
+            (0o7000, 0, 0, 0),
+            (0o100_640, 6, 4, 0),
+            (0o040_705, 7, 0, 5)
+        ])
     func fromMode(mode: UInt32, user: UInt8, group: UInt8, other: UInt8) {
         let acl = PosixACL(mode: mode)
         #expect(acl.entries == [.init(.userObject, user), .init(.groupObject, group), .init(.other, other)])
@@ -50,7 +53,7 @@ struct PosixACLValueTests {
             .init(.groupObject, 5),
             .init(.group, id: 2, 1), .init(.group, id: 40000, 2), .init(.group, id: 0xFFFF_FFFE, 3),
             .init(.mask, 7),
-            .init(.other, 0),
+            .init(.other, 0)
         ]
         var rng = SplitMix64(seed: 0x5EED_AC1)
         for _ in 0..<50 {
@@ -59,9 +62,9 @@ struct PosixACLValueTests {
             #expect(acl == PosixACL(entries: canonical))
             #expect(acl.hashValue == PosixACL(entries: canonical).hashValue)
         }
-        #expect(PosixACL(entries: canonical).text() ==
-            "user::rwx,user:9:r--,user:10:r-x,user:100:rw-,group::r-x,group:2:--x,group:40000:-w-,"
-            + "group:4294967294:-wx,mask::rwx,other::---")
+        #expect(
+            PosixACL(entries: canonical).text() == "user::rwx,user:9:r--,user:10:r-x,user:100:rw-,group::r-x,group:2:--x,group:40000:-w-,"
+                + "group:4294967294:-wx,mask::rwx,other::---")
     }
 
     @Test("ACLs that differ in one bit or one qualifier are not equal")
@@ -89,10 +92,12 @@ struct PosixACLValueTests {
     @Test("text() names qualifiers through the closures and falls back to the number")
     func textWithNames() {
         let acl = PosixACL(entries: namedACL.entries + [.init(.user, id: 40009, 1), .init(.group, id: 40001, 2)])
-        let text = acl.text(userName: { $0 == 40001 ? "alice" : nil },
-                            groupName: { $0 == 40002 ? "agents" : nil })
+        let text = acl.text(
+            userName: { $0 == 40001 ? "alice" : nil },
+            groupName: { $0 == 40002 ? "agents" : nil })
         // 40001 as a group is not the user 40001: the group closure decides, and has no name for it.
-        #expect(text == "user::rw-,user:alice:r--,user:40009:--x,group::r--,group:40001:-w-,group:agents:rw-,"
-            + "mask::rw-,other::---")
+        #expect(
+            text == "user::rw-,user:alice:r--,user:40009:--x,group::r--,group:40001:-w-,group:agents:rw-,"
+                + "mask::rw-,other::---")
     }
 }

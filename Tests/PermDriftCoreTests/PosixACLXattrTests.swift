@@ -54,7 +54,7 @@ func decode(_ bytes: [UInt8]) throws(ACLDecodingError) -> PosixACL {
 private let base: [RawACLEntry] = [
     RawACLEntry(KernelTag.userObject, 6),
     RawACLEntry(KernelTag.groupObject, 4),
-    RawACLEntry(KernelTag.other, 0),
+    RawACLEntry(KernelTag.other, 0)
 ]
 
 /// `user::rw-,user:40001:r--,group::r--,group:40002:rw-,mask::rw-,other::---`.
@@ -64,7 +64,7 @@ let namedACL = PosixACL(entries: [
     .init(.groupObject, 4),
     .init(.group, id: 40002, 6),
     .init(.mask, 6),
-    .init(.other, 0),
+    .init(.other, 0)
 ])
 
 // MARK: - Decoding kernel bytes
@@ -73,23 +73,26 @@ let namedACL = PosixACL(entries: [
 struct PosixACLXattrTests {
     @Test("the byte layout is the kernel's: LE u32 version 2, then LE u16 tag, u16 perms, u32 id")
     func byteLayout() {
-        #expect(PosixACL(mode: 0o640).xattrBytes == [
-            0x02, 0x00, 0x00, 0x00,
-            0x01, 0x00, 0x06, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
-            0x04, 0x00, 0x04, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
-            0x20, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
-        ])
+        #expect(
+            PosixACL(mode: 0o640).xattrBytes == [
+                0x02, 0x00, 0x00, 0x00,
+                0x01, 0x00, 0x06, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
+                0x04, 0x00, 0x04, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
+                0x20, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF
+            ])
         let named = PosixACL(entries: [
             .init(.userObject, 7), .init(.user, id: 0x0102_0304, 5), .init(.groupObject, 0), .init(.mask, 5),
-            .init(.other, 1),
+            .init(.other, 1)
         ])
-        #expect(named.xattrBytes == xattr([
-            RawACLEntry(KernelTag.userObject, 7),
-            RawACLEntry(KernelTag.user, 5, 0x0102_0304),
-            RawACLEntry(KernelTag.groupObject, 0),
-            RawACLEntry(KernelTag.mask, 5),
-            RawACLEntry(KernelTag.other, 1),
-        ]))
+        #expect(
+            named.xattrBytes
+                == xattr([
+                    RawACLEntry(KernelTag.userObject, 7),
+                    RawACLEntry(KernelTag.user, 5, 0x0102_0304),
+                    RawACLEntry(KernelTag.groupObject, 0),
+                    RawACLEntry(KernelTag.mask, 5),
+                    RawACLEntry(KernelTag.other, 1)
+                ]))
         #expect(Array(named.xattrBytes[12..<20]) == [0x02, 0x00, 0x05, 0x00, 0x04, 0x03, 0x02, 0x01])
     }
 
@@ -103,8 +106,8 @@ struct PosixACLXattrTests {
         PosixACL(entries: [
             .init(.userObject, 7), .init(.user, id: 0, 7), .init(.user, id: 40000, 1), .init(.user, id: 0xFFFF_FFFE, 2),
             .init(.groupObject, 5), .init(.group, id: 0, 3), .init(.group, id: 40050, 7), .init(.mask, 7),
-            .init(.other, 0),
-        ]),
+            .init(.other, 0)
+        ])
     ]
 
     @Test("valid ACLs round-trip through xattrBytes", arguments: validACLs)
@@ -126,7 +129,7 @@ struct PosixACLXattrTests {
             RawACLEntry(KernelTag.groupObject, 4),
             RawACLEntry(KernelTag.group, 6, 40002),
             RawACLEntry(KernelTag.mask, 6),
-            RawACLEntry(KernelTag.other, 0),
+            RawACLEntry(KernelTag.other, 0)
         ])
         let acl = try decode(bytes)
         #expect(acl == namedACL)
@@ -139,29 +142,32 @@ struct PosixACLXattrTests {
 
     @Test("a base entry's qualifier is ignored (the kernel writes ACL_UNDEFINED_ID, but need not)")
     func baseQualifierIgnored() throws {
-        let acl = try decode(xattr([
-            RawACLEntry(KernelTag.userObject, 6, 0), RawACLEntry(KernelTag.groupObject, 4, 1234),
-            RawACLEntry(KernelTag.other, 0, 7),
-        ]))
+        let acl = try decode(
+            xattr([
+                RawACLEntry(KernelTag.userObject, 6, 0), RawACLEntry(KernelTag.groupObject, 4, 1234),
+                RawACLEntry(KernelTag.other, 0, 7)
+            ]))
         #expect(acl == PosixACL(mode: 0o640))
         #expect(acl.entries.allSatisfy { $0.id == PosixACL.Entry.noQualifier })
     }
 
     @Test("entries stored out of order decode to canonical order")
     func outOfOrderBytes() throws {
-        let acl = try decode(xattr([
-            RawACLEntry(KernelTag.other, 0),
-            RawACLEntry(KernelTag.mask, 6),
-            RawACLEntry(KernelTag.group, 6, 40002),
-            RawACLEntry(KernelTag.user, 4, 40001),
-            RawACLEntry(KernelTag.groupObject, 4),
-            RawACLEntry(KernelTag.userObject, 6),
-        ]))
+        let acl = try decode(
+            xattr([
+                RawACLEntry(KernelTag.other, 0),
+                RawACLEntry(KernelTag.mask, 6),
+                RawACLEntry(KernelTag.group, 6, 40002),
+                RawACLEntry(KernelTag.user, 4, 40001),
+                RawACLEntry(KernelTag.groupObject, 4),
+                RawACLEntry(KernelTag.userObject, 6)
+            ]))
         #expect(acl == namedACL)
         #expect(acl.entries.map(\.tag) == [.userObject, .user, .groupObject, .group, .mask, .other])
     }
 
-    @Test("buffers that are not a header plus whole entries are truncated", arguments: [0, 1, 2, 3, 5, 11, 19, 4 + 8 * 3 - 1, 4 + 8 * 3 + 1])
+    @Test(
+        "buffers that are not a header plus whole entries are truncated", arguments: [0, 1, 2, 3, 5, 11, 19, 4 + 8 * 3 - 1, 4 + 8 * 3 + 1])
     func truncated(size: Int) {
         // Start from a valid ACL, so only the length can be wrong.
         var bytes = PosixACL(mode: 0o640).xattrBytes + PosixACL(mode: 0o640).xattrBytes
@@ -221,46 +227,65 @@ struct PosixACLXattrTests {
         ("group:: twice", base + [RawACLEntry(KernelTag.groupObject, 4)]),
         ("other:: twice", base + [RawACLEntry(KernelTag.other, 7)]),
         ("mask:: twice", base + [RawACLEntry(KernelTag.mask, 4), RawACLEntry(KernelTag.mask, 6)]),
-        ("user:40001 twice", base + [
-            RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.mask, 4),
-        ]),
-        ("user:40001 twice with different perms", base + [
-            RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.user, 6, 40001), RawACLEntry(KernelTag.mask, 6),
-        ]),
-        ("group:40002 twice, apart", [
-            RawACLEntry(KernelTag.group, 4, 40002), RawACLEntry(KernelTag.userObject, 6), RawACLEntry(KernelTag.groupObject, 4),
-            RawACLEntry(KernelTag.other, 0), RawACLEntry(KernelTag.mask, 4), RawACLEntry(KernelTag.group, 5, 40002),
-        ]),
+        (
+            "user:40001 twice",
+            base + [
+                RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.mask, 4)
+            ]
+        ),
+        (
+            "user:40001 twice with different perms",
+            base + [
+                RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.user, 6, 40001), RawACLEntry(KernelTag.mask, 6)
+            ]
+        ),
+        (
+            "group:40002 twice, apart",
+            [
+                RawACLEntry(KernelTag.group, 4, 40002), RawACLEntry(KernelTag.userObject, 6), RawACLEntry(KernelTag.groupObject, 4),
+                RawACLEntry(KernelTag.other, 0), RawACLEntry(KernelTag.mask, 4), RawACLEntry(KernelTag.group, 5, 40002)
+            ]
+        ),
         ("no user::", [RawACLEntry(KernelTag.groupObject, 4), RawACLEntry(KernelTag.other, 0)]),
         ("no group::", [RawACLEntry(KernelTag.userObject, 6), RawACLEntry(KernelTag.other, 0)]),
         ("no other::", [RawACLEntry(KernelTag.userObject, 6), RawACLEntry(KernelTag.groupObject, 4)]),
-        ("no group:: but a mask", [
-            RawACLEntry(KernelTag.userObject, 6), RawACLEntry(KernelTag.mask, 4), RawACLEntry(KernelTag.other, 0),
-        ]),
+        (
+            "no group:: but a mask",
+            [
+                RawACLEntry(KernelTag.userObject, 6), RawACLEntry(KernelTag.mask, 4), RawACLEntry(KernelTag.other, 0)
+            ]
+        ),
         ("only named entries", [RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.mask, 4)]),
         ("named user without mask", base + [RawACLEntry(KernelTag.user, 4, 40001)]),
         ("named group without mask", base + [RawACLEntry(KernelTag.group, 4, 40002)]),
-        ("named user and group without mask", base + [
-            RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.group, 4, 40002),
-        ]),
+        (
+            "named user and group without mask",
+            base + [
+                RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.group, 4, 40002)
+            ]
+        )
     ]
 
-    @Test("duplicates, missing base entries and named entries without a mask are malformed",
-          arguments: malformedEntryLists)
+    @Test(
+        "duplicates, missing base entries and named entries without a mask are malformed",
+        arguments: malformedEntryLists)
     func malformed(name: String, entries: [RawACLEntry]) {
         #expect(throws: ACLDecodingError.malformed, "\(name)") { try decode(xattr(entries)) }
         // The same entries through the public initialiser are not well formed either.
-        let acl = PosixACL(entries: entries.compactMap { raw in
-            PosixACL.Tag(rawValue: raw.tag).map { PosixACL.Entry($0, id: raw.id, UInt8(raw.permissions)) }
-        })
+        let acl = PosixACL(
+            entries: entries.compactMap { raw in
+                PosixACL.Tag(rawValue: raw.tag).map { PosixACL.Entry($0, id: raw.id, UInt8(raw.permissions)) }
+            })
         #expect(!acl.isWellFormed, "\(name)")
     }
 
     @Test("the same user id as a named user and a named group is not a duplicate")
     func sameIDDifferentTag() throws {
-        let acl = try decode(xattr(base + [
-            RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.group, 2, 40001), RawACLEntry(KernelTag.mask, 6),
-        ]))
+        let acl = try decode(
+            xattr(
+                base + [
+                    RawACLEntry(KernelTag.user, 4, 40001), RawACLEntry(KernelTag.group, 2, 40001), RawACLEntry(KernelTag.mask, 6)
+                ]))
         #expect(acl.entries.count == 6)
         #expect(acl.isWellFormed)
     }

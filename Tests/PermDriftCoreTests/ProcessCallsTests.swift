@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
-@testable import PermDriftCore
 import PermDriftTestSupport
 import Testing
+
+@testable import PermDriftCore
 
 /// The Platform wrappers the process model stands on (`Syscalls+Process.swift`, `PathStatus`,
 /// `Environment`): what they promise the code outside Platform/.

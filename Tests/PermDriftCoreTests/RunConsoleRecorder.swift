@@ -8,8 +8,9 @@ final class RunConsoleRecorder: @unchecked Sendable {
     private var reports: [String] = []
 
     var console: RunConsole {
-        RunConsole(messages: { [self] priority, text in lock.withLock { messages.append((priority, text)) } },
-                   output: { [self] text in lock.withLock { reports.append(text) } })
+        RunConsole(
+            messages: { [self] priority, text in lock.withLock { messages.append((priority, text)) } },
+            output: { [self] text in lock.withLock { reports.append(text) } })
     }
 
     /// The messages said at `priority` (all of them when nil).

@@ -35,7 +35,10 @@ struct RunTrustTests {
             try BaselineSource.checkSerial(older, state: state)
             Issue.record("serial 3 after 5 was accepted")
         } catch {
-            #expect(error.description.contains("has serial 3, lower than 5, the highest this host has accepted: an older baseline is being replayed; rejected"), "\(error)")
+            #expect(
+                error.description.contains(
+                    "has serial 3, lower than 5, the highest this host has accepted: an older baseline is being replayed; rejected"),
+                "\(error)")
             #expect(error.description.hasPrefix("/etc/permdrift/baseline.yaml: "), "\(error)")
         }
         #expect(try state.highestSerial() == 5, "a rejected serial is not recorded")
@@ -157,10 +160,19 @@ struct RunTrustTests {
         options.configuration = ConfigurationChoice(file: nil, none: false, defaultApplies: false)
         let settings = ScanSettings(options: options, configuration: RunConfiguration())
         #expect(settings.delivers && settings.countsPendingAlerts)
-        #expect(settings.courierArguments(statePath: "/s") == ["--state-dir", "/s", "--no-config", "--alertmanager", "http://127.0.0.1:9093", "--alertmanager-timeout", "5.0"])
+        #expect(
+            settings.courierArguments(statePath: "/s") == [
+                "--state-dir", "/s", "--no-config", "--alertmanager", "http://127.0.0.1:9093", "--alertmanager-timeout", "5.0"
+            ])
         options.configuration = ConfigurationChoice(file: "/etc/c.yaml", none: false, defaultApplies: false)
-        #expect(ScanSettings(options: options, configuration: RunConfiguration()).courierArguments(statePath: "/s").prefix(4) == ["--state-dir", "/s", "--config", "/etc/c.yaml"])
+        #expect(
+            ScanSettings(options: options, configuration: RunConfiguration()).courierArguments(statePath: "/s").prefix(4) == [
+                "--state-dir", "/s", "--config", "/etc/c.yaml"
+            ])
         options.configuration = ConfigurationChoice(file: nil, none: false, defaultApplies: true)
-        #expect(!ScanSettings(options: options, configuration: RunConfiguration()).courierArguments(statePath: "/s").contains { $0.hasSuffix("config") })
+        #expect(
+            !ScanSettings(options: options, configuration: RunConfiguration()).courierArguments(statePath: "/s").contains {
+                $0.hasSuffix("config")
+            })
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PermDriftCore
 
 /// The progress line's timing, with delays chosen so that no machine is too fast or too slow for them.

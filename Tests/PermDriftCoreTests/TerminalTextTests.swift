@@ -1,7 +1,8 @@
 import Foundation
-@testable import PermDriftCore
 import PermDriftTestSupport
 import Testing
+
+@testable import PermDriftCore
 
 // MARK: - Helpers
 
@@ -47,7 +48,7 @@ private func unescape(_ text: String) -> [UInt8]? {
 private func isDangerous(_ scalar: Unicode.Scalar) -> Bool {
     switch scalar.value {
     case 0x00...0x1F, 0x7F...0x9F, 0x061C, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2069, 0xFEFF,
-         0xFFF9...0xFFFB:
+        0xFFF9...0xFFFB:
         return true
     default:
         return false
@@ -76,8 +77,10 @@ struct TerminalTextTests {
         ("U+0080", [0xC2, 0x80], #"\u0080"#),
         ("U+009F", [0xC2, 0x9F], #"\u009f"#),
         ("U+202E right-to-left override", bytes("evil\u{202E}txt.exe"), #"evil\u202etxt.exe"#),
-        ("U+202A..U+202D embeddings and overrides", bytes("\u{202A}\u{202B}\u{202C}\u{202D}"),
-         #"\u202a\u202b\u202c\u202d"#),
+        (
+            "U+202A..U+202D embeddings and overrides", bytes("\u{202A}\u{202B}\u{202C}\u{202D}"),
+            #"\u202a\u202b\u202c\u202d"#
+        ),
         ("U+2066..U+2069 isolates", bytes("\u{2066}\u{2067}\u{2068}\u{2069}"), #"\u2066\u2067\u2068\u2069"#),
         ("U+200E/U+200F marks and U+061C", bytes("\u{200E}\u{200F}\u{061C}"), #"\u200e\u200f\u061c"#),
         ("zero width space and BOM", bytes("a\u{200B}b\u{FEFF}"), #"a\u200bb\ufeff"#),
@@ -105,7 +108,7 @@ struct TerminalTextTests {
         ("CJK", bytes("日本"), "日本"),
         ("emoji", bytes("🦀"), "🦀"),
         ("U+00A0 and U+00FF are printable", bytes("\u{A0}\u{FF}"), "\u{A0}\u{FF}"),
-        ("empty", [], ""),
+        ("empty", [], "")
     ]
 
     @Test("escapes", arguments: cases)
@@ -142,21 +145,26 @@ struct TerminalTextTests {
 
     @Test("dangerous scalars are escaped as \\uXXXX, their neighbours are not")
     func everyDangerousScalar() {
-        let ranges: [ClosedRange<UInt32>] = [0x80...0x9F, 0xAD...0xAD, 0x061C...0x061C, 0x180E...0x180E, 0x200B...0x200F,
-                                             0x2028...0x202E, 0x2060...0x206F, 0xFEFF...0xFEFF, 0xFFF9...0xFFFB,
-                                             0xE0000...0xE007F]
+        let ranges: [ClosedRange<UInt32>] = [
+            0x80...0x9F, 0xAD...0xAD, 0x061C...0x061C, 0x180E...0x180E, 0x200B...0x200F,
+            0x2028...0x202E, 0x2060...0x206F, 0xFEFF...0xFEFF, 0xFFF9...0xFFFB,
+            0xE0000...0xE007F
+        ]
         for range in ranges {
             for v in range {
                 let scalar = Unicode.Scalar(v)!
                 let hex = String(v, radix: 16)
-                let expected = v > 0xFFFF
+                let expected =
+                    v > 0xFFFF
                     ? "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
                     : "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 #expect(TerminalText.escape(String(scalar)) == expected)
             }
         }
-        for v: UInt32 in [0xA0, 0xAC, 0xAE, 0x061B, 0x061D, 0x180D, 0x180F, 0x200A, 0x2010, 0x2027, 0x202F, 0x205F, 0x2070,
-                          0xFEFE, 0xFFF8, 0xFFFC, 0xE0080] {
+        for v: UInt32 in [
+            0xA0, 0xAC, 0xAE, 0x061B, 0x061D, 0x180D, 0x180F, 0x200A, 0x2010, 0x2027, 0x202F, 0x205F, 0x2070,
+            0xFEFE, 0xFFF8, 0xFFFC, 0xE0080
+        ] {
             let s = String(Unicode.Scalar(v)!)
             #expect(TerminalText.escape(s) == s, "U+\(String(v, radix: 16))")
         }
@@ -166,8 +174,10 @@ struct TerminalTextTests {
     func randomBytes() {
         var rng = SplitMix64(seed: 0x7E57_7E47)
         // Bytes weighted towards the interesting ones: controls, C1, lead bytes and continuations.
-        let interesting: [UInt8] = [0x00, 0x07, 0x09, 0x0A, 0x0D, 0x1B, 0x5C, 0x7F, 0x80, 0x85, 0x9B, 0xA0, 0xAE,
-                                    0xBF, 0xC0, 0xC2, 0xE0, 0xE2, 0x80, 0xED, 0xF0, 0xF4, 0xF5, 0xFF]
+        let interesting: [UInt8] = [
+            0x00, 0x07, 0x09, 0x0A, 0x0D, 0x1B, 0x5C, 0x7F, 0x80, 0x85, 0x9B, 0xA0, 0xAE,
+            0xBF, 0xC0, 0xC2, 0xE0, 0xE2, 0x80, 0xED, 0xF0, 0xF4, 0xF5, 0xFF
+        ]
         for _ in 0..<5000 {
             let length = Int.random(in: 0...24, using: &rng)
             let input: [UInt8] = (0..<length).map { _ in
@@ -182,12 +192,13 @@ struct TerminalTextTests {
         for _ in 0..<2000 {
             var s = String.UnicodeScalarView()
             for _ in 0..<Int.random(in: 0...12, using: &rng) {
-                let v: UInt32 = switch Int.random(in: 0..<4, using: &rng) {
-                case 0: UInt32.random(in: 0...0xFF, using: &rng)
-                case 1: UInt32.random(in: 0x2000...0x206F, using: &rng)
-                case 2: UInt32.random(in: 0xFEF0...0xFFFF, using: &rng)
-                default: UInt32.random(in: 0...0x10FFFF, using: &rng)
-                }
+                let v: UInt32 =
+                    switch Int.random(in: 0..<4, using: &rng) {
+                    case 0: UInt32.random(in: 0...0xFF, using: &rng)
+                    case 1: UInt32.random(in: 0x2000...0x206F, using: &rng)
+                    case 2: UInt32.random(in: 0xFEF0...0xFFFF, using: &rng)
+                    default: UInt32.random(in: 0...0x10FFFF, using: &rng)
+                    }
                 if let scalar = Unicode.Scalar(v) { s.append(scalar) }
             }
             let input = Array(String(s).utf8)
@@ -220,24 +231,26 @@ private func foundationValue(_ text: String) throws -> Any? {
 
 @Suite("JSONValue strings")
 struct JSONValueStringTests {
-    @Test("escapes", arguments: [
-        ("plain", "plain", #""plain""#),
-        ("quote and backslash", #"a"b\c"#, #""a\"b\\c""#),
-        ("newline, CR, tab", "a\nb\rc\td", #""a\nb\rc\td""#),
-        ("NUL", "\u{0}", #""\u0000""#),
-        ("ESC", "\u{1B}[2J", #""\u001b[2J""#),
-        ("DEL", "\u{7F}", #""\u007f""#),
-        ("C1 CSI", "\u{9B}", #""\u009b""#),
-        ("é", "caf\u{E9}", #""caf\u00e9""#),
-        ("é decomposed", "cafe\u{301}", #""cafe\u0301""#),
-        ("CJK", "日本", #""\u65e5\u672c""#),
-        ("bidi override", "\u{202E}", #""\u202e""#),
-        ("line separator", "\u{2028}", #""\u2028""#),
-        ("emoji as a surrogate pair", "😀", #""\ud83d\ude00""#),
-        ("last scalar", "\u{10FFFF}", #""\udbff\udfff""#),
-        ("replacement character", "\u{FFFD}", #""\ufffd""#),
-        ("slash is left alone", "a/b", #""a/b""#),
-    ])
+    @Test(
+        "escapes",
+        arguments: [
+            ("plain", "plain", #""plain""#),
+            ("quote and backslash", #"a"b\c"#, #""a\"b\\c""#),
+            ("newline, CR, tab", "a\nb\rc\td", #""a\nb\rc\td""#),
+            ("NUL", "\u{0}", #""\u0000""#),
+            ("ESC", "\u{1B}[2J", #""\u001b[2J""#),
+            ("DEL", "\u{7F}", #""\u007f""#),
+            ("C1 CSI", "\u{9B}", #""\u009b""#),
+            ("é", "caf\u{E9}", #""caf\u00e9""#),
+            ("é decomposed", "cafe\u{301}", #""cafe\u0301""#),
+            ("CJK", "日本", #""\u65e5\u672c""#),
+            ("bidi override", "\u{202E}", #""\u202e""#),
+            ("line separator", "\u{2028}", #""\u2028""#),
+            ("emoji as a surrogate pair", "😀", #""\ud83d\ude00""#),
+            ("last scalar", "\u{10FFFF}", #""\udbff\udfff""#),
+            ("replacement character", "\u{FFFD}", #""\ufffd""#),
+            ("slash is left alone", "a/b", #""a/b""#)
+        ])
     func escapes(name: String, input: String, expected: String) {
         #expect(jsonString(input) == expected + "\n", "\(name)")
     }
@@ -245,7 +258,7 @@ struct JSONValueStringTests {
     static let roundTripStrings: [String] = [
         "", "plain", #"a"b\c"#, "a\nb\rc\td", "\u{0}\u{1}\u{1F}\u{7F}", "\u{1B}[2J", "\u{9B}\u{85}",
         "caf\u{E9}", "cafe\u{301}", "日本", "evil\u{202E}txt", "😀🦀", "\u{10FFFF}", "\u{FEFF}", "/home/a b/c",
-        String((1...0x7F).map { Character(Unicode.Scalar(UInt8($0))) }),
+        String((1...0x7F).map { Character(Unicode.Scalar(UInt8($0))) })
     ]
 
     @Test("serialization is pure ASCII and round-trips through JSONSerialization", arguments: roundTripStrings)
@@ -264,7 +277,8 @@ struct JSONValueStringTests {
         for _ in 0..<500 {
             var scalars = String.UnicodeScalarView()
             for _ in 0..<Int.random(in: 0...16, using: &rng) {
-                let v: UInt32 = Bool.random(using: &rng)
+                let v: UInt32 =
+                    Bool.random(using: &rng)
                     ? UInt32.random(in: 0...0xFF, using: &rng) : UInt32.random(in: 0...0x10FFFF, using: &rng)
                 if let s = Unicode.Scalar(v) { scalars.append(s) }
             }
@@ -283,23 +297,24 @@ struct JSONValueStringTests {
             ("alpha", .array([.bool(true), .null, .string("x")])),
             ("k\u{1B}\"", .object([])),
             ("n", .int(Int64.min)),
-            ("empty", .array([])),
+            ("empty", .array([]))
         ])
         let text = doc.serialized()
-        #expect(text == """
-            {
-              "zeta": 1,
-              "alpha": [
-                true,
-                null,
-                "x"
-              ],
-              "k\\u001b\\"": {},
-              "n": -9223372036854775808,
-              "empty": []
-            }
+        #expect(
+            text == """
+                {
+                  "zeta": 1,
+                  "alpha": [
+                    true,
+                    null,
+                    "x"
+                  ],
+                  "k\\u001b\\"": {},
+                  "n": -9223372036854775808,
+                  "empty": []
+                }
 
-            """)
+                """)
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(parsed["k\u{1B}\""] is [String: Any])
         #expect((parsed["alpha"] as? [Any])?.count == 3)

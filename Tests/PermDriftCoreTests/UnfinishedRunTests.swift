@@ -8,9 +8,10 @@ import Testing
 /// alert waits for delivery, the metrics say so, and nothing is recorded while another run holds the lock.
 struct UnfinishedRunTests {
     static func unfinished(state: String?, textfile: String? = nil, stale: [ReportOutput] = []) -> UnfinishedRun {
-        var run = UnfinishedRun(reason: UnfinishedRun.pastDeadline(30), startedAt: Date(timeIntervalSince1970: 1_000_000),
-                                rootDirectory: "/", statePath: state, textfile: textfile, countsPendingAlerts: true,
-                                staleReports: stale)
+        var run = UnfinishedRun(
+            reason: UnfinishedRun.pastDeadline(30), startedAt: Date(timeIntervalSince1970: 1_000_000),
+            rootDirectory: "/", statePath: state, textfile: textfile, countsPendingAlerts: true,
+            staleReports: stale)
         run.lockAttempts = 3
         run.retryInterval = .milliseconds(10)
         return run
@@ -74,7 +75,10 @@ struct UnfinishedRunTests {
         let recorder = RunConsoleRecorder()
         let outcome = Self.unfinished(state: dir, stale: [ReportOutput(argument: "json:" + report)!]).record(console: recorder.console)
         #expect(outcome == .notRecorded)
-        #expect(recorder.said(.error) == ["permdrift: cannot record the unfinished scan: another permdrift run holds the state directory's lock"])
+        #expect(
+            recorder.said(.error) == [
+                "permdrift: cannot record the unfinished scan: another permdrift run holds the state directory's lock"
+            ])
         guard case .missing = holder.loadLedger(setAside: false) else {
             Issue.record("a ledger was written without the lock")
             return

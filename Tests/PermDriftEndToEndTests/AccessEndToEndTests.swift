@@ -6,14 +6,15 @@ import Testing
 /// membership drift, ids without accounts, and `permdrift explain`.
 @Suite(.enabled(if: Harness.isRoot, "needs root: builds trees owned by other uids"))
 struct AccessEndToEndTests {
-    static let privateHomes = ScratchHost.head + """
-        rules:
-          - id: private
-            severity: critical
-            match: /home/{a}/**
-            access: { read: ["{a}"], write: ["{a}"] }
+    static let privateHomes =
+        ScratchHost.head + """
+            rules:
+              - id: private
+                severity: critical
+                match: /home/{a}/**
+                access: { read: ["{a}"], write: ["{a}"] }
 
-        """
+            """
 
     static func accessFindings(_ report: [String: Any]) -> [(path: String, principal: String, right: String, via: [String])] {
         report.findings.filter { $0["kind"] as? String == "access" }.map {
@@ -40,10 +41,11 @@ struct AccessEndToEndTests {
         #expect(run.status == 1)
         let findings = Self.accessFindings(report)
         let exposed = try #require(findings.first { $0.path == ScratchHost.transcript && $0.principal == "user:bob" && $0.right == "read" })
-        #expect(exposed.via == [
-            "other::r-x on /", "other::r-x on /home", "user:bob:r-x on /home/ann",
-            "other::r-x on /home/ann/transcripts", "other::r-- on /home/ann/transcripts/t1.jsonl",
-        ])
+        #expect(
+            exposed.via == [
+                "other::r-x on /", "other::r-x on /home", "user:bob:r-x on /home/ann",
+                "other::r-x on /home/ann/transcripts", "other::r-- on /home/ann/transcripts/t1.jsonl"
+            ])
         // Only bob, who holds the ACL entry, gets in: eve and svc stop at the 0700 home.
         #expect(!findings.contains { $0.principal == "user:eve" || $0.principal == "user:svc" })
         // The other transcripts, still 0600, stay private; the 0700 subfolder stops bob.
@@ -67,8 +69,11 @@ struct AccessEndToEndTests {
         let (after, report) = try host.scanJSON(file)
         #expect(after.status == 1)
         let findings = Self.accessFindings(report)
-        #expect(findings.contains { $0.path == ScratchHost.notes && $0.principal == "user:bob" && $0.right == "read"
-            && $0.via.last == "group::r-- on /home/ann/notes.md" })
+        #expect(
+            findings.contains {
+                $0.path == ScratchHost.notes && $0.principal == "user:bob" && $0.right == "read"
+                    && $0.via.last == "group::r-- on /home/ann/notes.md"
+            })
         #expect(!findings.contains { $0.principal == "user:eve" })
     }
 
@@ -76,13 +81,14 @@ struct AccessEndToEndTests {
         let host = try ScratchHost()
         defer { host.remove() }
         try host.setfacl("/srv/shared", "g:33000:rwx")
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: shared-read-only
-                match: /srv/shared/**
-                access: { write: [user:svc] }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: shared-read-only
+                    match: /srv/shared/**
+                    access: { write: [user:svc] }
 
-            """)
+                """)
         let (run, report) = try host.scanJSON(file)
         #expect(run.status == 1)
         let findings = Self.accessFindings(report)
@@ -130,7 +136,9 @@ struct AccessEndToEndTests {
         defer { host.remove() }
         let group = try String(contentsOfFile: host.path("/etc/group"), encoding: .utf8)
             .replacingOccurrences(of: "agents:x:33000:ann,bob\n", with: "agents:x:33000:ann,bob,ghost\n")
-        try host.write("/etc/group", group + String(repeating: "big:x:39999:" + (1...3000).map { "m\($0)" }.joined(separator: ",") + "\n", count: 1), mode: 0o644)
+        try host.write(
+            "/etc/group", group + String(repeating: "big:x:39999:" + (1...3000).map { "m\($0)" }.joined(separator: ",") + "\n", count: 1),
+            mode: 0o644)
         let (run, report) = try host.scanJSON(try host.baseline(Self.privateHomes))
         #expect(run.status == 0, "\(report.findings)")
         let notices = report["notices"] as? [String] ?? []
@@ -150,7 +158,8 @@ struct AccessEndToEndTests {
         #expect(run.status == 1)
         let readers = Set(Self.accessFindings(report).filter { $0.path == ScratchHost.notes && $0.right == "read" }.map(\.principal))
         #expect(readers == Set(users.map { "uid:\($0)" }))
-        let more = try Harness.run("/usr/bin/setfacl", ["-m", (0..<8).map { "u:\(46000 + $0):r" }.joined(separator: ","), host.path(ScratchHost.notes)])
+        let more = try Harness.run(
+            "/usr/bin/setfacl", ["-m", (0..<8).map { "u:\(46000 + $0):r" }.joined(separator: ","), host.path(ScratchHost.notes)])
         #expect(more.status != 0, "the filesystem stores more entries than this test assumes; raise count")
     }
 
@@ -182,25 +191,28 @@ struct AccessEndToEndTests {
         let json = String(run.stdout[run.stdout.range(of: "\n{\n")!.lowerBound...])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         try Harness.validateAgainstSchema(Data(json.utf8))
-        #expect(Self.accessFindings(report).contains {
-            $0.path == "/home/agent-ada/transcripts/session-001.jsonl" && $0.principal == "user:agent-bo" && $0.right == "read"
-        })
-        #expect(Self.accessFindings(report).contains {
-            $0.path == "/srv/shared-memory/facts.md" && $0.principal == "user:agent-cy" && $0.right == "write"
-        })
+        #expect(
+            Self.accessFindings(report).contains {
+                $0.path == "/home/agent-ada/transcripts/session-001.jsonl" && $0.principal == "user:agent-bo" && $0.right == "read"
+            })
+        #expect(
+            Self.accessFindings(report).contains {
+                $0.path == "/srv/shared-memory/facts.md" && $0.principal == "user:agent-cy" && $0.right == "write"
+            })
     }
 
     @Test func symlinksHaveNoAccessOfTheirOwnButCanBeReplaced() throws {
         let host = try ScratchHost()
         defer { host.remove() }
         symlink("/etc/shadow", host.path("/srv/shared/link"))
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: shared
-                match: /srv/shared/**
-                access: { read: [user:svc, group:agents], write: [user:svc] }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: shared
+                    match: /srv/shared/**
+                    access: { read: [user:svc, group:agents], write: [user:svc] }
 
-            """)
+                """)
         let (clean, report) = try host.scanJSON(file)
         #expect(clean.status == 0, "a link's 0777 is not access: \(report.findings)")
         // Group write on the directory lets the agents replace the link.
@@ -217,16 +229,19 @@ struct AccessEndToEndTests {
         host.setMode("/home/ann", 0o711)
         host.setMode("/home/ann/transcripts", 0o711)
         try host.setfacl("/home/ann/transcripts", "u:33002:rw", isDefault: true)
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: jsonl
-                match: /home/{a}/transcripts/*.jsonl
-                access: { read: ["{a}"], write: ["{a}"] }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: jsonl
+                    match: /home/{a}/transcripts/*.jsonl
+                    access: { read: ["{a}"], write: ["{a}"] }
 
-            """)
+                """)
         let (run, report) = try host.scanJSON(file)
         #expect(run.status == 1)
-        let inherited = report.findings.filter { $0["kind"] as? String == "inherited-access" && $0["path"] as? String == "/home/ann/transcripts" }
+        let inherited = report.findings.filter {
+            $0["kind"] as? String == "inherited-access" && $0["path"] as? String == "/home/ann/transcripts"
+        }
         #expect(Set(inherited.compactMap { $0["right"] as? String }) == ["read", "write"], "\(inherited)")
     }
 }

@@ -16,15 +16,23 @@ extension AlertingTests {
         let eve: UInt32 = 33101
         _ = try Harness.run("/bin/chown", ["-R", "\(eve):\(eve)", s.state])
         chmod(s.host.base, 0o755)
-        let run = try Harness.permdrift(asUID: eve, ["scan", "--root", s.host.root, "--baseline", s.baseline,
-                                                     "--state-dir", s.state, "--alertmanager", am.base])
+        let run = try Harness.permdrift(
+            asUID: eve,
+            [
+                "scan", "--root", s.host.root, "--baseline", s.baseline,
+                "--state-dir", s.state, "--alertmanager", am.base
+            ])
         #expect(run.status == 2, "\(run.stderr)")
         let alerts = try am.alerts()
         let incomplete = alerts.filter { ($0["labels"] as? [String: String])?["alertname"] == "PermdriftScanIncomplete" }
         #expect(incomplete.count == 1, "\(alerts)")
         #expect(Self.drift(alerts, rule: "transcripts-private").count == 1, "the finding under the unreadable home is kept firing")
-        let status = try Harness.run("/usr/bin/setpriv", ["--reuid=\(eve)", "--regid=\(eve)", "--clear-groups", "--", Harness.binary,
-                                                          "status", "--no-config", "--state-dir", s.state, "--json"])
+        let status = try Harness.run(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=\(eve)", "--regid=\(eve)", "--clear-groups", "--", Harness.binary,
+                "status", "--no-config", "--state-dir", s.state, "--json"
+            ])
         let object = try JSONSerialization.jsonObject(with: status.stdoutBytes) as? [String: Any]
         let findings = (object?["last_run"] as? [String: Any])?["findings"] as? [String: Int]
         #expect(findings?["kept"] == 1 && findings?["resolved"] == 0, "\(status.stdout)")
@@ -56,8 +64,9 @@ extension AlertingTests {
         #expect(findings?["kept"] == 1 && findings?["resolved"] == 0, "\(findings ?? [:])")
         let metrics = (try? String(contentsOfFile: textfile, encoding: .utf8)) ?? ""
         #expect(metrics.contains("permdrift_scan_complete 0"), "\(metrics)")
-        #expect(metrics.contains(#"permdrift_findings{rule="transcripts-private",severity="critical"} 1"#),
-                "the kept finding still counts: \(metrics)")
+        #expect(
+            metrics.contains(#"permdrift_findings{rule="transcripts-private",severity="critical"} 1"#),
+            "the kept finding still counts: \(metrics)")
         // Delivered as permdrift-notify.service delivers after every scan.
         let notify = try s.notify(["--alertmanager", am.base])
         #expect(notify.status == 0, "\(notify.stderr)")
@@ -97,7 +106,8 @@ extension AlertingTests {
         while worker == nil, Date() < give {
             let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
             if let w = children.split(separator: " ").compactMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }).first,
-               Self.state(of: w) == "T" {
+                Self.state(of: w) == "T"
+            {
                 worker = w
             } else {
                 usleep(10_000)
@@ -146,8 +156,12 @@ extension AlertingTests {
             os.unlink(sys.argv[1])
             os.execv(f"/proc/self/fd/{fd}", sys.argv[1:])
             """
-        let run = try Harness.run("/usr/bin/python3", ["-c", launcher, copy, "scan", "--root", s.host.root, "--baseline", s.baseline,
-                                                       "--state-dir", s.state, "--alertmanager", am.base])
+        let run = try Harness.run(
+            "/usr/bin/python3",
+            [
+                "-c", launcher, copy, "scan", "--root", s.host.root, "--baseline", s.baseline,
+                "--state-dir", s.state, "--alertmanager", am.base
+            ])
         #expect(!FileManager.default.fileExists(atPath: copy))
         #expect(run.status == 1, "\(run.stderr)")
         #expect(Self.drift(try am.alerts(), rule: "transcripts-private").count == 1, "the delivery ran")

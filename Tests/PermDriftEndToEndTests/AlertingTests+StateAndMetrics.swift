@@ -13,10 +13,14 @@ extension AlertingTests {
         s.host.setMode(ScratchHost.transcript, 0o644)
         let run = try s.scan(["--prometheus-textfile", textfiles + "/permdrift.prom"])
         #expect(run.status == 1, "\(run.stderr)")
-        let exporter = try Daemon("/usr/bin/prometheus-node-exporter", arguments: { port, _ in
-            ["--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults", "--collector.textfile",
-             "--collector.textfile.directory=\(textfiles)"]
-        })
+        let exporter = try Daemon(
+            "/usr/bin/prometheus-node-exporter",
+            arguments: { port, _ in
+                [
+                    "--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults", "--collector.textfile",
+                    "--collector.textfile.directory=\(textfiles)"
+                ]
+            })
         defer { exporter.remove() }
         let metrics = String(decoding: try Daemon.get(exporter.base + "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("node_textfile_scrape_error 0"), "\(metrics.prefix(2000))")

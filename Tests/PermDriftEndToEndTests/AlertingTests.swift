@@ -94,13 +94,14 @@ import Testing
         #expect(try s.pending().map { $0["key"] as? String } == ["PermissionDrift/transcripts-private"])
         // A second drift appears while it is still down.
         s.host.setMode(ScratchHost.notes, 0o644)
-        let notesRule = ScratchHost.transcriptsRule + """
-              - id: homes-private
-                severity: high
-                match: /home/*/notes.md
-                expect: { mode: "0600" }
+        let notesRule =
+            ScratchHost.transcriptsRule + """
+                  - id: homes-private
+                    severity: high
+                    match: /home/*/notes.md
+                    expect: { mode: "0600" }
 
-            """
+                """
         _ = try s.host.baseline(notesRule)
         #expect(try s.scan(["--alertmanager", "http://127.0.0.1:\(port)"]).status == 2)
         #expect(try s.pending().count == 2)
@@ -148,7 +149,9 @@ import Testing
         // busy the machine.
         let run = try s.scan(["--alertmanager", server.base, "--alertmanager-timeout", mode == "hang" ? "2" : "30"])
         #expect(run.status == 2, "\(run.stderr)")
-        let expected = ["500": "HTTP 500", "redirect": "HTTP 307 (a redirect, which is not followed)", "hang": "no answer within 2 seconds"][mode]!
+        let expected = [
+            "500": "HTTP 500", "redirect": "HTTP 307 (a redirect, which is not followed)", "hang": "no answer within 2 seconds"
+        ][mode]!
         #expect(run.stderr.contains(expected), "\(run.stderr)")
         #expect(Date().timeIntervalSince(started) < 60, "bounded by the timeout, not hung")
         #expect(try s.pending().count == 1)
@@ -168,8 +171,10 @@ import Testing
         let report = s.host.base + "/last.json"
         // The deadline passes while the delivery waits for its (longer) timeout: the scan itself was done.
         // The deadline leaves a loaded machine ample time to scan; the delivery's timeout is longer still.
-        let run = try s.scan(["--output", "json:\(report)", "--deadline", "15", "--alertmanager", server.base,
-                              "--alertmanager-timeout", "20"])
+        let run = try s.scan([
+            "--output", "json:\(report)", "--deadline", "15", "--alertmanager", server.base,
+            "--alertmanager-timeout", "20"
+        ])
         #expect(run.status == 2, "undelivered: \(run.stderr)")
         #expect(run.stderr.contains("no answer within 20 seconds"), "\(run.stderr)")
         #expect(!run.stderr.contains("did not finish within"), "\(run.stderr)")
@@ -179,8 +184,13 @@ import Testing
 
     @Test func basicAuthenticationFromAPasswordFileAndAStrictTLSCheck() throws {
         // Alertmanager with basic authentication (a bcrypt hash, made by the system's crypt(3)).
-        let hash = try Harness.run("/usr/bin/python3", ["-W", "ignore", "-c",
-            "import crypt; print(crypt.crypt('s3cret-pw', crypt.mksalt(crypt.METHOD_BLOWFISH)))"]).stdout
+        let hash = try Harness.run(
+            "/usr/bin/python3",
+            [
+                "-W", "ignore", "-c",
+                "import crypt; print(crypt.crypt('s3cret-pw', crypt.mksalt(crypt.METHOD_BLOWFISH)))"
+            ]
+        ).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         try #require(hash.hasPrefix("$2"))
         let am = try Daemon.alertmanager(webConfig: "basic_auth_users:\n  permdrift: '\(hash)'\n")
@@ -192,8 +202,9 @@ import Testing
         let password = s.host.base + "/am-password"
         _ = FileManager.default.createFile(atPath: password, contents: Data("s3cret-pw\n".utf8))
         chmod(password, 0o600)
-        let config = try s.host.baseline("alertmanager:\n  url: \(am.base)\n  username: permdrift\n  password-file: \(password)\n",
-                                          name: "config.yaml")
+        let config = try s.host.baseline(
+            "alertmanager:\n  url: \(am.base)\n  username: permdrift\n  password-file: \(password)\n",
+            name: "config.yaml")
         // Without the credential: refused (401), kept, exit 2.
         let anonymous = try s.notify(["--alertmanager", am.base])
         #expect(anonymous.status == 2)
@@ -210,11 +221,16 @@ import Testing
         #expect(Self.drift(try am.alerts(authorization: auth), rule: "transcripts-private").count == 1)
 
         // TLS with a certificate the system does not trust: refused, kept, exit 2.
-        let key = try Harness.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                                       "-nodes", "-keyout", s.host.base + "/key.pem", "-out", s.host.base + "/cert.pem",
-                                                       "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        let key = try Harness.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", s.host.base + "/key.pem", "-out", s.host.base + "/cert.pem",
+                "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"
+            ])
         try #require(key.status == 0, "\(key.stderr)")
-        let tls = try Daemon.alertmanager(webConfig: "tls_server_config:\n  cert_file: \(s.host.base)/cert.pem\n  key_file: \(s.host.base)/key.pem\n")
+        let tls = try Daemon.alertmanager(
+            webConfig: "tls_server_config:\n  cert_file: \(s.host.base)/cert.pem\n  key_file: \(s.host.base)/key.pem\n")
         defer { tls.remove() }
         s.host.setMode(ScratchHost.transcript, 0o600)
         #expect(try s.scan([]).status == 0)

@@ -41,8 +41,11 @@ struct ApprovalTests {
         }
 
         func scan(_ file: String, _ extra: [String] = []) throws -> Harness.Run {
-            try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--require-signature", "--signers", signers,
-                                   "--format", "json"] + extra)
+            try Harness.permdrift(
+                [
+                    "scan", "--root", host.root, "--baseline", file, "--require-signature", "--signers", signers,
+                    "--format", "json"
+                ] + extra)
         }
     }
 
@@ -137,25 +140,28 @@ struct ApprovalTests {
         let admins = try Admins()
         defer { admins.remove() }
         // A commented, hand-formatted baseline: accept and pin must leave it byte for byte.
-        let original = ScratchHost.head + """
-            # Transcripts are private. (Reviewed in PR 17.)
-            rules:
-              - id: transcripts-private      # the rule admins care about
-                severity: critical
-                match: '/home/{a}/transcripts/**'
-                types: [file]
-                expect: {owner: "{a}", mode: '0600', acl: none}
+        let original =
+            ScratchHost.head + """
+                # Transcripts are private. (Reviewed in PR 17.)
+                rules:
+                  - id: transcripts-private      # the rule admins care about
+                    severity: critical
+                    match: '/home/{a}/transcripts/**'
+                    types: [file]
+                    expect: {owner: "{a}", mode: '0600', acl: none}
 
-            """
+                """
         let file = try admins.host.baseline(original)
         try admins.sign(file)
         admins.host.setMode(ScratchHost.transcript, 0o640)
         let drift = try admins.scan(file)
         #expect(drift.status == 1)
 
-        let accept = try Harness.permdrift(["baseline", "accept", "--baseline", file, "--rule", "transcripts-private",
-                                            "--path", ScratchHost.transcript, "--reason", "shared with the reviewer, incident 42",
-                                            "--by", "alice", "--expires", "2999-12-31", "--root", admins.host.root])
+        let accept = try Harness.permdrift([
+            "baseline", "accept", "--baseline", file, "--rule", "transcripts-private",
+            "--path", ScratchHost.transcript, "--reason", "shared with the reviewer, incident 42",
+            "--by", "alice", "--expires", "2999-12-31", "--root", admins.host.root
+        ])
         #expect(accept.status == 0, "\(accept.stderr)")
         #expect(accept.stdout.contains("no longer matches: review the change, then re-sign"))
         let pin = try Harness.permdrift(["baseline", "pin", "/srv/shared", "--baseline", file, "--root", admins.host.root])
@@ -163,7 +169,8 @@ struct ApprovalTests {
         let edited = try Data(contentsOf: URL(fileURLWithPath: file))
         #expect(edited.starts(with: Data(original.utf8)), "what the admin wrote stays byte for byte")
         let text = String(decoding: edited, as: UTF8.self)
-        #expect(text.contains("accepted:\n  - { rule: \"transcripts-private\", path: \"\(ScratchHost.transcript)\", approved-by: \"alice\""))
+        #expect(
+            text.contains("accepted:\n  - { rule: \"transcripts-private\", path: \"\(ScratchHost.transcript)\", approved-by: \"alice\""))
         #expect(text.contains("pinned:\n  \"/srv/shared\": { type: \"directory\", owner: \"svc\", group: \"agents\", mode: \"0750\""))
 
         // The old signature no longer matches the edited baseline; re-signed, the next scan is clean.

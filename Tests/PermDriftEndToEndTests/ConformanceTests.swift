@@ -35,8 +35,9 @@ struct ConformanceTests {
         let file = try host.baseline(c.baseline)
         let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--format", "json"])
         #expect(run.status == 2, "exit \(run.status), want 2: \(run.stderr)")
-        let location = try #require(run.stderr.firstMatch(of: /baseline\.yaml:(\d+):(\d+)/),
-                                    "no FILE:LINE:COLUMN in the message: \(run.stderr)")
+        let location = try #require(
+            run.stderr.firstMatch(of: /baseline\.yaml:(\d+):(\d+)/),
+            "no FILE:LINE:COLUMN in the message: \(run.stderr)")
         #expect(Int(location.output.1) == c.line, "error points at line \(location.output.1), want \(c.line): \(run.stderr)")
     }
 }
@@ -54,8 +55,10 @@ extension ConformanceTests {
         let absent: [Want]
         let mutations: [Mutation]
 
-        init(_ name: String, _ baseline: String, exit: Int32, present: [Want] = [], absent: [Want] = [],
-             mutations: [Mutation] = []) {
+        init(
+            _ name: String, _ baseline: String, exit: Int32, present: [Want] = [], absent: [Want] = [],
+            mutations: [Mutation] = []
+        ) {
             self.name = name
             self.baseline = baseline
             self.exit = exit
@@ -139,8 +142,9 @@ extension ConformanceTests {
     }
 
     static func describe(_ findings: [[String: Any]]) -> String {
-        "[" + findings.map { f in
-            [f["rule"], f["path"], f["kind"], f["principal"], f["right"]].compactMap { $0 as? String }.joined(separator: " ")
-        }.joined(separator: "; ") + "]"
+        "["
+            + findings.map { f in
+                [f["rule"], f["path"], f["kind"], f["principal"], f["right"]].compactMap { $0 as? String }.joined(separator: " ")
+            }.joined(separator: "; ") + "]"
     }
 }

@@ -18,15 +18,19 @@ struct CrashSafetyTests {
             chmod(p, 0o644)
         }
         let baseline = try host.baseline(ScratchHost.transcriptsRule)
-        let arguments = ["scan", "--root", host.root, "--baseline", baseline, "--state-dir", state,
-                         "--output", "json:\(reports)/last.json", "--output", "sarif:\(reports)/last.sarif",
-                         "--prometheus-textfile", "\(reports)/permdrift.prom", "--format", "json"]
+        let arguments = [
+            "scan", "--root", host.root, "--baseline", baseline, "--state-dir", state,
+            "--output", "json:\(reports)/last.json", "--output", "sarif:\(reports)/last.sarif",
+            "--prometheus-textfile", "\(reports)/permdrift.prom", "--format", "json"
+        ]
         let first = try Harness.permdrift(arguments)
         #expect(first.status == 1, "\(first.stderr)")
         // Reports say who can reach what: only their owner reads them (the metrics are node_exporter's).
         for (name, mode) in [("last.json", 0o600), ("last.sarif", 0o600), ("permdrift.prom", 0o644)] {
             var st = stat()
-            #expect(stat("\(reports)/\(name)", &st) == 0 && Int(st.st_mode & 0o7777) == mode, "\(name): \(String(st.st_mode & 0o7777, radix: 8))")
+            #expect(
+                stat("\(reports)/\(name)", &st) == 0 && Int(st.st_mode & 0o7777) == mode,
+                "\(name): \(String(st.st_mode & 0o7777, radix: 8))")
         }
         var generator = SystemRandomNumberGenerator()
         var killed = 0
@@ -44,7 +48,8 @@ struct CrashSafetyTests {
             // in the state directory and even rounds in the reports'. Round 0 is killed at once.
             let watched = round % 2 == 1 ? state : reports
             while round > 0, process.isRunning,
-                  !((try? FileManager.default.contentsOfDirectory(atPath: watched)) ?? []).contains(where: { $0.contains(".tmp-") }) {
+                !((try? FileManager.default.contentsOfDirectory(atPath: watched)) ?? []).contains(where: { $0.contains(".tmp-") })
+            {
                 usleep(500)
             }
             usleep(UInt32.random(in: 0...2_000, using: &generator))

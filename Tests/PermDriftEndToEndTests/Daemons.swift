@@ -1,9 +1,10 @@
 import Foundation
 import PermDriftTestSupport
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// A real server the tests start on a loopback port of their own (Debian's Alertmanager and
 /// node_exporter, or a small fault-injecting HTTP server), stopped by `stop()`.
@@ -94,10 +95,14 @@ final class Daemon {
             try webConfig.write(toFile: directory + "/web.yml", atomically: true, encoding: .utf8)
             web = ["--web.config.file=\(directory)/web.yml"]
         }
-        let daemon = try Daemon("/usr/bin/prometheus-alertmanager", arguments: { port, dir in
-            ["--config.file=\(config)", "--storage.path=\(dir)/data", "--web.listen-address=127.0.0.1:\(port)",
-             "--cluster.listen-address="] + web
-        }, port: port)
+        let daemon = try Daemon(
+            "/usr/bin/prometheus-alertmanager",
+            arguments: { port, dir in
+                [
+                    "--config.file=\(config)", "--storage.path=\(dir)/data", "--web.listen-address=127.0.0.1:\(port)",
+                    "--cluster.listen-address="
+                ] + web
+            }, port: port)
         daemon.configDirectory = directory
         if webConfig != nil { return daemon }  // accepting connections is all that can be checked without its credentials
         // Ready once the API answers.
@@ -120,7 +125,7 @@ final class Daemon {
 
     /// A GET on loopback, synchronously.
     static func get(_ url: String, authorization: String? = nil) throws -> (status: Int, body: Data) {
-        final class Box: @unchecked Sendable { var value: (Int, Data)?; var error: Error? }
+        final class Box: @unchecked Sendable { var value: (Int, Data)?; var error: (any Error)? }
         let box = Box()
         let done = DispatchSemaphore(value: 0)
         var request = URLRequest(url: URL(string: url)!)
@@ -171,15 +176,15 @@ final class HangingFUSE {
         self.mountPoint = mountPoint
         let script = scratch + "/hang.py"
         try """
-            import sys, time
-            from fusepy import FUSE, Operations
-            class Hang(Operations):
-                def getattr(self, path, fh=None):
-                    time.sleep(3600)
-                def readdir(self, path, fh):
-                    time.sleep(3600)
-            FUSE(Hang(), sys.argv[1], foreground=True, allow_other=True)
-            """.write(toFile: script, atomically: true, encoding: .utf8)
+        import sys, time
+        from fusepy import FUSE, Operations
+        class Hang(Operations):
+            def getattr(self, path, fh=None):
+                time.sleep(3600)
+            def readdir(self, path, fh):
+                time.sleep(3600)
+        FUSE(Hang(), sys.argv[1], foreground=True, allow_other=True)
+        """.write(toFile: script, atomically: true, encoding: .utf8)
         daemon.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         daemon.arguments = [script, mountPoint]
         daemon.standardOutput = FileHandle.nullDevice

@@ -53,8 +53,10 @@ struct DepthTests {
     /// Builds a chain `depth` deep of `nameLength`-byte names under `top`, every directory 0700 and
     /// `uid`'s; each `driftEvery`-th one (if any) 0777 instead; with `file`, a file of that name (0644)
     /// in every directory of the chain.
-    static func chain(under top: String, depth: Int, nameLength: Int = 255, uid: UInt32, driftEvery: Int? = nil,
-                      file: String? = nil) throws {
+    static func chain(
+        under top: String, depth: Int, nameLength: Int = 255, uid: UInt32, driftEvery: Int? = nil,
+        file: String? = nil
+    ) throws {
         var fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw HarnessError("cannot open \(top)") }
         let name = String(repeating: "d", count: nameLength)
@@ -90,9 +92,13 @@ struct DepthTests {
     /// Runs the scan under a data limit, returning the run and its peak RSS in KiB.
     static func scan(_ host: ScratchHost, baseline: String, extra: [String] = []) throws -> (Harness.Run, Int) {
         let rss = host.base + "/rss"
-        let run = try Harness.run("/usr/bin/prlimit", ["--data=\(512 * 1024 * 1024)", "--", "/usr/bin/time", "-f", "%M", "-o", rss,
-                                                       Harness.binary, "scan", "--root", host.root, "--baseline", baseline,
-                                                       "--format", "json"] + extra, timeout: 600)
+        let run = try Harness.run(
+            "/usr/bin/prlimit",
+            [
+                "--data=\(512 * 1024 * 1024)", "--", "/usr/bin/time", "-f", "%M", "-o", rss,
+                Harness.binary, "scan", "--root", host.root, "--baseline", baseline,
+                "--format", "json"
+            ] + extra, timeout: 600)
         // GNU time writes "Command exited with non-zero status N" before the figure.
         let lines = try String(contentsOfFile: rss, encoding: .utf8).split(separator: "\n")
         return (run, lines.last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? .max)
@@ -152,10 +158,14 @@ struct DepthTests {
         let reports = host.base + "/reports"
         mkdir(state, 0o700)
         mkdir(reports, 0o700)
-        let run = try Harness.run("/usr/bin/prlimit", ["--data=\(1024 * 1024 * 1024)", "--", Harness.binary, "scan", "--root", host.root,
-                                                       "--baseline", baseline, "--state-dir", state, "--format", "text",
-                                                       "--output", "json:\(reports)/last.json", "--output", "junit:\(reports)/junit.xml",
-                                                       "--output", "sarif:\(reports)/last.sarif"], timeout: 600)
+        let run = try Harness.run(
+            "/usr/bin/prlimit",
+            [
+                "--data=\(1024 * 1024 * 1024)", "--", Harness.binary, "scan", "--root", host.root,
+                "--baseline", baseline, "--state-dir", state, "--format", "text",
+                "--output", "json:\(reports)/last.json", "--output", "junit:\(reports)/junit.xml",
+                "--output", "sarif:\(reports)/last.sarif"
+            ], timeout: 600)
         #expect(run.status == 1, "\(run.stderr.prefix(2000))")
         // Stated bounds: 64 MiB for every report, 64 MiB for the state directory.
         for report in ["last.json", "junit.xml", "last.sarif"] {
@@ -176,8 +186,9 @@ struct DepthTests {
         #expect(summary["findings_listed"] as? Int == findings.count)
         #expect(summary["findings"] as? Int == findings.count + omitted.values.reduce(0, +))
         #expect((summary["findings"] as? Int ?? 0) >= 3 * depth, "\(summary)")
-        #expect(findings.contains { ($0["via"] as? [String] ?? []).contains { $0.contains("more directories") } },
-                "no explanation counts the directories it skips")
+        #expect(
+            findings.contains { ($0["via"] as? [String] ?? []).contains { $0.contains("more directories") } },
+            "no explanation counts the directories it skips")
         var perRule = [String: Int]()
         for f in findings { perRule[f["rule"] as? String ?? "", default: 0] += 1 }
         for (rule, listed) in perRule { #expect(listed <= 1000, "\(rule): \(listed) listed") }
@@ -207,8 +218,10 @@ struct DepthTests {
         let baseline = try host.baseline(Self.baseline)
         let state = host.base + "/state"
         mkdir(state, 0o700)
-        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", baseline, "--state-dir", state,
-                                         "--format", "text", "--output", "json:\(host.base)/last.json", "--alertmanager", am.base])
+        let run = try Harness.permdrift([
+            "scan", "--root", host.root, "--baseline", baseline, "--state-dir", state,
+            "--format", "text", "--output", "json:\(host.base)/last.json", "--alertmanager", am.base
+        ])
         #expect(run.status == 1, "\(run.stderr.prefix(2000))")
         let length = "/home/ann/transcripts".utf8.count + depth * 256
         // Text: the beginning … the end, and what it stands for.
@@ -217,7 +230,8 @@ struct DepthTests {
         #expect(run.stdout.contains("(a path of \(length) bytes, shortened to its beginning and end)"), "\(run.stdout.prefix(300))")
         #expect(run.stdout.utf8.count < 64 * 1024, "\(run.stdout.utf8.count) bytes of text")
         // JSON: the two ends and the exact length.
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: host.base + "/last.json"))) as? [String: Any])
+        let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: host.base + "/last.json"))) as? [String: Any])
         let finding = try #require(report.findings.first { $0["rule"] as? String == "homes-no-world-write" })
         #expect(finding["path_length"] as? Int == length)
         #expect((finding["path"] as? String)?.utf8.count == 4096 + 2)  // 2048 + "…" (3 bytes) + 2047; JSON decodes "…" to one character
@@ -226,7 +240,8 @@ struct DepthTests {
         let annotations = try #require(alerts.first?["annotations"] as? [String: String], "\(alerts)")
         let sample = annotations["samples"] ?? ""
         #expect(annotations["count"] == "1")
-        #expect(sample.count <= 240 && sample.hasPrefix("/home/ann/transcripts/ddd") && sample.contains("…") && sample.contains("shortened"),
-                "\(sample)")
+        #expect(
+            sample.count <= 240 && sample.hasPrefix("/home/ann/transcripts/ddd") && sample.contains("…") && sample.contains("shortened"),
+            "\(sample)")
     }
 }

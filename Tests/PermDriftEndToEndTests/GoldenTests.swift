@@ -12,8 +12,10 @@ struct GoldenTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
 
     /// A fixed environment: the C locale, 80 columns (the help wraps to COLUMNS), UTC.
-    static let environment = Harness.Environment.only(["LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                                       "COLUMNS": "80", "TZ": "UTC"])
+    static let environment = Harness.Environment.only([
+        "LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "COLUMNS": "80", "TZ": "UTC"
+    ])
 
     /// The subcommands a help text lists under SUBCOMMANDS: (the first word of each entry).
     static func subcommands(inHelp help: String) -> [String] {
@@ -46,8 +48,9 @@ struct GoldenTests {
         }
         #expect(files.count > 10, "\(files.sorted())")
         #expect(files.contains("help-scan.txt") && files.contains("help-baseline-init.txt"), "\(files.sorted())")
-        let kept = Set(((try? FileManager.default.contentsOfDirectory(atPath: Self.directory)) ?? [])
-            .filter { $0.hasPrefix("help") && $0.hasSuffix(".txt") })
+        let kept = Set(
+            ((try? FileManager.default.contentsOfDirectory(atPath: Self.directory)) ?? [])
+                .filter { $0.hasPrefix("help") && $0.hasSuffix(".txt") })
         for stale in kept.subtracting(files).sorted() {
             if Golden.updating {
                 try FileManager.default.removeItem(atPath: Self.directory + "/" + stale)
@@ -77,7 +80,7 @@ struct GoldenTests {
         }
         let patterns = [
             (#"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2}| UTC)?"#, "<TIME>"),
-            (#"\b\d+(\.\d+)? ?(ms|µs|s|seconds?)\b"#, "<DURATION>"),
+            (#"\b\d+(\.\d+)? ?(ms|µs|s|seconds?)\b"#, "<DURATION>")
         ]
         for (pattern, replacement) in patterns {
             text = text.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
@@ -96,8 +99,9 @@ struct GoldenTests {
         try host.setfacl("/home/bob/transcripts/t3.jsonl", "u:\(ScratchHost.uid("eve")):r")
         try host.make("/home/bob/transcripts/t4.jsonl", mode: 0o600, uid: ScratchHost.uid("bob"), gid: ScratchHost.uid("bob"))
         let baseline = try host.baseline(ScratchHost.transcriptsRule)
-        let run = try Harness.run(Harness.binary, ["scan", "--no-config", "--root", host.root, "--baseline", baseline],
-                                  environment: Self.environment)
+        let run = try Harness.run(
+            Harness.binary, ["scan", "--no-config", "--root", host.root, "--baseline", baseline],
+            environment: Self.environment)
         #expect(run.status == 1, "drift is exit 1: \(run.stderr)")
         #expect(run.stdout.contains("transcripts-private"), "\(run.stdout)")
         Golden.check(Self.normalised(run.stdout, host: host), against: Self.directory + "/scan-report.txt")

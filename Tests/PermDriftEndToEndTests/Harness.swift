@@ -28,8 +28,12 @@ extension Harness {
     /// Runs permdrift as an unprivileged uid with no capabilities (setpriv), the way an unprivileged user
     /// or a service without CAP_DAC_READ_SEARCH would.
     static func permdrift(asUID uid: UInt32, _ arguments: [String]) throws -> Run {
-        try run("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups",
-                                     "--inh-caps=-all", "--bounding-set=-all", "--", binary] + arguments)
+        try run(
+            "/usr/bin/setpriv",
+            [
+                "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--", binary
+            ] + arguments)
     }
 
     /// Checks that a report is well-formed XML (python3's XML parser), returning the parser's complaint.
@@ -84,4 +88,3 @@ extension Harness {
         #expect(r.status == 0, "report does not match docs/report.schema.json: \(r.stdout)\(r.stderr)", sourceLocation: sourceLocation)
     }
 }
-

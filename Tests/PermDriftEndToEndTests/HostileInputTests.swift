@@ -5,14 +5,15 @@ import Testing
 /// Bad input from the scanned tree: hostile names, symlinks, FIFOs, unreadable or symlinked scan roots.
 @Suite(.enabled(if: Harness.isRoot, "needs root: builds trees owned by other uids"))
 struct HostileInputTests {
-    static let anyFile = ScratchHost.head + """
-        rules:
-          - id: files-0600
-            match: /home/**
-            types: [file]
-            expect: { mode: "0600" }
+    static let anyFile =
+        ScratchHost.head + """
+            rules:
+              - id: files-0600
+                match: /home/**
+                types: [file]
+                expect: { mode: "0600" }
 
-        """
+            """
 
     @Test func namesWithControlCharactersAreEscapedInTextAndExactInJSON() throws {
         let host = try ScratchHost()
@@ -24,7 +25,7 @@ struct HostileInputTests {
             Array("bidi-\u{202E}txt.jsonl".utf8),
             Array("bad-utf8-".utf8) + [0xFF, 0xFE],
             Array("quote\"back\\slash{brace}".utf8),
-            Array(repeating: UInt8(ascii: "n"), count: 255),
+            Array(repeating: UInt8(ascii: "n"), count: 255)
         ]
         let dir = host.path("/home/ann")
         for name in names {
@@ -78,18 +79,19 @@ struct HostileInputTests {
         // A transcript replaced by a link to /etc/shadow (which on the host is 0640 root:shadow).
         try FileManager.default.removeItem(atPath: host.path(ScratchHost.transcript))
         symlink("/etc/shadow", host.path(ScratchHost.transcript))
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: t
-                match: /home/{a}/transcripts/**
-                types: [file]
-                expect: { owner: "{a}", mode: "0600", acl: none }
-              - id: links
-                match: /home/**
-                types: [symlink]
-                expect: { owner: root }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: t
+                    match: /home/{a}/transcripts/**
+                    types: [file]
+                    expect: { owner: "{a}", mode: "0600", acl: none }
+                  - id: links
+                    match: /home/**
+                    types: [symlink]
+                    expect: { owner: root }
 
-            """)
+                """)
         let (run, report) = try host.scanJSON(file)
         // The link is not a file: rule t does not apply to it, and nothing of /etc/shadow is reported.
         #expect(!report.hasFinding(rule: "t", path: ScratchHost.transcript))
@@ -113,14 +115,15 @@ struct HostileInputTests {
         let host = try ScratchHost()
         defer { host.remove() }
         mkfifo(host.path("/home/ann/transcripts/pipe.jsonl"), 0o644)
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: no-fifos
-                match: /home/**
-                types: [fifo]
-                expect: { mode: "0600" }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: no-fifos
+                    match: /home/**
+                    types: [fifo]
+                    expect: { mode: "0600" }
 
-            """)
+                """)
         // Opening a FIFO for reading would block forever; the scan must finish.
         let (run, report) = try host.scanJSON(file)
         #expect(run.status == 1)
@@ -146,14 +149,15 @@ struct HostileInputTests {
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         #expect(bound == 0 && listen(fd, 1) == 0)
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: only-files
-                match: /home/*/transcripts/*
-                types: [socket, device]
-                expect: { mode: "0600" }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: only-files
+                    match: /home/*/transcripts/*
+                    types: [socket, device]
+                    expect: { mode: "0600" }
 
-            """)
+                """)
         let (run, report) = try host.scanJSON(file)
         #expect(run.status == 1, "\(run.stderr)")
         #expect(report.hasFinding(rule: "only-files", path: "/home/ann/transcripts/dev.jsonl", kind: "mode"))
@@ -166,11 +170,12 @@ struct HostileInputTests {
     @Test func aPinnedDirectoryReplacedByASymlinkIsNotFollowed() throws {
         let host = try ScratchHost()
         defer { host.remove() }
-        let file = try host.baseline(ScratchHost.head + """
-            pins:
-              /home/ann/transcripts: { type: directory, owner: ann, group: ann, mode: "0700" }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                pins:
+                  /home/ann/transcripts: { type: directory, owner: ann, group: ann, mode: "0700" }
 
-            """)
+                """)
         #expect(try host.scanJSON(file).0.status == 0)
         // Renamed away, and a symlink to /etc planted in its place.
         try FileManager.default.moveItem(atPath: host.path("/home/ann/transcripts"), toPath: host.path("/home/ann/moved"))
@@ -181,8 +186,9 @@ struct HostileInputTests {
         #expect(!pins.isEmpty, "\(report.findings)")
         // The pin is held against the symlink itself (lstat), never against /etc behind it.
         #expect(pins.contains { ($0["actual"] as? String)?.contains("type symlink") == true }, "\(pins)")
-        #expect(!report.findings.contains { ($0["path"] as? String)?.hasPrefix("/home/ann/transcripts/") == true },
-                "nothing under the symlink was walked")
+        #expect(
+            !report.findings.contains { ($0["path"] as? String)?.hasPrefix("/home/ann/transcripts/") == true },
+            "nothing under the symlink was walked")
     }
 
     @Test func scanRootThatIsASymlinkIsRefused() throws {
@@ -232,14 +238,15 @@ struct HostileInputTests {
         let host = try ScratchHost()
         defer { host.remove() }
         link(host.path(ScratchHost.transcript), host.path("/home/bob/stolen.jsonl"))
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: one-link
-                match: /home/{a}/transcripts/**
-                types: [file]
-                expect: { links: 1 }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: one-link
+                    match: /home/{a}/transcripts/**
+                    types: [file]
+                    expect: { links: 1 }
 
-            """)
+                """)
         let (run, report) = try host.scanJSON(file)
         #expect(run.status == 1)
         #expect(report.hasFinding(rule: "one-link", path: ScratchHost.transcript, kind: "links"))
@@ -289,7 +296,8 @@ struct HostileInputTests {
         try Harness.sh("/bin/mount", "-t", "tmpfs", "permdrift-test", host.path("/home/ann/mnt"))
         defer { _ = try? Harness.run("/bin/umount", [host.path("/home/ann/mnt")]) }
         try host.write("/home/ann/mnt/loose.md", "", mode: 0o666)
-        let file = try host.baseline("""
+        let file = try host.baseline(
+            """
             version: 1
             name: nested
             scan:
@@ -316,8 +324,10 @@ struct HostileInputTests {
         #expect(FileManager.default.fileExists(atPath: report))
         // A deadline that has passed before the walk can end: the watchdog ends the run, as it would a
         // run stuck on a hanging filesystem.
-        let late = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--output", "json:\(report)",
-                                          "--deadline", "0.000001"])
+        let late = try Harness.permdrift([
+            "scan", "--root", host.root, "--baseline", file, "--output", "json:\(report)",
+            "--deadline", "0.000001"
+        ])
         #expect(late.status == 2)
         #expect(late.stderr.contains("the scan did not finish within"), "\(late.stderr)")
         #expect(!FileManager.default.fileExists(atPath: report), "the earlier report must not stand in for this run")

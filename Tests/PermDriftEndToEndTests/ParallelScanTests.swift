@@ -7,32 +7,33 @@ import Testing
 /// runs and entries too young for the listed read are still seen.
 @Suite(.enabled(if: Harness.isRoot, "needs root: builds trees owned by other uids"))
 struct ParallelScanTests {
-    static let baseline = ScratchHost.head + """
-        principals:
-          agents: group:agents
-        rules:
-          - id: homes
-            severity: critical
-            match: /home/{a}
-            types: [directory]
-            expect: { owner: "{a}", mode: "0700", acl: none }
-          - id: transcripts-private
-            severity: critical
-            match: /home/{a}/transcripts/**
-            types: [file]
-            expect: { owner: "{a}", mode: "0600", acl: none, links: 1 }
-            access: { read: ["{a}"], write: ["{a}"] }
-          - id: no-capabilities
-            severity: high
-            match: /home/**
-            types: [file]
-            expect: { capabilities: none }
-          - id: shared-read-only
-            severity: high
-            match: /srv/shared/**
-            access: { write: [user:svc] }
+    static let baseline =
+        ScratchHost.head + """
+            principals:
+              agents: group:agents
+            rules:
+              - id: homes
+                severity: critical
+                match: /home/{a}
+                types: [directory]
+                expect: { owner: "{a}", mode: "0700", acl: none }
+              - id: transcripts-private
+                severity: critical
+                match: /home/{a}/transcripts/**
+                types: [file]
+                expect: { owner: "{a}", mode: "0600", acl: none, links: 1 }
+                access: { read: ["{a}"], write: ["{a}"] }
+              - id: no-capabilities
+                severity: high
+                match: /home/**
+                types: [file]
+                expect: { capabilities: none }
+              - id: shared-read-only
+                severity: high
+                match: /srv/shared/**
+                access: { write: [user:svc] }
 
-        """
+            """
 
     /// Builds 2 agents' trees wide and deep enough that the threads hand directories to each other, with
     /// drift of every kind the rules above look at.
@@ -90,8 +91,11 @@ struct ParallelScanTests {
             #expect(report.errors.isEmpty, "threads \(threads): \(report.errors)")
             #expect(report.hasFinding(rule: "transcripts-private", path: "/home/ann/transcripts/s3/t1.jsonl", kind: "mode"))
             #expect(report.hasFinding(rule: "transcripts-private", path: "/home/ann/transcripts/s17/deep/t4.jsonl", kind: "acl"))
-            #expect(report.findings.contains { $0["path"] as? String == "/home/ann/transcripts/s17/deep/t4.jsonl"
-                && $0["kind"] as? String == "access" && $0["principal"] as? String == "user:eve" }, "eve can read ann's transcript")
+            #expect(
+                report.findings.contains {
+                    $0["path"] as? String == "/home/ann/transcripts/s17/deep/t4.jsonl"
+                        && $0["kind"] as? String == "access" && $0["principal"] as? String == "user:eve"
+                }, "eve can read ann's transcript")
             #expect(report.hasFinding(rule: "homes", path: "/home/ann", kind: "acl"))
             #expect(report.hasFinding(rule: "transcripts-private", path: "/home/bob/transcripts/s30/copy.jsonl", kind: "links"))
             #expect(report.hasFinding(rule: "no-capabilities", path: "/home/bob/transcripts/s8/deep/t9.jsonl", kind: "capabilities"))
@@ -133,8 +137,12 @@ struct ParallelScanTests {
         var reports = [String]()
         for threads in ["1", "2"] {
             // Without the capability, the agents' 0700 homes cannot be listed.
-            let run = try Harness.permdrift(asUID: 61999, ["scan", "--root", host.root, "--baseline", file,
-                                                           "--format", "json", "--threads", threads])
+            let run = try Harness.permdrift(
+                asUID: 61999,
+                [
+                    "scan", "--root", host.root, "--baseline", file,
+                    "--format", "json", "--threads", threads
+                ])
             #expect(run.status == 2, "threads \(threads): \(run.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: run.stdoutBytes) as? [String: Any])
             #expect(report.errors.contains { $0["path"] as? String == "/home/ann" }, "threads \(threads)")

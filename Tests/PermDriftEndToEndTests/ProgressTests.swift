@@ -46,7 +46,8 @@ struct ProgressTests {
     @Test func neverUnderSystemd() throws {
         let (host, file) = try Self.host()
         defer { host.remove() }
-        let journal = try Harness.run("/usr/bin/script", ["-qec", Self.command(host, file, environment: Self.eager + " JOURNAL_STREAM=8:1"), "/dev/null"])
+        let journal = try Harness.run(
+            "/usr/bin/script", ["-qec", Self.command(host, file, environment: Self.eager + " JOURNAL_STREAM=8:1"), "/dev/null"])
         #expect(journal.status == 0, "\(journal.stdout)")
         #expect(!journal.stdout.contains(" entries, "), "none under systemd: \(journal.stdout)")
     }
@@ -55,8 +56,9 @@ struct ProgressTests {
         let (host, file) = try Self.host()
         defer { host.remove() }
         // Standard error a pipe (Harness.permdrift reads it through one).
-        let piped = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--format", "json"],
-                                          environment: ["PERMDRIFT_PROGRESS_TIMING": "0,0,1"])
+        let piped = try Harness.permdrift(
+            ["scan", "--root", host.root, "--baseline", file, "--format", "json"],
+            environment: ["PERMDRIFT_PROGRESS_TIMING": "0,0,1"])
         #expect(piped.status == 0)
         #expect(!piped.stderr.contains(" entries, "), "none when stderr is a pipe: \(piped.stderr)")
         // Standard error a file, from a terminal session.
@@ -71,7 +73,8 @@ struct ProgressTests {
     @Test func aBadTimingIsNamedAndTheUsualOneKept() throws {
         let (host, file) = try Self.host()
         defer { host.remove() }
-        let terminal = try Harness.run("/usr/bin/script", ["-qec", Self.command(host, file, environment: "PERMDRIFT_PROGRESS_TIMING=soon"), "/dev/null"])
+        let terminal = try Harness.run(
+            "/usr/bin/script", ["-qec", Self.command(host, file, environment: "PERMDRIFT_PROGRESS_TIMING=soon"), "/dev/null"])
         #expect(terminal.status == 0, "\(terminal.stdout)")
         #expect(terminal.stdout.contains("PERMDRIFT_PROGRESS_TIMING is not DELAY,INTERVAL,BATCH"), "\(terminal.stdout)")
     }

@@ -67,7 +67,10 @@ struct ProvisioningTests {
         #expect(rules.map { $0["id"] as? String } == ["transcripts-private"])
         #expect(((rules.first?["defaultConfiguration"] as? [String: Any])?["level"] as? String) == "error")
         let results = runInfo["results"] as? [[String: Any]] ?? []
-        let uris = results.compactMap { ((($0["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])?["artifactLocation"] as? [String: Any])?["uri"] as? String }
+        let uris = results.compactMap {
+            ((($0["locations"] as? [[String: Any]])?.first?["physicalLocation"] as? [String: Any])?["artifactLocation"] as? [String: Any])?[
+                "uri"] as? String
+        }
         #expect(Set(uris) == ["home/ann/transcripts/t1.jsonl", "home/ann/transcripts/we%20ird%1B%25.jsonl"])
         #expect(results.allSatisfy { (($0["partialFingerprints"] as? [String: Any])?["permdrift/v1"] as? String)?.count == 32 })
     }
@@ -76,19 +79,20 @@ struct ProvisioningTests {
         let host = try ScratchHost()
         defer { host.remove() }
         host.setMode(ScratchHost.notes, 0o640)
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: notes-low
-                severity: low
-                match: /home/*/notes.md
-                expect: { mode: "0600" }
-              - id: transcripts-critical
-                severity: critical
-                match: /home/*/transcripts/**
-                types: [file]
-                expect: { mode: "0600" }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: notes-low
+                    severity: low
+                    match: /home/*/notes.md
+                    expect: { mode: "0600" }
+                  - id: transcripts-critical
+                    severity: critical
+                    match: /home/*/transcripts/**
+                    types: [file]
+                    expect: { mode: "0600" }
 
-            """)
+                """)
         let passing = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--fail-on", "high"])
         #expect(passing.status == 0)
         #expect(passing.stdout.contains("/home/ann/notes.md: mode is 0640, expected 0600"))
@@ -99,8 +103,9 @@ struct ProvisioningTests {
         #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file]).status == 1)
         let sarif = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--fail-on", "high", "--format", "sarif"])
         try Harness.validateSARIF(sarif.stdoutBytes)
-        let results = (((try JSONSerialization.jsonObject(with: sarif.stdoutBytes) as? [String: Any])?["runs"] as? [[String: Any]])?
-            .first?["results"] as? [[String: Any]]) ?? []
+        let results =
+            (((try JSONSerialization.jsonObject(with: sarif.stdoutBytes) as? [String: Any])?["runs"] as? [[String: Any]])?
+                .first?["results"] as? [[String: Any]]) ?? []
         #expect(results.count == 1)
         #expect(results.first?["level"] as? String == "note", "a finding below --fail-on must not fail a code-scanning check")
         #expect(results.first?["kind"] as? String == "informational")
@@ -118,13 +123,14 @@ struct ProvisioningTests {
         try host.write("/etc/passwd", passwd + "daemon:x:33300:33300::/:/usr/sbin/nologin\n", mode: 0o644)
         try host.write("/srv/shared/by-root-daemon", "", mode: 0o640, uid: 33300, gid: 33000)
         try host.write("/srv/shared/by-machine-daemon", "", mode: 0o640, uid: 1, gid: 33000)
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: daemon-owns
-                match: /srv/shared/by-*
-                expect: { owner: daemon }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: daemon-owns
+                    match: /srv/shared/by-*
+                    expect: { owner: daemon }
 
-            """)
+                """)
         let (run, report) = try host.scanJSON(file)
         #expect(run.status == 1)
         #expect(!report.hasFinding(rule: "daemon-owns", path: "/srv/shared/by-root-daemon"))
@@ -138,23 +144,27 @@ struct ProvisioningTests {
         defer { host.remove() }
         symlink("../../..", host.path("/home/ann/up"))
         symlink("/etc", host.path("/home/ann/etc"))
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: everything-0600
-                match: /**
-                types: [file]
-                expect: { mode: "0600" }
-              - id: links
-                match: /home/**
-                types: [symlink]
-                expect: { owner: ann }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: everything-0600
+                    match: /**
+                    types: [file]
+                    expect: { mode: "0600" }
+                  - id: links
+                    match: /home/**
+                    types: [symlink]
+                    expect: { owner: ann }
 
-            """)
+                """)
         let (run, report) = try host.scanJSON(file)
         #expect(run.status == 1)
         #expect(report.hasFinding(rule: "links", path: "/home/ann/up", kind: "owner"))
         #expect(report.hasFinding(rule: "links", path: "/home/ann/etc", kind: "owner"))
-        #expect(!report.findings.contains { ($0["path"] as? String)?.hasPrefix("/home/ann/up/") == true || ($0["path"] as? String)?.hasPrefix("/home/ann/etc/") == true })
+        #expect(
+            !report.findings.contains {
+                ($0["path"] as? String)?.hasPrefix("/home/ann/up/") == true || ($0["path"] as? String)?.hasPrefix("/home/ann/etc/") == true
+            })
     }
 
     @Test func aRootWithoutAccountFilesIsRefused() throws {
@@ -170,7 +180,7 @@ struct ProvisioningTests {
         ("/etc/passwd", "ann:x:notanumber:33001::/home/ann:/bin/sh\n", "etc/passwd:LAST: error: not a passwd entry"),
         ("/etc/passwd", "ann:x:33009:33009::/home/ann:/bin/sh\n", "etc/passwd:LAST: error: user 'ann' is defined again (first at line 2)"),
         ("/etc/group", "agents:x:33000:eve\n", "etc/group:LAST: error: group 'agents' is defined again"),
-        ("/etc/group", "broken-line\n", "etc/group:LAST: error: not a group entry"),
+        ("/etc/group", "broken-line\n", "etc/group:LAST: error: not a group entry")
     ])
     func malformedOrDuplicateAccountLinesAreRefused(file: String, appended: String, message: String) throws {
         let host = try ScratchHost()
@@ -188,7 +198,9 @@ struct ProvisioningTests {
         let host = try ScratchHost()
         defer { host.remove() }
         symlink(host.root, host.base + "/link")
-        let run = try Harness.permdrift(["scan", "--root", host.base + "/link", "--baseline", try host.baseline(ScratchHost.transcriptsRule)])
+        let run = try Harness.permdrift([
+            "scan", "--root", host.base + "/link", "--baseline", try host.baseline(ScratchHost.transcriptsRule)
+        ])
         #expect(run.status == 2)
         #expect(run.stderr.contains("--root \(host.base)/link is a symlink"), "\(run.stderr)")
     }

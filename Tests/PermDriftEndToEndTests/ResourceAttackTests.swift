@@ -7,28 +7,34 @@ import Testing
 /// Memory is held against a bound (peak RSS from wait4's rusage, GNU time), never time.
 @Suite(.enabled(if: Harness.isRoot, "needs root: mounts tmpfs of its own and gives trees to an agent"))
 struct ResourceAttackTests {
-    static let baseline = ScratchHost.head + """
-        rules:
-          - id: transcripts-private
-            severity: critical
-            match: /home/{a}/transcripts/**
-            types: [file]
-            expect: { owner: "{a}", mode: "0600", acl: none }
-          - id: homes-private
-            severity: critical
-            match: /home/{a}/**
-            access: { read: ["{a}"], write: ["{a}"] }
+    static let baseline =
+        ScratchHost.head + """
+            rules:
+              - id: transcripts-private
+                severity: critical
+                match: /home/{a}/transcripts/**
+                types: [file]
+                expect: { owner: "{a}", mode: "0600", acl: none }
+              - id: homes-private
+                severity: critical
+                match: /home/{a}/**
+                access: { read: ["{a}"], write: ["{a}"] }
 
-        """
+            """
 
     /// Runs `permdrift scan --format json` with at most `files` descriptors, returning the run, its report
     /// and its peak RSS in KiB.
     static func scan(_ host: ScratchHost, baseline: String, files: Int = 32, extra: [String] = []) throws
-        -> (Harness.Run, [String: Any], Int) {
+        -> (Harness.Run, [String: Any], Int)
+    {
         let rss = host.base + "/rss-\(UUID().uuidString)"
-        let run = try Harness.run("/usr/bin/prlimit", ["--nofile=\(files)", "--", "/usr/bin/time", "-f", "%M", "-o", rss,
-                                                       Harness.binary, "scan", "--root", host.root, "--baseline", baseline,
-                                                       "--format", "json"] + extra, timeout: 900)
+        let run = try Harness.run(
+            "/usr/bin/prlimit",
+            [
+                "--nofile=\(files)", "--", "/usr/bin/time", "-f", "%M", "-o", rss,
+                Harness.binary, "scan", "--root", host.root, "--baseline", baseline,
+                "--format", "json"
+            ] + extra, timeout: 900)
         let lines = try String(contentsOfFile: rss, encoding: .utf8).split(separator: "\n")
         let kib = lines.last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? .max
         let report = (try? JSONSerialization.jsonObject(with: run.stdoutBytes) as? [String: Any]) ?? [:]
@@ -41,8 +47,9 @@ struct ResourceAttackTests {
         defer { host.remove() }
         let top = host.path("/home/ann/transcripts")
         // A tmpfs of the test's own: made in seconds, gone with the mount.
-        try Harness.sh("/bin/mount", "-t", "tmpfs", "-o", "size=256m,nr_inodes=2100000,mode=0700,uid=33001,gid=33001",
-                       "pd-test-million-dirs", top)
+        try Harness.sh(
+            "/bin/mount", "-t", "tmpfs", "-o", "size=256m,nr_inodes=2100000,mode=0700,uid=33001,gid=33001",
+            "pd-test-million-dirs", top)
         defer { _ = try? Harness.run("/bin/umount", ["-l", top]) }
         let count = 1_000_000
         try top.withCString { dir in
@@ -65,16 +72,19 @@ struct ResourceAttackTests {
         }
         chmod(top + "/d777777/t.jsonl", 0o644)
         // The tmpfs is the scan root (the walk does not cross into another mount below one).
-        let baseline = try host.baseline(Self.baseline.replacingOccurrences(of: "roots: [/home, /srv/shared]",
-                                                                             with: "roots: [/home/ann/transcripts]"))
+        let baseline = try host.baseline(
+            Self.baseline.replacingOccurrences(
+                of: "roots: [/home, /srv/shared]",
+                with: "roots: [/home/ann/transcripts]"))
         let (run, report, kib) = try Self.scan(host, baseline: baseline)
         #expect(run.status == 1, "\(run.stderr.prefix(2000))")
         let summary = report["summary"] as? [String: Any]
         // The million directories, their files, and the root.
         #expect(summary?["entries"] as? Int == 2 * count + 1, "\(summary ?? [:])")
         #expect(report.errors.isEmpty, "\(report.errors.prefix(3))")
-        #expect(report.findings.count == 1 && report.hasFinding(rule: "transcripts-private", path: "/home/ann/transcripts/d777777/t.jsonl"),
-                "\(report.findings.prefix(3))")
+        #expect(
+            report.findings.count == 1 && report.hasFinding(rule: "transcripts-private", path: "/home/ann/transcripts/d777777/t.jsonl"),
+            "\(report.findings.prefix(3))")
         #expect(kib < 160 * 1024, "peak RSS \(kib) KiB for a million directories")
     }
 
@@ -201,11 +211,14 @@ struct ResourceAttackTests {
             #expect(entries < 400, "threads \(threads): \(entries) entries visited")
             // Nothing is followed: no path outside /home and /srv/shared (the symlinks point at /etc).
             let paths = report.findings.compactMap { $0["path"] as? String } + report.errors.compactMap { $0["path"] as? String }
-            #expect(paths.allSatisfy { $0.hasPrefix("/home") || $0.hasPrefix("/srv/shared") }, "threads \(threads): \(paths.filter { !$0.hasPrefix("/home") }.prefix(3))")
+            #expect(
+                paths.allSatisfy { $0.hasPrefix("/home") || $0.hasPrefix("/srv/shared") },
+                "threads \(threads): \(paths.filter { !$0.hasPrefix("/home") }.prefix(3))")
             // What it could not read it says, as changes.
             for e in report.errors {
                 let message = e["message"] as? String ?? ""
-                #expect(message.contains("changed") || message.contains("moved") || message.contains("replaced")
+                #expect(
+                    message.contains("changed") || message.contains("moved") || message.contains("replaced")
                         || message.contains("vanished") || message.contains("No such file"), "threads \(threads): \(e)")
             }
         }

@@ -25,7 +25,8 @@ struct ScaleTests {
             }
         }
         chmod(big + "/s777777.jsonl", 0o644)
-        let baseline = try host.baseline("""
+        let baseline = try host.baseline(
+            """
             version: 1
             name: million
             scan:
@@ -40,9 +41,13 @@ struct ScaleTests {
             """)
         let rss = host.base + "/rss"
         // At most 32 descriptors, and the peak resident set measured by GNU time.
-        let run = try Harness.run("/usr/bin/prlimit", ["--nofile=32", "--", "/usr/bin/time", "-f", "%M", "-o", rss,
-                                                       Harness.binary, "scan", "--root", host.root, "--baseline", baseline,
-                                                       "--format", "json"], timeout: 600)
+        let run = try Harness.run(
+            "/usr/bin/prlimit",
+            [
+                "--nofile=32", "--", "/usr/bin/time", "-f", "%M", "-o", rss,
+                Harness.binary, "scan", "--root", host.root, "--baseline", baseline,
+                "--format", "json"
+            ], timeout: 600)
         #expect(run.status == 1, "\(run.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: run.stdoutBytes) as? [String: Any])
         #expect((report["summary"] as? [String: Any])?["entries"] as? Int == count + 1)

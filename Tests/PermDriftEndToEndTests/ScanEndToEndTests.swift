@@ -67,13 +67,14 @@ struct ScanEndToEndTests {
         defer { host.remove() }
         // The home itself is 0000: its mode is read through the parent, its contents are an error.
         host.setMode("/home/bob", 0o000)
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: homes
-                match: /home/{a}
-                expect: { mode: "0700" }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: homes
+                    match: /home/{a}
+                    expect: { mode: "0700" }
 
-            """)
+                """)
         let run = try Harness.permdrift(asUID: 61999, ["scan", "--root", host.root, "--baseline", file, "--format", "json"])
         #expect(run.status == 2)
         let report = try #require(try JSONSerialization.jsonObject(with: run.stdoutBytes) as? [String: Any])
@@ -84,13 +85,14 @@ struct ScanEndToEndTests {
     @Test func unquotedModeExitsTwoWithFileLineColumn() throws {
         let host = try ScratchHost()
         defer { host.remove() }
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: t
-                match: /home/*
-                expect: { mode: 0600 }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: t
+                    match: /home/*
+                    expect: { mode: 0600 }
 
-            """)
+                """)
         let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--format", "json"])
         #expect(run.status == 2)
         #expect(run.stderr.contains("\(file):8:21: error: mode must be a quoted octal string: write \"0600\""), "\(run.stderr)")
@@ -117,8 +119,10 @@ struct ScanEndToEndTests {
         let file = try host.baseline(ScratchHost.transcriptsRule)
         let json = host.base + "/out/report.json", junit = host.base + "/out/report.xml", text = host.base + "/out/report.txt"
         try FileManager.default.createDirectory(atPath: host.base + "/out", withIntermediateDirectories: true)
-        let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--format", "junit",
-                                         "--output", "json:\(json)", "--output", "junit:\(junit)", "--output", "text:\(text)"])
+        let run = try Harness.permdrift([
+            "scan", "--root", host.root, "--baseline", file, "--format", "junit",
+            "--output", "json:\(json)", "--output", "junit:\(junit)", "--output", "text:\(text)"
+        ])
         #expect(run.status == 1)
         #expect(run.stdout.hasPrefix("<?xml"))
         let written = try Data(contentsOf: URL(fileURLWithPath: json))
@@ -127,11 +131,13 @@ struct ScanEndToEndTests {
         #expect(report.hasFinding(rule: "transcripts-private", path: ScratchHost.transcript))
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains("<testcase classname=\"permdrift.e2e\" name=\"transcripts-private\">"))
-        #expect(xml.contains("<failure message=\"1 finding\" type=\"drift\">\(ScratchHost.transcript): mode is 0644, expected 0600</failure>"))
+        #expect(
+            xml.contains("<failure message=\"1 finding\" type=\"drift\">\(ScratchHost.transcript): mode is 0644, expected 0600</failure>"))
         try Harness.validateXML(Data(xml.utf8))
         #expect(try String(contentsOfFile: text, encoding: .utf8).contains("drift found"))
         // Nothing but the three reports is left in the directory (no temporary files).
-        #expect(try FileManager.default.contentsOfDirectory(atPath: host.base + "/out").sorted()
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: host.base + "/out").sorted()
                 == ["report.json", "report.txt", "report.xml"])
     }
 
@@ -142,7 +148,8 @@ struct ScanEndToEndTests {
         let good = try host.baseline(ScratchHost.transcriptsRule)
         #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", good, "--output", "json:\(json)"]).status == 0)
         #expect(FileManager.default.fileExists(atPath: json))
-        let bad = try host.baseline(ScratchHost.head + "rules:\n  - id: t\n    match: /home/*\n    expect: { mode: 0600 }\n", name: "bad.yaml")
+        let bad = try host.baseline(
+            ScratchHost.head + "rules:\n  - id: t\n    match: /home/*\n    expect: { mode: 0600 }\n", name: "bad.yaml")
         let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", bad, "--output", "json:\(json)"])
         #expect(run.status == 2)
         #expect(!FileManager.default.fileExists(atPath: json), "a report of an earlier run must not stand in for this one")
@@ -152,12 +159,13 @@ struct ScanEndToEndTests {
     @Test func junitListsEveryRuleAsATestCase() throws {
         let host = try ScratchHost()
         defer { host.remove() }
-        let file = try host.baseline(ScratchHost.transcriptsRule + """
-              - id: homes
-                match: /home/{a}
-                expect: { mode: "0700" }
+        let file = try host.baseline(
+            ScratchHost.transcriptsRule + """
+                  - id: homes
+                    match: /home/{a}
+                    expect: { mode: "0700" }
 
-            """)
+                """)
         let run = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--format", "junit"])
         #expect(run.status == 0)
         #expect(run.stdout.contains("name=\"transcripts-private\"/>"))
@@ -173,7 +181,7 @@ struct ScanEndToEndTests {
         (["scan", "--root", "/nonexistent-permdrift-root"], "no such directory"),
         (["frobnicate"], "frobnicate"),
         (["explain", "--root", "/tmp", "/../etc"], "'.' and '..' are not allowed"),
-        (["explain", "relative/path"], "absolute path"),
+        (["explain", "relative/path"], "absolute path")
     ])
     func usageErrorsExit64(arguments: [String], mentions: String) throws {
         let run = try Harness.permdrift(arguments)
@@ -196,8 +204,9 @@ struct ScanEndToEndTests {
         #expect(run.stdout.contains("user:agent-bo:r-x"))
         #expect(run.stdout.contains("baseline agent-host from the built-in default"))
         // The demo host is removed afterwards.
-        let dir = try #require(run.stdout.split(separator: "\n").first?.split(separator: " ").last?
-            .trimmingCharacters(in: CharacterSet(charactersIn: "()")))
+        let dir = try #require(
+            run.stdout.split(separator: "\n").first?.split(separator: " ").last?
+                .trimmingCharacters(in: CharacterSet(charactersIn: "()")))
         #expect(!FileManager.default.fileExists(atPath: String(dir)))
     }
 

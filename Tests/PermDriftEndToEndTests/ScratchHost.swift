@@ -100,15 +100,16 @@ struct ScratchHost {
 
         """
 
-    static let transcriptsRule = head + """
-        rules:
-          - id: transcripts-private
-            severity: critical
-            match: /home/{a}/transcripts/**
-            types: [file]
-            expect: { owner: "{a}", mode: "0600", acl: none }
+    static let transcriptsRule =
+        head + """
+            rules:
+              - id: transcripts-private
+                severity: critical
+                match: /home/{a}/transcripts/**
+                types: [file]
+                expect: { owner: "{a}", mode: "0600", acl: none }
 
-        """
+            """
 
     /// Scans with `--format json` and decodes the report (and checks it against the schema).
     func scanJSON(_ baselineFile: String, extra: [String] = []) throws -> (Harness.Run, [String: Any]) {
@@ -154,8 +155,9 @@ extension ScratchHost {
     /// An empty file (or a FIFO) with this owner and mode; missing parents are made root-owned 0755.
     func make(_ p: String, mode: mode_t, uid: UInt32 = 0, gid: UInt32 = 0, fifo: Bool = false) throws {
         let parent = (path(p) as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: parent, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         if fifo {
             guard mkfifo(path(p), 0o600) == 0 else { throw HarnessError("cannot mkfifo \(path(p)): \(String(cString: strerror(errno)))") }
             try own(p, uid: uid, gid: gid, mode: mode)

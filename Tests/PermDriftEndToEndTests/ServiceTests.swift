@@ -19,8 +19,9 @@ struct ServiceTests {
         let text = try String(contentsOfFile: Self.unit, encoding: .utf8).replacingOccurrences(of: "@BINDIR@", with: "/usr/local/bin")
         try text.write(toFile: dir + "/permdrift.service", atomically: true, encoding: .utf8)
         let run = try Harness.run("/usr/bin/systemd-analyze", ["security", "--offline=true", dir + "/permdrift.service"])
-        let line = try #require(run.stdout.split(separator: "\n").first { $0.contains("Overall exposure level for permdrift.service") },
-                                "no exposure figure: \(run.stdout)\(run.stderr)")
+        let line = try #require(
+            run.stdout.split(separator: "\n").first { $0.contains("Overall exposure level for permdrift.service") },
+            "no exposure figure: \(run.stdout)\(run.stderr)")
         let figure = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) })
         #expect(figure <= 1.0, "\(line)")
     }
@@ -33,13 +34,17 @@ struct ServiceTests {
         let text = try String(contentsOfFile: Self.notifyUnit, encoding: .utf8).replacingOccurrences(of: "@BINDIR@", with: "/usr/local/bin")
         try text.write(toFile: dir + "/permdrift-notify.service", atomically: true, encoding: .utf8)
         let run = try Harness.run("/usr/bin/systemd-analyze", ["security", "--offline=true", dir + "/permdrift-notify.service"])
-        let line = try #require(run.stdout.split(separator: "\n").first { $0.contains("Overall exposure level for permdrift-notify.service") },
-                                "no exposure figure: \(run.stdout)\(run.stderr)")
+        let line = try #require(
+            run.stdout.split(separator: "\n").first { $0.contains("Overall exposure level for permdrift-notify.service") },
+            "no exposure figure: \(run.stdout)\(run.stderr)")
         let figure = try #require(line.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) })
         #expect(figure <= 2.0, "\(line)")
         let lines = Set(text.split(separator: "\n").map(String.init))
-        for required in ["Type=oneshot", "User=permdrift", "CapabilityBoundingSet=", "AmbientCapabilities=", "IPAddressDeny=any",
-                         "IPAddressAllow=localhost", "StateDirectory=permdrift", "WantedBy=permdrift.service", "After=permdrift.service network-online.target"] {
+        for required in [
+            "Type=oneshot", "User=permdrift", "CapabilityBoundingSet=", "AmbientCapabilities=", "IPAddressDeny=any",
+            "IPAddressAllow=localhost", "StateDirectory=permdrift", "WantedBy=permdrift.service",
+            "After=permdrift.service network-online.target"
+        ] {
             #expect(lines.contains(required), "permdrift-notify.service lacks \(required)")
         }
         #expect(!text.contains("\nPrivateNetwork=yes"), "delivery needs the network")
@@ -59,20 +64,29 @@ struct ServiceTests {
         let textfiles = host.base + "/textfiles"
         mkdir(textfiles, 0o755)
         chown(textfiles, account.uid, account.gid)
-        let scan = try account.permdrift(["scan", "--root", host.root, "--baseline", file, "--state-dir", state, "--require-sandbox",
-                                          "--prometheus-textfile", textfiles + "/permdrift.prom"], capability: true)
+        let scan = try account.permdrift(
+            [
+                "scan", "--root", host.root, "--baseline", file, "--state-dir", state, "--require-sandbox",
+                "--prometheus-textfile", textfiles + "/permdrift.prom"
+            ], capability: true)
         #expect(scan.status == 1, "\(scan.stderr)")
         let metrics = try String(contentsOfFile: textfiles + "/permdrift.prom", encoding: .utf8)
         #expect(metrics.contains("permdrift_scan_complete 1"), "\(metrics)")
         // notify as the same account with no capability at all (permdrift-notify.service).
-        let notify = try account.permdrift(["notify", "--no-config", "--state-dir", state, "--alertmanager", am.base,
-                                            "--prometheus-textfile", textfiles + "/permdrift.prom"], capability: false)
+        let notify = try account.permdrift(
+            [
+                "notify", "--no-config", "--state-dir", state, "--alertmanager", am.base,
+                "--prometheus-textfile", textfiles + "/permdrift.prom"
+            ], capability: false)
         #expect(notify.status == 0, "\(notify.stderr)")
         #expect(try am.alerts().contains { ($0["labels"] as? [String: String])?["rule"] == "transcripts-private" })
         #expect(try String(contentsOfFile: textfiles + "/permdrift.prom", encoding: .utf8).contains("permdrift_alerts_pending 0"))
         // scan --alertmanager under the sandbox: the delivery runs in a process started before it.
-        let direct = try account.permdrift(["scan", "--root", host.root, "--baseline", file, "--state-dir", state, "--require-sandbox",
-                                            "--alertmanager", am.base], capability: true)
+        let direct = try account.permdrift(
+            [
+                "scan", "--root", host.root, "--baseline", file, "--state-dir", state, "--require-sandbox",
+                "--alertmanager", am.base
+            ], capability: true)
         #expect(direct.status == 1, "\(direct.stderr)")
         let status = try account.permdrift(["status", "--no-config", "--state-dir", state], capability: false)
         #expect(status.stdout.contains("alerts waiting for delivery: 0"), "\(status.stdout)\(status.stderr)")
@@ -81,10 +95,12 @@ struct ServiceTests {
     @Test func theUnitsSayWhatTheServiceNeeds() throws {
         let unit = try String(contentsOfFile: Self.unit, encoding: .utf8)
         let lines = Set(unit.split(separator: "\n").map(String.init))
-        for required in ["Type=oneshot", "User=permdrift", "AmbientCapabilities=CAP_DAC_READ_SEARCH",
-                         "CapabilityBoundingSet=CAP_DAC_READ_SEARCH", "NoNewPrivileges=yes", "PrivateNetwork=yes",
-                         "SuccessExitStatus=1", "StateDirectory=permdrift", "IOSchedulingClass=idle", "Nice=19",
-                         "SystemCallFilter=capset"] {
+        for required in [
+            "Type=oneshot", "User=permdrift", "AmbientCapabilities=CAP_DAC_READ_SEARCH",
+            "CapabilityBoundingSet=CAP_DAC_READ_SEARCH", "NoNewPrivileges=yes", "PrivateNetwork=yes",
+            "SuccessExitStatus=1", "StateDirectory=permdrift", "IOSchedulingClass=idle", "Nice=19",
+            "SystemCallFilter=capset"
+        ] {
             #expect(lines.contains(required), "permdrift.service lacks \(required)")
         }
         #expect(!unit.contains("\nPrivateUsers="), "PrivateUsers= would empty the capability set on the host")
@@ -107,8 +123,9 @@ struct ServiceTests {
 
         static func create() throws -> ServiceAccount {
             _ = try? Harness.run("/usr/sbin/userdel", [name])
-            try Harness.sh("/usr/sbin/useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                           "--shell", "/usr/sbin/nologin", name)
+            try Harness.sh(
+                "/usr/sbin/useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                "--shell", "/usr/sbin/nologin", name)
             let uid = try Harness.run("/usr/bin/id", ["-u", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let gid = try Harness.run("/usr/bin/id", ["-g", name]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let u = UInt32(uid), let g = UInt32(gid) else { throw HarnessError("cannot read the ids of \(name)") }
@@ -120,9 +137,13 @@ struct ServiceTests {
         /// Runs permdrift as this account, with CAP_DAC_READ_SEARCH (ambient and bounding) or with nothing.
         func permdrift(_ arguments: [String], capability: Bool, environment: [String: String]? = nil) throws -> Harness.Run {
             let caps = capability ? "-all,+dac_read_search" : "-all"
-            return try Harness.run("/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups",
-                                                         "--inh-caps=\(caps)", "--ambient-caps=\(caps)", "--bounding-set=\(caps)",
-                                                         "--", Harness.binary] + arguments, environment: .inherited(environment ?? [:]))
+            return try Harness.run(
+                "/usr/bin/setpriv",
+                [
+                    "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups",
+                    "--inh-caps=\(caps)", "--ambient-caps=\(caps)", "--bounding-set=\(caps)",
+                    "--", Harness.binary
+                ] + arguments, environment: .inherited(environment ?? [:]))
         }
 
         /// A state directory the account owns, 0700, under `base`.
@@ -180,8 +201,9 @@ struct ServiceTests {
         #expect(lock.stderr.contains("opening \(state)/lock for reading was allowed"), "\(lock.stderr)")
         // The capability is the scanning worker's alone: `permdrift scan` itself (the supervisor, which
         // reads nothing of the tree) has dropped it. CAP_DAC_READ_SEARCH is bit 2.
-        #expect(probed.stderr.contains("capability probe: supervisor CapEff=0000000000000000, scan CapEff=0000000000000004"),
-                "\(probed.stderr)")
+        #expect(
+            probed.stderr.contains("capability probe: supervisor CapEff=0000000000000000, scan CapEff=0000000000000004"),
+            "\(probed.stderr)")
     }
 
     @Test func aSecondRunWhileOneHoldsTheLockExits75AndTouchesNothing() throws {
@@ -199,8 +221,10 @@ struct ServiceTests {
         defer { close(fd) }
         #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
         let report = host.base + "/report.json"
-        let second = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--state-dir", state,
-                                            "--output", "json:\(report)"])
+        let second = try Harness.permdrift([
+            "scan", "--root", host.root, "--baseline", file, "--state-dir", state,
+            "--output", "json:\(report)"
+        ])
         #expect(second.status == 75)
         #expect(second.stderr.contains("another permdrift run holds \(state)/lock; this run does nothing"), "\(second.stderr)")
         #expect(second.stdout.isEmpty)
@@ -254,16 +278,18 @@ struct ServiceTests {
         let host = try ScratchHost()
         defer { host.remove() }
         host.setMode(ScratchHost.notes, 0o640)
-        let file = try host.baseline(ScratchHost.head + """
-            rules:
-              - id: notes
-                severity: low
-                match: /home/*/notes.md
-                expect: { mode: "0600" }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: notes
+                    severity: low
+                    match: /home/*/notes.md
+                    expect: { mode: "0600" }
 
-            """)
+                """)
         let report = host.base + "/from-config.json"
-        let config = try host.baseline("""
+        let config = try host.baseline(
+            """
             baseline: \(file)
             outputs: ["json:\(report)"]
             fail-on: high
@@ -279,17 +305,34 @@ struct ServiceTests {
         ("colour: blue\n", "config.yaml:1:1: error: unknown key 'colour' in the configuration"),
         ("fail-on: urgent\n", "config.yaml:1:10: error: fail-on 'urgent' is not one of critical, high, medium, low"),
         ("outputs: [\"pdf:/tmp/x\"]\n", "config.yaml:1:11: error: an output is FORMAT:/ABSOLUTE/PATH"),
-        ("alertmanager: { url: \"http://u:p@127.0.0.1:9093\" }\n", "config.yaml:1:22: error: the Alertmanager URL must not carry credentials"),
-        ("alertmanager: { url: \"ftp://127.0.0.1\" }\n", "config.yaml:1:22: error: the Alertmanager URL ftp://127.0.0.1 is not an http:// or https:// URL with a host"),
-        ("alertmanager: { url: \"http://127.0.0.1:9093\", username: ops }\n", "config.yaml:1:15: error: username and password-file go together"),
-        ("alertmanager: { url: \"http://127.0.0.1:9093\", timeout: 0 }\n", "config.yaml:1:56: error: timeout must be a number of seconds between 0 and 300"),
-        ("prometheus-textfile: /var/lib/node-exporter/permdrift.txt\n", "config.yaml:1:22: error: prometheus-textfile must be an absolute path ending in .prom"),
+        (
+            "alertmanager: { url: \"http://u:p@127.0.0.1:9093\" }\n",
+            "config.yaml:1:22: error: the Alertmanager URL must not carry credentials"
+        ),
+        (
+            "alertmanager: { url: \"ftp://127.0.0.1\" }\n",
+            "config.yaml:1:22: error: the Alertmanager URL ftp://127.0.0.1 is not an http:// or https:// URL with a host"
+        ),
+        (
+            "alertmanager: { url: \"http://127.0.0.1:9093\", username: ops }\n",
+            "config.yaml:1:15: error: username and password-file go together"
+        ),
+        (
+            "alertmanager: { url: \"http://127.0.0.1:9093\", timeout: 0 }\n",
+            "config.yaml:1:56: error: timeout must be a number of seconds between 0 and 300"
+        ),
+        (
+            "prometheus-textfile: /var/lib/node-exporter/permdrift.txt\n",
+            "config.yaml:1:22: error: prometheus-textfile must be an absolute path ending in .prom"
+        )
     ])
     func aBadConfigurationIsAnErrorWithItsPosition(text: String, message: String) throws {
         let host = try ScratchHost()
         defer { host.remove() }
         let config = try host.baseline(text, name: "config.yaml")
-        let run = try Harness.permdrift(["scan", "--root", host.root, "--config", config, "--baseline", try host.baseline(ScratchHost.transcriptsRule)])
+        let run = try Harness.permdrift([
+            "scan", "--root", host.root, "--config", config, "--baseline", try host.baseline(ScratchHost.transcriptsRule)
+        ])
         #expect(run.status == 2)
         #expect(run.stderr.contains(host.base + "/" + message), "\(run.stderr)")
     }
@@ -307,8 +350,11 @@ struct ServiceTests {
         let state = host.base + "/state"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false)
         chmod(state, 0o700)
-        let good = try Harness.permdrift(["scan", "--root", host.root, "--baseline", try host.baseline(ScratchHost.transcriptsRule, name: "good.yaml"),
-                                          "--state-dir", state], environment: ["JOURNAL_STREAM": "8:12345"])
+        let good = try Harness.permdrift(
+            [
+                "scan", "--root", host.root, "--baseline", try host.baseline(ScratchHost.transcriptsRule, name: "good.yaml"),
+                "--state-dir", state
+            ], environment: ["JOURNAL_STREAM": "8:12345"])
         #expect(good.stderr.contains("<6>permdrift: Landlock sandbox on"), "\(good.stderr)")
     }
 
@@ -318,7 +364,9 @@ struct ServiceTests {
         let file = try host.baseline(ScratchHost.transcriptsRule)
         // A report written inside /home would need write rights over the scanned tree.
         let inside = host.path("/home/report.json")
-        let required = try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--output", "json:\(inside)", "--require-sandbox"])
+        let required = try Harness.permdrift([
+            "scan", "--root", host.root, "--baseline", file, "--output", "json:\(inside)", "--require-sandbox"
+        ])
         #expect(required.status == 2)
         #expect(required.stderr.contains("overlaps a scan root"), "\(required.stderr)")
         let (run, report) = try host.scanJSON(file, extra: ["--output", "json:\(inside)"])

@@ -17,8 +17,9 @@ public enum Golden {
     public static func check(_ actual: String, against path: String, sourceLocation: SourceLocation = #_sourceLocation) {
         if updating {
             do {
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                        withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    atPath: (path as NSString).deletingLastPathComponent,
+                    withIntermediateDirectories: true)
                 try Data(actual.utf8).write(to: URL(fileURLWithPath: path))
             } catch {
                 Issue.record("cannot write the golden file \(path): \(error)", sourceLocation: sourceLocation)
@@ -31,7 +32,8 @@ public enum Golden {
         }
         let expected = String(decoding: data, as: UTF8.self)
         guard actual != expected else { return }
-        Issue.record("""
+        Issue.record(
+            """
             the output differs from the golden file \(path) \
             (if the change is intended: PERMDRIFT_UPDATE_GOLDEN=1 rewrites it; review the diff):
             \(diff(expected: expected, actual: actual, label: (path as NSString).lastPathComponent))
@@ -44,10 +46,15 @@ public enum Golden {
             defer { removeTree(directory) }
             let expectedFile = directory + "/expected", actualFile = directory + "/actual"
             if (try? Data(expected.utf8).write(to: URL(fileURLWithPath: expectedFile))) != nil,
-               (try? Data(actual.utf8).write(to: URL(fileURLWithPath: actualFile))) != nil,
-               let run = try? Harness.run("/usr/bin/diff", ["-u", "--label", "golden/\(label)", "--label", "actual",
-                                                            expectedFile, actualFile], environment: .cLocale),
-               run.status == 1 {
+                (try? Data(actual.utf8).write(to: URL(fileURLWithPath: actualFile))) != nil,
+                let run = try? Harness.run(
+                    "/usr/bin/diff",
+                    [
+                        "-u", "--label", "golden/\(label)", "--label", "actual",
+                        expectedFile, actualFile
+                    ], environment: .cLocale),
+                run.status == 1
+            {
                 return run.stdout
             }
         }

@@ -44,8 +44,10 @@ public enum Harness {
     /// of its own, with no signal blocked and no descriptor of the test process but those three (as
     /// Foundation's `Process` starts it). After `timeout` seconds it is sent SIGTERM and the test records
     /// an issue.
-    public static func run(_ argv: [[UInt8]], environment: Environment = .inherited(),
-                           timeout: TimeInterval? = 120) throws(HarnessError) -> Run {
+    public static func run(
+        _ argv: [[UInt8]], environment: Environment = .inherited(),
+        timeout: TimeInterval? = 120
+    ) throws(HarnessError) -> Run {
         precondition(!argv.isEmpty)
         let name = String(decoding: argv[0], as: UTF8.self)
         let directory = try makeTemporaryDirectory(prefix: "pd-run")
@@ -114,19 +116,24 @@ public enum Harness {
         // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
         let exit = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         let stdout = readAll(out), stderr = readAll(err)
-        return Run(status: exit, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self), stdoutBytes: Data(stdout))
+        return Run(
+            status: exit, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self), stdoutBytes: Data(stdout))
     }
 
     /// Runs `argv[0]` (an absolute path) with these arguments; see `run(_:environment:timeout:)`.
-    public static func run(_ argv: [String], environment: Environment = .inherited(),
-                           timeout: TimeInterval? = 120) throws(HarnessError) -> Run {
+    public static func run(
+        _ argv: [String], environment: Environment = .inherited(),
+        timeout: TimeInterval? = 120
+    ) throws(HarnessError) -> Run {
         try run(argv.map { Array($0.utf8) }, environment: environment, timeout: timeout)
     }
 
     /// Runs a program (an absolute path) with these arguments and waits for it; see `run(_:environment:timeout:)`.
-    public static func run(_ executable: String, _ arguments: [String], environment: Environment = .inherited(),
-                           timeout: TimeInterval? = 120) throws(HarnessError) -> Run {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: Environment = .inherited(),
+        timeout: TimeInterval? = 120
+    ) throws(HarnessError) -> Run {
         try run(([executable] + arguments).map { Array($0.utf8) }, environment: environment, timeout: timeout)
     }
 

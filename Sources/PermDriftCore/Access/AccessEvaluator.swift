@@ -41,8 +41,10 @@ final class AccessEvaluator {
         let key = GrantKey(mode: record.mode, uid: record.uid, gid: record.gid, type: record.type, acl: record.acl)
         if let cached = grantCache[key] { return cached }
         // On a directory, write means creating and deleting entries: write and search in one check.
-        let value = [check.granted(record, bits: 4), check.granted(record, bits: record.type == .directory ? 3 : 2),
-                     check.granted(record, bits: 1)]
+        let value = [
+            check.granted(record, bits: 4), check.granted(record, bits: record.type == .directory ? 3 : 2),
+            check.granted(record, bits: 1)
+        ]
         grantCache[key] = value
         return value
     }
@@ -67,7 +69,8 @@ final class AccessEvaluator {
     }
 
     /// `allowed`, remembered per rule, right and the uids its captures named.
-    func allowedCached(_ key: AllowedKey, _ specs: [PrincipalSpec], capture: (String) -> ResolvedName?) -> (set: UserSet, missing: [String]) {
+    func allowedCached(_ key: AllowedKey, _ specs: [PrincipalSpec], capture: (String) -> ResolvedName?) -> (set: UserSet, missing: [String])
+    {
         if let cached = allowedCache[key] { return (cached, []) }
         let result = allowed(specs, capture: { capture($0)?.text })
         if result.missing.isEmpty {
@@ -176,8 +179,10 @@ final class AccessEvaluator {
                 if j - i <= 3 {
                     for c in contexts[i..<j] { out.append(AccessStep(entry: entry, path: pathOf(c))) }
                 } else {
-                    out.append(AccessStep(entry: entry, path: pathOf(contexts[i]),
-                                          note: " (and the \(j - i - 2) directories below it, through the same entry)"))
+                    out.append(
+                        AccessStep(
+                            entry: entry, path: pathOf(contexts[i]),
+                            note: " (and the \(j - i - 2) directories below it, through the same entry)"))
                     out.append(AccessStep(entry: entry, path: pathOf(contexts[j - 1])))
                 }
                 i = j
@@ -201,7 +206,8 @@ final class AccessEvaluator {
     /// The entries that give `uid` the right, step by step: search on each directory from `/` to the
     /// parent, then the entry deciding the right on the object (or, for write, the directory that lets
     /// the user replace it).
-    func via(uid: UInt32, right: AccessRight, path: UnsafeBufferPointer<UInt8>, record: FileRecord, parent: AccessContext?) -> [AccessStep] {
+    func via(uid: UInt32, right: AccessRight, path: UnsafeBufferPointer<UInt8>, record: FileRecord, parent: AccessContext?) -> [AccessStep]
+    {
         var steps = searchSteps(uid: uid, through: parent, path: path)
         let own = check.decidingEntry(record, uid: uid, bits: right == .write && record.type == .directory ? 3 : right.bit)
         let objectGrants = record.type != .symlink && own.grants
@@ -210,9 +216,13 @@ final class AccessEvaluator {
         } else if let parent {
             let dir = check.decidingEntry(parent.record, uid: uid, bits: 3).entry
             let why = parent.isSticky ? "sticky, and \(index.accounts.userDisplay(uid)) owns the entry or the directory" : "not sticky"
-            steps.append(AccessStep(entry: "replace via \(dir)", path: HostPath(reporting: UnsafeBufferPointer(rebasing: path[0..<min(parent.pathLength, path.count)]),
-                                                                                  limit: HostPath.stepLimit),
-                                    note: " (\(why))"))
+            steps.append(
+                AccessStep(
+                    entry: "replace via \(dir)",
+                    path: HostPath(
+                        reporting: UnsafeBufferPointer(rebasing: path[0..<min(parent.pathLength, path.count)]),
+                        limit: HostPath.stepLimit),
+                    note: " (\(why))"))
         }
         return steps
     }

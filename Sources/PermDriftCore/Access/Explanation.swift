@@ -14,8 +14,10 @@ public struct Explanation: Sendable {
     public let rights: [(right: AccessRight, holders: [Holder])]
 
     /// Explains `path` under `rootDirectory`, with names and group memberships from `accounts`.
-    public static func explain(_ path: HostPath, rootDirectory: String,
-                               accounts: AccountDatabase) -> Result<Explanation, Walker.ChainFailure> {
+    public static func explain(
+        _ path: HostPath, rootDirectory: String,
+        accounts: AccountDatabase
+    ) -> Result<Explanation, Walker.ChainFailure> {
         let walker = Walker(rootDirectory: rootDirectory)
         let chain: [(path: HostPath, record: FileRecord)]
         switch walker.lookUpChain(path) {
@@ -35,10 +37,11 @@ public struct Explanation: Sendable {
                 .intersection(evaluator.reportable(parent: parent, record: target.record))
             let list = holders.members(upTo: evaluator.index.count).map { i -> Holder in
                 let uid = evaluator.index.uid(at: i)
-                return Holder(principal: accounts.userLabel(uid), uid: uid,
-                              via: target.path.bytes.withUnsafeBufferPointer {
-                                  evaluator.via(uid: uid, right: right, path: $0, record: target.record, parent: parent)
-                              })
+                return Holder(
+                    principal: accounts.userLabel(uid), uid: uid,
+                    via: target.path.bytes.withUnsafeBufferPointer {
+                        evaluator.via(uid: uid, right: right, path: $0, record: target.record, parent: parent)
+                    })
             }.sorted { $0.uid < $1.uid }
             rights.append((right, list))
         }
@@ -49,9 +52,14 @@ public struct Explanation: Sendable {
     public var json: String {
         var rightsFields = [(String, JSONValue)]()
         for (right, holders) in rights {
-            rightsFields.append((right.rawValue, .array(holders.map { h in
-                .object([("principal", .string(h.principal)), ("via", .array(h.via.map { .string($0.plainText) }))])
-            })))
+            rightsFields.append(
+                (
+                    right.rawValue,
+                    .array(
+                        holders.map { h in
+                            .object([("principal", .string(h.principal)), ("via", .array(h.via.map { .string($0.plainText) }))])
+                        })
+                ))
         }
         return JSONValue.object(JSONValue.pathFields(path) + [("rights", .object(rightsFields))]).serialized()
     }

@@ -1,4 +1,3 @@
-
 /// Numbers the users of the scanned root (and ids met on files that have no account) so that sets of
 /// users are bitsets, and caches each group's members as a set. One index serves every thread of a walk
 /// (sets made on one thread are read on another), so its numbering is kept under a lock.

@@ -11,11 +11,14 @@ public struct AlertmanagerEndpoint: Sendable, Equatable {
     public static let defaultTimeout: TimeInterval = 10
 
     /// Checks the URL: http or https, a host, no credentials or query in it.
-    public init(url text: String, timeout: TimeInterval = AlertmanagerEndpoint.defaultTimeout,
-                authorization: String? = nil) throws(DeliveryError) {
+    public init(
+        url text: String, timeout: TimeInterval = AlertmanagerEndpoint.defaultTimeout,
+        authorization: String? = nil
+    ) throws(DeliveryError) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
-              let url = components.url else {
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+            let url = components.url
+        else {
             throw .configuration("the Alertmanager URL \(TerminalText.escape(text)) is not an http:// or https:// URL with a host")
         }
         if components.user != nil || components.password != nil {
@@ -82,14 +85,15 @@ public final class AlertmanagerClient: Sendable {
 
     /// The request body: a JSON array of alerts, ASCII only.
     public static func body(_ alerts: [OutboxAlert]) -> [UInt8] {
-        let document = JSONValue.array(alerts.map { alert in
-            .object([
-                ("labels", .object(alert.labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-                ("annotations", .object(alert.annotations.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
-                ("startsAt", .string(ScanResult.timestamp(alert.startsAt))),
-                ("endsAt", .string(ScanResult.timestamp(alert.endsAt))),
-            ])
-        })
+        let document = JSONValue.array(
+            alerts.map { alert in
+                .object([
+                    ("labels", .object(alert.labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                    ("annotations", .object(alert.annotations.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+                    ("startsAt", .string(ScanResult.timestamp(alert.startsAt))),
+                    ("endsAt", .string(ScanResult.timestamp(alert.endsAt)))
+                ])
+            })
         return Array(document.serialized().utf8)
     }
 
@@ -105,8 +109,10 @@ public final class AlertmanagerClient: Sendable {
             headers.append("Authorization: " + authorization)
         }
         let answer: HTTPPost.Answer
-        switch HTTPPost.send(body, to: endpoint.alertsURL.absoluteString, headers: headers,
-                             timeoutMilliseconds: Int(endpoint.timeout * 1000)) {
+        switch HTTPPost.send(
+            body, to: endpoint.alertsURL.absoluteString, headers: headers,
+            timeoutMilliseconds: Int(endpoint.timeout * 1000))
+        {
         case .success(let a): answer = a
         case .failure(let e):
             if e.timedOut { return .transport("no answer within \(Int(endpoint.timeout)) seconds") }

@@ -35,8 +35,9 @@ public enum AlertBuilder {
         func add(_ key: String, labels: [String: String], annotations: [String: String], startsAt: Date) {
             var starts = startsAt
             if let old = ledger.outbox[key], !old.resolved { starts = min(old.startsAt, startsAt) }
-            current[key] = OutboxAlert(key: key, labels: labels, annotations: annotations, startsAt: starts,
-                                       endsAt: now.addingTimeInterval(firingWindow), resolved: false, delivered: false)
+            current[key] = OutboxAlert(
+                key: key, labels: labels, annotations: annotations, startsAt: starts,
+                endsAt: now.addingTimeInterval(firingWindow), resolved: false, delivered: false)
         }
         var byRule = [String: [FindingLedger.Entry]]()
         for entry in ledger.findings.values { byRule[entry.rule, default: []].append(entry) }
@@ -49,30 +50,38 @@ public enum AlertBuilder {
             var annotations = [
                 "summary": "\(count) permission drift finding\(count == 1 ? "" : "s") of rule \(ruleText) on \(host)",
                 "count": String(count),
-                "samples": samples.joined(separator: "\n"),
+                "samples": samples.joined(separator: "\n")
             ]
             if let description = result.rules.first(where: { $0.id == rule })?.description {
                 annotations["description"] = clip(TerminalText.escape(description))
             }
-            add(driftAlert + "/" + rule,
+            add(
+                driftAlert + "/" + rule,
                 labels: ["alertname": driftAlert, "host": host, "rule": ruleText, "severity": severity.rawValue],
                 annotations: annotations, startsAt: entries.map(\.firstSeen).min() ?? now)
         }
         let rejected = result.findings.first { $0.kind == .baselineRejected }
         if let rejected {
-            add(rejectedAlert,
+            add(
+                rejectedAlert,
                 labels: ["alertname": rejectedAlert, "host": host, "severity": Severity.critical.rawValue],
-                annotations: ["summary": "The baseline was rejected on \(host); nothing was enforced",
-                              "reason": clip(TerminalText.escape(rejected.actual)),
-                              "baseline": clip(TerminalText.escape(result.baselineOrigin.source))],
+                annotations: [
+                    "summary": "The baseline was rejected on \(host); nothing was enforced",
+                    "reason": clip(TerminalText.escape(rejected.actual)),
+                    "baseline": clip(TerminalText.escape(result.baselineOrigin.source))
+                ],
                 startsAt: now)
         } else if !result.isComplete {
             let samples = result.errors.prefix(maxSamples).map { clip("\($0.path): \(TerminalText.escape($0.message))") }
-            add(incompleteAlert,
+            add(
+                incompleteAlert,
                 labels: ["alertname": incompleteAlert, "host": host, "severity": Severity.high.rawValue],
-                annotations: ["summary": "The scan on \(host) is incomplete: \(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read, and drift under them cannot be seen",
-                              "count": String(result.errors.count),
-                              "samples": samples.joined(separator: "\n")],
+                annotations: [
+                    "summary":
+                        "The scan on \(host) is incomplete: \(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read, and drift under them cannot be seen",
+                    "count": String(result.errors.count),
+                    "samples": samples.joined(separator: "\n")
+                ],
                 startsAt: now)
         }
         for (key, old) in ledger.outbox where current[key] == nil {
@@ -111,9 +120,12 @@ public enum AlertBuilder {
         return OutboxAlert(
             key: incompleteAlert,
             labels: ["alertname": incompleteAlert, "host": host, "severity": Severity.high.rawValue],
-            annotations: ["summary": "The scan on \(host) is stuck in the kernel on a filesystem that does not answer (\(clip(note))); no scan can run until it answers or is aborted, and drift cannot be seen",
-                          "count": "1",
-                          "samples": clip("a scan stuck in the kernel: \(note)")],
+            annotations: [
+                "summary":
+                    "The scan on \(host) is stuck in the kernel on a filesystem that does not answer (\(clip(note))); no scan can run until it answers or is aborted, and drift cannot be seen",
+                "count": "1",
+                "samples": clip("a scan stuck in the kernel: \(note)")
+            ],
             startsAt: started, endsAt: now.addingTimeInterval(firingWindow), resolved: false, delivered: false)
     }
 
@@ -139,7 +151,8 @@ public enum AlertBuilder {
                 kept.delivered = false
                 ledger.outbox[key] = kept
             } else if var current = ledger.outbox[key], !current.resolved, current.annotations["description"] == nil,
-                      let description = old.annotations["description"] {
+                let description = old.annotations["description"]
+            {
                 current.annotations["description"] = description
                 ledger.outbox[key] = current
             }

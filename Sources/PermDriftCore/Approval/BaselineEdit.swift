@@ -31,7 +31,8 @@ public struct BaselineEdit {
         apply { editor, _, _ in
             editor.accepted.append(exception)
             let until = exception.expires.map { " until \($0)" } ?? " with no expiry (lint warns about that)"
-            return "accepted findings of \(TerminalText.escape(exception.rule)) on \(TerminalText.escape(exception.path)), approved by \(TerminalText.escape(exception.approvedBy))\(until)"
+            return
+                "accepted findings of \(TerminalText.escape(exception.rule)) on \(TerminalText.escape(exception.path)), approved by \(TerminalText.escape(exception.approvedBy))\(until)"
         }
     }
 
@@ -95,7 +96,9 @@ public struct BaselineEdit {
         console.report(summary + "\n")
         let signature = SSHSignature.signaturePath(for: file)
         if HostFiles.exists(signature) {
-            console.report("\(TerminalText.escape(signature)) no longer matches: review the change, then re-sign with `permdrift baseline sign \(TerminalText.escape(file)) --key KEY`\n")
+            console.report(
+                "\(TerminalText.escape(signature)) no longer matches: review the change, then re-sign with `permdrift baseline sign \(TerminalText.escape(file)) --key KEY`\n"
+            )
         }
     }
 }

@@ -27,7 +27,8 @@ public enum SSHSignature {
             switch self {
             case .missingSignature(let why): "no signature: \(why)"
             case .unknownSigner(let why): "signed by a key that allowed_signers does not list: \(why)"
-            case .badSignature(let why): "the signature does not verify (the baseline changed after it was signed, or it was signed for another purpose): \(why)"
+            case .badSignature(let why):
+                "the signature does not verify (the baseline changed after it was signed, or it was signed for another purpose): \(why)"
             case .tool(let why): why
             }
         }
@@ -49,7 +50,9 @@ public enum SSHSignature {
     /// signed them.
     public static func verify(_ data: [UInt8], signature: [UInt8], allowedSigners: String) throws(Failure) -> Signer {
         let dir: TemporaryDirectory
-        do { dir = try TemporaryDirectory.create(prefix: "permdrift-ssh") } catch { throw .tool("cannot create a temporary directory: \(error)") }
+        do { dir = try TemporaryDirectory.create(prefix: "permdrift-ssh") } catch {
+            throw .tool("cannot create a temporary directory: \(error)")
+        }
         defer { dir.remove() }
         let sig = dir.path + "/baseline.sig"
         guard dir.createFile("baseline.sig", contents: signature, permissions: 0o600) else {
@@ -79,7 +82,9 @@ public enum SSHSignature {
         let stdout: [UInt8]
         let stderr: [UInt8]
         var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-        var stderrText: String { TerminalText.escape(String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        var stderrText: String {
+            TerminalText.escape(String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
 
     /// Runs ssh-keygen with `input` on its standard input (so the bytes verified are the bytes given),

@@ -52,11 +52,13 @@ public struct BaselineDiff: Sendable {
         let oldPins = Dictionary(old.pins.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         let newPins = Dictionary(new.pins.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
         for pin in old.pins where newPins[pin.path] == nil {
-            entries.append(Entry(section: "pin \(pin.path)", changes: [.removed(d.pin(pin).map { "\($0.0) \($0.1)" }.joined(separator: ", "))]))
+            entries.append(
+                Entry(section: "pin \(pin.path)", changes: [.removed(d.pin(pin).map { "\($0.0) \($0.1)" }.joined(separator: ", "))]))
         }
         for pin in new.pins {
             guard let o = oldPins[pin.path] else {
-                entries.append(Entry(section: "pin \(pin.path)", changes: [.added(d.pin(pin).map { "\($0.0) \($0.1)" }.joined(separator: ", "))]))
+                entries.append(
+                    Entry(section: "pin \(pin.path)", changes: [.added(d.pin(pin).map { "\($0.0) \($0.1)" }.joined(separator: ", "))]))
                 continue
             }
             fields("pin \(pin.path)", d.pin(o), d.pin(pin))
@@ -69,7 +71,8 @@ public struct BaselineDiff: Sendable {
             entries.append(Entry(section: "exception \(key(e))", changes: [.added(d.exception(e))]))
         }
         for e in new.exceptions where old.exceptions.contains(e) && e.isExpired(today: today) {
-            entries.append(Entry(section: "exception \(key(e))", changes: [.note("expired on \(e.expires!); its findings are reported again")]))
+            entries.append(
+                Entry(section: "exception \(key(e))", changes: [.note("expired on \(e.expires!); its findings are reported again")]))
         }
         self.entries = entries
     }
@@ -92,17 +95,34 @@ public struct BaselineDiff: Sendable {
     }
 
     public var json: String {
-        JSONValue.object([("changes", .array(entries.map { entry in
-            .object([("section", .string(entry.section)), ("changes", .array(entry.changes.map { change in
-                switch change {
-                case .added(let what): JSONValue.object([("change", .string("added")), ("value", .string(what))])
-                case .removed(let what): JSONValue.object([("change", .string("removed")), ("value", .string(what))])
-                case .changed(let field, let old, let new):
-                    JSONValue.object([("change", .string("changed")), ("field", .string(field)), ("old", .string(old)), ("new", .string(new))])
-                case .note(let what): JSONValue.object([("change", .string("note")), ("value", .string(what))])
-                }
-            }))])
-        }))]).serialized()
+        JSONValue.object([
+            (
+                "changes",
+                .array(
+                    entries.map { entry in
+                        .object([
+                            ("section", .string(entry.section)),
+                            (
+                                "changes",
+                                .array(
+                                    entry.changes.map { change in
+                                        switch change {
+                                        case .added(let what): JSONValue.object([("change", .string("added")), ("value", .string(what))])
+                                        case .removed(let what):
+                                            JSONValue.object([("change", .string("removed")), ("value", .string(what))])
+                                        case .changed(let field, let old, let new):
+                                            JSONValue.object([
+                                                ("change", .string("changed")), ("field", .string(field)), ("old", .string(old)),
+                                                ("new", .string(new))
+                                            ])
+                                        case .note(let what): JSONValue.object([("change", .string("note")), ("value", .string(what))])
+                                        }
+                                    })
+                            )
+                        ])
+                    })
+            )
+        ]).serialized()
     }
 }
 
@@ -111,10 +131,12 @@ struct Describer {
     let accounts: AccountDatabase
 
     func header(_ b: Baseline) -> [(String, String)] {
-        [("name", b.name), ("serial", b.serial.map(String.init) ?? "(none)"),
-         ("scan.roots", b.roots.map(\.description).joined(separator: ", ")),
-         ("scan.exclude", b.excludes.map(\.source).joined(separator: ", ")),
-         ("scan.one-filesystem", String(b.oneFilesystem))]
+        [
+            ("name", b.name), ("serial", b.serial.map(String.init) ?? "(none)"),
+            ("scan.roots", b.roots.map(\.description).joined(separator: ", ")),
+            ("scan.exclude", b.excludes.map(\.source).joined(separator: ", ")),
+            ("scan.one-filesystem", String(b.oneFilesystem))
+        ]
     }
 
     func summary(_ r: Rule) -> String {

@@ -41,7 +41,10 @@ public struct BaselineEditor {
         }
         let text = String(decoding: adminPart, as: UTF8.self)
         for key in ["accepted:", "pinned:"] where text.split(separator: "\n").contains(where: { $0.hasPrefix(key) }) {
-            throw EditError(description: "the baseline has a top-level '\(key.dropLast())' above the machine-written marker; that key belongs to permdrift's own section")
+            throw EditError(
+                description:
+                    "the baseline has a top-level '\(key.dropLast())' above the machine-written marker; that key belongs to permdrift's own section"
+            )
         }
         let machineText = String(decoding: bytes[adminPart.count...], as: UTF8.self)
         accepted = []
@@ -51,8 +54,10 @@ public struct BaselineEditor {
         guard machineLines > 0 else { return }
         let firstMachineLine = text.split(separator: "\n", omittingEmptySubsequences: false).count
         for e in loaded.exceptions where e.line >= firstMachineLine {
-            accepted.append(AcceptedException(rule: e.rule, path: e.pattern.source, approvedBy: e.approvedBy,
-                                              reason: e.reason, expires: e.expires))
+            accepted.append(
+                AcceptedException(
+                    rule: e.rule, path: e.pattern.source, approvedBy: e.approvedBy,
+                    reason: e.reason, expires: e.expires))
         }
         for p in loaded.pins where p.line >= firstMachineLine {
             pinned.append((p.path.lossyString, Self.pinAttributes(p, accounts: accounts)))
@@ -86,7 +91,8 @@ public struct BaselineEditor {
         if !pinned.isEmpty {
             text += "pinned:\n"
             for p in pinned.sorted(by: { $0.path < $1.path }) {
-                text += "  \(Self.quoted(p.path)): { " + p.attributes.map { "\($0.0): \(Self.quoted($0.1))" }.joined(separator: ", ") + " }\n"
+                text +=
+                    "  \(Self.quoted(p.path)): { " + p.attributes.map { "\($0.0): \(Self.quoted($0.1))" }.joined(separator: ", ") + " }\n"
             }
         }
         out += Array(text.utf8)
@@ -105,7 +111,9 @@ public struct BaselineEditor {
             default:
                 if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value > 0x7E {
                     let hex = String(scalar.value, radix: 16)
-                    out += scalar.value <= 0xFFFF ? "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    out +=
+                        scalar.value <= 0xFFFF
+                        ? "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                         : "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -134,7 +142,9 @@ public struct BaselineEditor {
     }
 
     /// The pin that records a path's present state.
-    public static func pin(for path: HostPath, record: FileRecord, accounts: AccountDatabase) -> (path: String, attributes: [(String, String)]) {
+    public static func pin(for path: HostPath, record: FileRecord, accounts: AccountDatabase) -> (
+        path: String, attributes: [(String, String)]
+    ) {
         var pin = Pin(path: path, type: record.type, owner: record.uid, group: record.gid, line: 0)
         if record.type != .symlink {
             pin.mode = record.mode

@@ -14,8 +14,9 @@ public struct BaselineLoader {
 
     /// Loads a baseline from its bytes. `file` names it in messages.
     public func load(_ bytes: [UInt8], file: String, isBuiltIn: Bool = false) throws(BaselineLoadError) -> Baseline {
-        let origin = BaselineOrigin(source: isBuiltIn ? "built-in" : file, sha256: Self.sha256Hex(bytes),
-                                    isBuiltIn: isBuiltIn, signer: nil)
+        let origin = BaselineOrigin(
+            source: isBuiltIn ? "built-in" : file, sha256: Self.sha256Hex(bytes),
+            isBuiltIn: isBuiltIn, signer: nil)
         let context = LoadContext(file: file, accounts: accounts)
         let root = try Self.document(bytes, context: context, what: "baseline")
         let baseline = context.baseline(root, origin: origin)
@@ -41,8 +42,11 @@ public struct BaselineLoader {
                 throw BaselineLoadError(diagnostics: [context.diagnostic(line: 1, column: 1, "the \(what) is empty")])
             }
             if let extra = try parser.nextRoot() {
-                throw BaselineLoadError(diagnostics: [context.diagnostic(line: extra.mark?.line ?? 1, column: extra.mark?.column ?? 1,
-                    "the \(what) holds more than one YAML document")])
+                throw BaselineLoadError(diagnostics: [
+                    context.diagnostic(
+                        line: extra.mark?.line ?? 1, column: extra.mark?.column ?? 1,
+                        "the \(what) holds more than one YAML document")
+                ])
             }
             return document
         } catch let error as BaselineLoadError {
@@ -80,19 +84,22 @@ final class LoadContext {
     func diagnostic(yaml error: YamlError, text: String) -> BaselineDiagnostic {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             let detail = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
             // The usual cause: a pattern with a capture inside a flow list, where YAML reads `{` as a mapping.
-            let hint = (context?.text.contains("flow") ?? false)
+            let hint =
+                (context?.text.contains("flow") ?? false)
                 ? "; inside [ ] or { }, quote values that contain braces, brackets or commas, e.g. \"/home/{agent}/**\""
                 : ""
             return diagnostic(line: mark.line, column: mark.column, "invalid YAML: \(problem)\(detail)\(hint)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? "?"
-            let (line, column) = Self.secondOccurrence(of: key, after: context.mark, in: text)
+            let (line, column) =
+                Self.secondOccurrence(of: key, after: context.mark, in: text)
                 ?? (context.mark.line, context.mark.column)
-            return diagnostic(line: line, column: column,
-                              "duplicate key '\(key)' (first at line \(context.mark.line)); each key may appear once")
+            return diagnostic(
+                line: line, column: column,
+                "duplicate key '\(key)' (first at line \(context.mark.line)); each key may appear once")
         case .reader(let problem, let offset, _, _):
             let (line, column) = Self.position(ofUTF8Offset: offset ?? 0, in: text)
             return diagnostic(line: line, column: column, "cannot read the baseline: \(problem)")
@@ -122,7 +129,7 @@ final class LoadContext {
         var col = max(2, mark.column + key.unicodeScalars.count)
         while col <= first.count {
             let prev = first[col - 2]
-            if (prev == " " || prev == "," || prev == "{"), keyAt(lines[mark.line - 1], col) { return (mark.line, col) }
+            if prev == " " || prev == "," || prev == "{", keyAt(lines[mark.line - 1], col) { return (mark.line, col) }
             col += 1
         }
         for index in mark.line..<lines.count {
@@ -196,7 +203,8 @@ final class LoadContext {
         for (k, v) in pairs {
             guard let name = keyName(k) else { continue }
             guard allowed.contains(name) else {
-                let suggestion = allowed.min { Self.distance($0, name) < Self.distance($1, name) }
+                let suggestion =
+                    allowed.min { Self.distance($0, name) < Self.distance($1, name) }
                     .flatMap { Self.distance($0, name) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
                 error(k, "unknown key '\(name)' in \(what)\(suggestion); allowed: \(allowed.joined(separator: ", "))")
                 continue

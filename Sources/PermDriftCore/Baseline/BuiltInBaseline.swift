@@ -5,100 +5,100 @@ public enum BuiltInBaseline {
     public static let source = "built-in"
 
     public static let text = #"""
-# permdrift's default baseline for a host that runs autonomous coding agents.
-#
-# Each agent is a Unix account in the group `agents` with its home at /home/AGENT and its session
-# transcripts under /home/AGENT/transcripts. The agents share /srv/shared-memory, which they may read
-# but not change. This file is compiled into permdrift as the built-in default; copy it to
-# /etc/permdrift/baseline.yaml and adapt it to your host. The format is described in docs/baseline.md.
-version: 1
-name: agent-host
-scan:
-  roots: [/home, /srv/shared-memory]
-  one-filesystem: true
-principals:
-  agents: group:agents
-rules:
-  - id: agent-home-private
-    severity: critical
-    description: Each agent's home is its own (0700) and no ACL lets anyone else in.
-    match: /home/{agent}
-    where: { agent: member-of agents }
-    types: [directory]
-    expect: { owner: "{agent}", mode: "0700", acl: none, default-acl: none }
+        # permdrift's default baseline for a host that runs autonomous coding agents.
+        #
+        # Each agent is a Unix account in the group `agents` with its home at /home/AGENT and its session
+        # transcripts under /home/AGENT/transcripts. The agents share /srv/shared-memory, which they may read
+        # but not change. This file is compiled into permdrift as the built-in default; copy it to
+        # /etc/permdrift/baseline.yaml and adapt it to your host. The format is described in docs/baseline.md.
+        version: 1
+        name: agent-host
+        scan:
+          roots: [/home, /srv/shared-memory]
+          one-filesystem: true
+        principals:
+          agents: group:agents
+        rules:
+          - id: agent-home-private
+            severity: critical
+            description: Each agent's home is its own (0700) and no ACL lets anyone else in.
+            match: /home/{agent}
+            where: { agent: member-of agents }
+            types: [directory]
+            expect: { owner: "{agent}", mode: "0700", acl: none, default-acl: none }
 
-  - id: transcripts-private
-    severity: critical
-    description: Session transcripts are readable by their agent only (0600, no ACL, one link).
-    match: /home/{agent}/transcripts/**
-    where: { agent: member-of agents }
-    types: [file]
-    expect: { owner: "{agent}", mode: "0600", acl: none, links: 1 }
+          - id: transcripts-private
+            severity: critical
+            description: Session transcripts are readable by their agent only (0600, no ACL, one link).
+            match: /home/{agent}/transcripts/**
+            where: { agent: member-of agents }
+            types: [file]
+            expect: { owner: "{agent}", mode: "0600", acl: none, links: 1 }
 
-  - id: transcript-dirs-private
-    severity: high
-    description: Transcript folders are the agent's alone, and nothing created in them inherits wider access.
-    match: /home/{agent}/transcripts/**
-    where: { agent: member-of agents }
-    types: [directory]
-    expect: { owner: "{agent}", mode: "0700", acl: none, default-acl: none }
+          - id: transcript-dirs-private
+            severity: high
+            description: Transcript folders are the agent's alone, and nothing created in them inherits wider access.
+            match: /home/{agent}/transcripts/**
+            where: { agent: member-of agents }
+            types: [directory]
+            expect: { owner: "{agent}", mode: "0700", acl: none, default-acl: none }
 
-  - id: homes-private-to-their-agent
-    severity: critical
-    description: No one but the agent (and root) can read, change or enter an agent's home or anything in it.
-    match: /home/{agent}/**
-    where: { agent: member-of agents }
-    access: { read: ["{agent}"], write: ["{agent}"], execute: ["{agent}"] }
+          - id: homes-private-to-their-agent
+            severity: critical
+            description: No one but the agent (and root) can read, change or enter an agent's home or anything in it.
+            match: /home/{agent}/**
+            where: { agent: member-of agents }
+            access: { read: ["{agent}"], write: ["{agent}"], execute: ["{agent}"] }
 
-  - id: homes-no-world-write-or-setid
-    severity: high
-    description: Nothing under the homes is world-writable, setuid, setgid or sticky.
-    match: /home/**
-    types: [file, directory, fifo, socket, device]
-    expect: { mode: "<=0775" }
+          - id: homes-no-world-write-or-setid
+            severity: high
+            description: Nothing under the homes is world-writable, setuid, setgid or sticky.
+            match: /home/**
+            types: [file, directory, fifo, socket, device]
+            expect: { mode: "<=0775" }
 
-  - id: homes-no-file-capabilities
-    severity: high
-    description: No file under the homes carries file capabilities.
-    match: /home/**
-    types: [file]
-    expect: { capabilities: none }
+          - id: homes-no-file-capabilities
+            severity: high
+            description: No file under the homes carries file capabilities.
+            match: /home/**
+            types: [file]
+            expect: { capabilities: none }
 
-  - id: shared-memory-read-only
-    severity: critical
-    description: The shared-memory folder belongs to root; the agents group may read it, nobody else may write.
-    match: /srv/shared-memory
-    types: [directory]
-    expect:
-      owner: root
-      group: root
-      mode: "2750"
-      acl: "user::rwx,group::r-x,group:agents:r-x,mask::r-x,other::---"
-      default-acl: "user::rwx,group::r-x,group:agents:r-x,mask::r-x,other::---"
+          - id: shared-memory-read-only
+            severity: critical
+            description: The shared-memory folder belongs to root; the agents group may read it, nobody else may write.
+            match: /srv/shared-memory
+            types: [directory]
+            expect:
+              owner: root
+              group: root
+              mode: "2750"
+              acl: "user::rwx,group::r-x,group:agents:r-x,mask::r-x,other::---"
+              default-acl: "user::rwx,group::r-x,group:agents:r-x,mask::r-x,other::---"
 
-  - id: shared-memory-writable-by-root-only
-    severity: critical
-    description: Agents may read shared memory; nobody but root can create, change, delete or rename anything in it.
-    match: /srv/shared-memory/**
-    access: { write: [] }
+          - id: shared-memory-writable-by-root-only
+            severity: critical
+            description: Agents may read shared memory; nobody but root can create, change, delete or rename anything in it.
+            match: /srv/shared-memory/**
+            access: { write: [] }
 
-  - id: shared-memory-contents-read-only
-    severity: high
-    description: What lies in shared memory is root's; agents may read it, never change it.
-    match: /srv/shared-memory/**
-    expect: { owner: root }
+          - id: shared-memory-contents-read-only
+            severity: high
+            description: What lies in shared memory is root's; agents may read it, never change it.
+            match: /srv/shared-memory/**
+            expect: { owner: root }
 
-  - id: shared-memory-files-not-writable
-    severity: high
-    match: /srv/shared-memory/**
-    types: [file]
-    expect: { mode: "<=0640" }
+          - id: shared-memory-files-not-writable
+            severity: high
+            match: /srv/shared-memory/**
+            types: [file]
+            expect: { mode: "<=0640" }
 
-  - id: shared-memory-dirs-not-writable
-    severity: high
-    match: /srv/shared-memory/**
-    types: [directory]
-    expect: { mode: "<=2750" }
+          - id: shared-memory-dirs-not-writable
+            severity: high
+            match: /srv/shared-memory/**
+            types: [directory]
+            expect: { mode: "<=2750" }
 
-"""#
+        """#
 }

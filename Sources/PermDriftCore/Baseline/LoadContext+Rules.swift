@@ -28,7 +28,9 @@ extension LoadContext {
                 error(item, "rule is missing required key 'id'")
             }
             if let s = f["severity"], let text = scalar(s.value, "severity") {
-                if let sev = Severity(rawValue: text) { rule.severity = sev } else {
+                if let sev = Severity(rawValue: text) {
+                    rule.severity = sev
+                } else {
                     error(s.value, "severity '\(text)' is not one of critical, high, medium, low")
                 }
             }
@@ -46,7 +48,9 @@ extension LoadContext {
                 if items.isEmpty { error(t.value, "types is empty, so the rule would match nothing; leave it out to match every type") }
                 var types = Set<FileType>()
                 for (node, text) in items {
-                    if let type = FileType(rawValue: text) { types.insert(type) } else {
+                    if let type = FileType(rawValue: text) {
+                        types.insert(type)
+                    } else {
                         error(node, "unknown type '\(text)': use \(FileType.allCases.map(\.rawValue).joined(separator: ", "))")
                     }
                 }
@@ -115,7 +119,9 @@ extension LoadContext {
         if let a = f["acl"] { e.acl = aclSpec(a.value, "acl") }
         if let d = f["default-acl"] { e.defaultACL = aclSpec(d.value, "default-acl") }
         if let l = f["links"], let text = scalar(l.value, "links") {
-            if let n = UInt64(text), n >= 1, !isQuoted(l.value) { e.links = n } else {
+            if let n = UInt64(text), n >= 1, !isQuoted(l.value) {
+                e.links = n
+            } else {
                 error(l.value, "links must be a whole number of 1 or more")
             }
         }
@@ -153,13 +159,17 @@ extension LoadContext {
         guard let text = scalar(node, "mode") else { return nil }
         guard isQuoted(node) else {
             let digits = text.hasPrefix("<=") ? String(text.dropFirst(2)) : text
-            error(node, "mode must be a quoted octal string: write \"\(text.hasPrefix("<=") ? "<=" : "")\(digits.count == 3 ? "0" + digits : digits)\" (unquoted, YAML may read \(text) as a number)")
+            error(
+                node,
+                "mode must be a quoted octal string: write \"\(text.hasPrefix("<=") ? "<=" : "")\(digits.count == 3 ? "0" + digits : digits)\" (unquoted, YAML may read \(text) as a number)"
+            )
             return nil
         }
         let atMost = text.hasPrefix("<=")
         let digits = atMost ? String(text.dropFirst(2)).trimmingPrefixSpaces : text
         guard (3...4).contains(digits.count), digits.allSatisfy({ ("0"..."7").contains($0) }),
-              let bits = UInt32(digits, radix: 8) else {
+            let bits = UInt32(digits, radix: 8)
+        else {
             error(node, "mode '\(text)' is not 3 or 4 octal digits (e.g. \"0600\" or \"<=0640\")")
             return nil
         }

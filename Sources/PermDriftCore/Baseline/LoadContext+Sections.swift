@@ -2,8 +2,10 @@ import Foundation
 import Yams
 
 extension LoadContext {
-    static let topKeys = ["version", "name", "serial", "description", "scan", "principals", "rules", "pins", "exceptions",
-                          "accepted", "pinned"]
+    static let topKeys = [
+        "version", "name", "serial", "description", "scan", "principals", "rules", "pins", "exceptions",
+        "accepted", "pinned"
+    ]
 
     /// Builds the baseline; problems are collected in `diagnostics` (the result is meaningful only without any).
     func baseline(_ root: Node, origin: BaselineOrigin) -> Baseline? {
@@ -44,8 +46,9 @@ extension LoadContext {
         var exceptions = [BaselineException]()
         if let e = f["exceptions"]?.value { exceptions = self.exceptions(e, ruleIDs: Set(rules.map(\.id))) }
         if let e = f["accepted"]?.value { exceptions += self.exceptions(e, ruleIDs: Set(rules.map(\.id))) }
-        return Baseline(name: name, serial: serial, roots: roots, excludes: excludes, oneFilesystem: oneFilesystem,
-                        rules: rules, pins: pins, exceptions: exceptions, origin: origin)
+        return Baseline(
+            name: name, serial: serial, roots: roots, excludes: excludes, oneFilesystem: oneFilesystem,
+            rules: rules, pins: pins, exceptions: exceptions, origin: origin)
     }
 
     // MARK: - scan
@@ -147,14 +150,19 @@ extension LoadContext {
                 if let n = UInt32(value) { return [.group(n)] }
                 error(node, "'\(text)' is not a valid gid"); return nil
             default:
-                error(node, "unknown principal '\(text)': write user:NAME, group:NAME, uid:N, gid:N\(allowAlias ? ", an alias" : "") or a capture like \"{agent}\"")
+                error(
+                    node,
+                    "unknown principal '\(text)': write user:NAME, group:NAME, uid:N, gid:N\(allowAlias ? ", an alias" : "") or a capture like \"{agent}\""
+                )
                 return nil
             }
         }
         if allowAlias, let specs = aliases[text] { return specs }
-        error(node, allowAlias
-              ? "unknown principal '\(text)': not an alias from principals:; write user:\(text) or group:\(text) for an account"
-              : "unknown principal '\(text)': write user:NAME, group:NAME, uid:N or gid:N")
+        error(
+            node,
+            allowAlias
+                ? "unknown principal '\(text)': not an alias from principals:; write user:\(text) or group:\(text) for an account"
+                : "unknown principal '\(text)': write user:NAME, group:NAME, uid:N or gid:N")
         return nil
     }
 
@@ -184,7 +192,9 @@ extension LoadContext {
             if f.isEmpty { error(v, "pin \(text) asserts nothing") }
             var pin = Pin(path: path, line: line(k))
             if let t = f["type"], let s = scalar(t.value, "type") {
-                if let type = FileType(rawValue: s) { pin.type = type } else {
+                if let type = FileType(rawValue: s) {
+                    pin.type = type
+                } else {
                     error(t.value, "unknown type '\(s)': use one of \(FileType.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
             }
@@ -216,9 +226,10 @@ extension LoadContext {
                 error(item, "exception is missing required key '\(required)'")
             }
             guard let r = f["rule"], let rule = scalar(r.value, "rule"),
-                  let p = f["path"], let pathText = scalar(p.value, "path"),
-                  let a = f["approved-by"], let approvedBy = scalar(a.value, "approved-by"),
-                  let why = f["reason"], let reason = scalar(why.value, "reason") else { continue }
+                let p = f["path"], let pathText = scalar(p.value, "path"),
+                let a = f["approved-by"], let approvedBy = scalar(a.value, "approved-by"),
+                let why = f["reason"], let reason = scalar(why.value, "reason")
+            else { continue }
             if !ruleIDs.contains(rule) && !BaselineLoader.reservedRuleIDs.contains(rule) {
                 error(r.value, "exception names unknown rule '\(rule)'")
             }
@@ -229,8 +240,10 @@ extension LoadContext {
             if let e = f["expires"], let text = scalar(e.value, "expires") {
                 if Self.isDate(text) { expires = text } else { error(e.value, "expires must be a date written YYYY-MM-DD") }
             }
-            out.append(BaselineException(rule: rule, pattern: pattern, approvedBy: approvedBy, reason: reason,
-                                         expires: expires, line: line(item), column: item.mark?.column ?? 1))
+            out.append(
+                BaselineException(
+                    rule: rule, pattern: pattern, approvedBy: approvedBy, reason: reason,
+                    expires: expires, line: line(item), column: item.mark?.column ?? 1))
         }
         return out
     }
@@ -238,8 +251,9 @@ extension LoadContext {
     static func isDate(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1...12).contains(m), d >= 1 else { return false }
+            let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+            (1...12).contains(m), d >= 1
+        else { return false }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
         return d <= days

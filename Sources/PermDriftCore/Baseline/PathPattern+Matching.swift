@@ -52,8 +52,10 @@ extension PathPattern {
     /// `.none` and `.all` are what `match` answers for any such path. The walk decides a directory's
     /// subtree once and hands the answer down: a pattern decided for a subtree costs nothing per entry
     /// or per directory below it, however deep.
-    public func matchBelow(directory path: UnsafeBufferPointer<UInt8>, segments: PathSegments,
-                           below: inout Captures, entries: inout Captures) -> (below: SiblingMatch, entries: SiblingMatch) {
+    public func matchBelow(
+        directory path: UnsafeBufferPointer<UInt8>, segments: PathSegments,
+        below: inout Captures, entries: inout Captures
+    ) -> (below: SiblingMatch, entries: SiblingMatch) {
         let n = segments.count
         if below.ranges.count != captureNames.count { below = Captures(count: captureNames.count) }
         for k in below.ranges.indices { below.ranges[k] = nil }

@@ -30,7 +30,8 @@ extension PathPattern {
             if part.isEmpty { throw SyntaxError(description: "pattern '\(source)' has an empty segment (//)") }
             if part == Array("**".utf8) { segments.append(.anySegments); continue }
             if part == [UInt8(ascii: ".")] || part == Array("..".utf8) {
-                throw SyntaxError(description: "pattern '\(source)' has a '\(String(decoding: part, as: UTF8.self))' segment; write the path it means")
+                throw SyntaxError(
+                    description: "pattern '\(source)' has a '\(String(decoding: part, as: UTF8.self))' segment; write the path it means")
             }
             let tokens = try Self.tokens(part, source: source, names: &names)
             if tokens.count == 1, case .literal(let lit) = tokens[0] {
@@ -72,7 +73,9 @@ extension PathPattern {
                 }
                 let name = String(decoding: part[(i + 1)..<close], as: UTF8.self)
                 guard Self.isCaptureName(name) else {
-                    throw SyntaxError(description: "pattern '\(source)': capture name '\(name)' must be letters, digits, '_' or '-', starting with a letter")
+                    throw SyntaxError(
+                        description:
+                            "pattern '\(source)': capture name '\(name)' must be letters, digits, '_' or '-', starting with a letter")
                 }
                 flush()
                 if let index = names.firstIndex(of: name) {
@@ -92,6 +95,8 @@ extension PathPattern {
 
     static func isCaptureName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
+        return name.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-")
+        }
     }
 }

@@ -61,27 +61,30 @@ extension PathPattern {
     /// Runs the search over the first `count` segments (`count` may exceed `segs.count` by one: that last
     /// segment must then be `opaque`, never read). `anyDepth`: the path goes on below segment `opaque` to
     /// an unknown depth.
-    func matchSegments(_ si: Int, _ pi: Int, _ path: UnsafeBufferPointer<UInt8>,
-                       _ segs: PathSegments, _ captures: inout Captures, count: Int? = nil,
-                       opaque: Int = -1, touched: UnsafeMutablePointer<Bool>? = nil, anyDepth: Bool = false) -> Bool {
+    func matchSegments(
+        _ si: Int, _ pi: Int, _ path: UnsafeBufferPointer<UInt8>,
+        _ segs: PathSegments, _ captures: inout Captures, count: Int? = nil,
+        opaque: Int = -1, touched: UnsafeMutablePointer<Bool>? = nil, anyDepth: Bool = false
+    ) -> Bool {
         let count = count ?? segs.count
         return program.steps.withUnsafeBufferPointer { steps in
             program.tokens.withUnsafeBufferPointer { tokens in
-              program.fixedTail.withUnsafeBufferPointer { fixedTail in
-                program.bytes.withUnsafeBufferPointer { bytes in
-                    segs.starts.withUnsafeBufferPointer { allStarts in
-                        segs.ends.withUnsafeBufferPointer { allEnds in
-                            let real = min(count, segs.count)
-                            let starts = UnsafeBufferPointer(rebasing: allStarts[0..<real])
-                            let ends = UnsafeBufferPointer(rebasing: allEnds[0..<real])
-                            let m = Matcher(steps: steps, tokens: tokens, fixedTail: fixedTail, bytes: bytes, path: path, starts: starts,
-                                            ends: ends, count: count, opaque: opaque, touched: touched,
-                                            anySegmentsLimit: anyDepth ? opaque : count)
-                            return m.segments(si, pi, &captures)
+                program.fixedTail.withUnsafeBufferPointer { fixedTail in
+                    program.bytes.withUnsafeBufferPointer { bytes in
+                        segs.starts.withUnsafeBufferPointer { allStarts in
+                            segs.ends.withUnsafeBufferPointer { allEnds in
+                                let real = min(count, segs.count)
+                                let starts = UnsafeBufferPointer(rebasing: allStarts[0..<real])
+                                let ends = UnsafeBufferPointer(rebasing: allEnds[0..<real])
+                                let m = Matcher(
+                                    steps: steps, tokens: tokens, fixedTail: fixedTail, bytes: bytes, path: path, starts: starts,
+                                    ends: ends, count: count, opaque: opaque, touched: touched,
+                                    anySegmentsLimit: anyDepth ? opaque : count)
+                                return m.segments(si, pi, &captures)
+                            }
                         }
                     }
                 }
-              }
             }
         }
     }
@@ -152,9 +155,12 @@ extension PathPattern {
                 let bound = captures.boundMask
                 // Every way the segment can match is tried against the rest of the pattern (a capture
                 // bound here may have to match again in a later segment).
-                if pieces(start, start + length, starts[pi], ends[pi], &captures, then: { c in
-                    segments(si + 1, pi + 1, &c)
-                }) {
+                if pieces(
+                    start, start + length, starts[pi], ends[pi], &captures,
+                    then: { c in
+                        segments(si + 1, pi + 1, &c)
+                    })
+                {
                     return true
                 }
                 captures.unbind(keeping: bound)
@@ -162,8 +168,10 @@ extension PathPattern {
             }
         }
 
-        func pieces(_ ti: Int, _ tend: Int, _ pos: Int, _ end: Int, _ captures: inout Captures,
-                    then rest: (inout Captures) -> Bool) -> Bool {
+        func pieces(
+            _ ti: Int, _ tend: Int, _ pos: Int, _ end: Int, _ captures: inout Captures,
+            then rest: (inout Captures) -> Bool
+        ) -> Bool {
             if ti == tend { return pos == end && rest(&captures) }
             switch tokens[ti] {
             case .literal(let start, let count):

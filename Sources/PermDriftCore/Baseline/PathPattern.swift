@@ -44,10 +44,11 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
             case .anySegments: .anySegments
             case .literal(let bytes): .literal(copy(bytes))
             case .glob(let tokens):
-                .glob(tokens.map { token -> Token in
-                    if case .literal(let bytes) = token { return .literal(copy(bytes)) }
-                    return token
-                })
+                .glob(
+                    tokens.map { token -> Token in
+                        if case .literal(let bytes) = token { return .literal(copy(bytes)) }
+                        return token
+                    })
             }
         }
         return PathPattern(source: source, segments: segments, captureNames: captureNames.map { $0 })

@@ -33,8 +33,10 @@ public struct RunConfiguration: Sendable, Equatable {
 
     public static let defaultPath = "/etc/permdrift/config.yaml"
 
-    static let keys = ["baseline", "state-directory", "outputs", "fail-on", "require-sandbox",
-                       "signers", "require-signature", "alertmanager", "prometheus-textfile"]
+    static let keys = [
+        "baseline", "state-directory", "outputs", "fail-on", "require-sandbox",
+        "signers", "require-signature", "alertmanager", "prometheus-textfile"
+    ]
     static let alertmanagerKeys = ["url", "timeout", "bearer-token-file", "username", "password-file"]
 
     /// Parses the file's bytes; every problem is a `FILE:LINE:COLUMN` diagnostic.
@@ -45,7 +47,9 @@ public struct RunConfiguration: Sendable, Equatable {
         if let pairs = context.mapping(root, "the configuration") {
             let f = context.fields(pairs, allowed: keys, in: "the configuration")
             if let v = f["prometheus-textfile"]?.value, let text = context.scalar(v, "prometheus-textfile") {
-                if text.hasPrefix("/") && text.hasSuffix(".prom") { config.prometheusTextfile = text } else {
+                if text.hasPrefix("/") && text.hasSuffix(".prom") {
+                    config.prometheusTextfile = text
+                } else {
                     context.error(v, "prometheus-textfile must be an absolute path ending in .prom (node_exporter reads only those)")
                 }
             }
@@ -60,17 +64,29 @@ public struct RunConfiguration: Sendable, Equatable {
                     context.error(v, "alertmanager needs a url")
                 }
                 if let t = a["timeout"]?.value, let text = context.scalar(t, "timeout") {
-                    if let seconds = Double(text), seconds > 0, seconds <= 300 { settings?.timeout = seconds } else {
+                    if let seconds = Double(text), seconds > 0, seconds <= 300 {
+                        settings?.timeout = seconds
+                    } else {
                         context.error(t, "timeout must be a number of seconds between 0 and 300")
                     }
                 }
-                for (key, assign) in [("bearer-token-file", \AlertmanagerSettings.bearerTokenFile), ("password-file", \AlertmanagerSettings.passwordFile)] {
+                for (key, assign) in [
+                    ("bearer-token-file", \AlertmanagerSettings.bearerTokenFile), ("password-file", \AlertmanagerSettings.passwordFile)
+                ] {
                     if let n = a[key]?.value, let text = context.scalar(n, key) {
-                        if text.hasPrefix("/") { settings?[keyPath: assign] = text } else { context.error(n, "\(key) must be an absolute path") }
+                        if text.hasPrefix("/") {
+                            settings?[keyPath: assign] = text
+                        } else {
+                            context.error(n, "\(key) must be an absolute path")
+                        }
                     }
                 }
                 if let n = a["username"]?.value, let text = context.scalar(n, "username") {
-                    if text.isEmpty || text.contains(":") { context.error(n, "username must be non-empty and have no ':'") } else { settings?.username = text }
+                    if text.isEmpty || text.contains(":") {
+                        context.error(n, "username must be non-empty and have no ':'")
+                    } else {
+                        settings?.username = text
+                    }
                 }
                 if let s = settings, (s.username == nil) != (s.passwordFile == nil) {
                     context.error(v, "username and password-file go together")
@@ -83,20 +99,30 @@ public struct RunConfiguration: Sendable, Equatable {
                 if text.hasPrefix("/") { config.baseline = text } else { context.error(v, "baseline must be an absolute path") }
             }
             if let v = f["state-directory"]?.value, let text = context.scalar(v, "state-directory") {
-                if text.hasPrefix("/") { config.stateDirectory = text } else { context.error(v, "state-directory must be an absolute path") }
+                if text.hasPrefix("/") {
+                    config.stateDirectory = text
+                } else {
+                    context.error(v, "state-directory must be an absolute path")
+                }
             }
             if let v = f["outputs"]?.value, let items = context.scalars(v, "outputs") {
                 for (node, text) in items {
                     if let colon = text.firstIndex(of: ":"), ReportFormat(rawValue: String(text[..<colon])) != nil,
-                       text[text.index(after: colon)...].hasPrefix("/") {
+                        text[text.index(after: colon)...].hasPrefix("/")
+                    {
                         config.outputs.append(text)
                     } else {
-                        context.error(node, "an output is FORMAT:/ABSOLUTE/PATH with FORMAT one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+                        context.error(
+                            node,
+                            "an output is FORMAT:/ABSOLUTE/PATH with FORMAT one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+                        )
                     }
                 }
             }
             if let v = f["fail-on"]?.value, let text = context.scalar(v, "fail-on") {
-                if let s = Severity(rawValue: text) { config.failOn = s } else {
+                if let s = Severity(rawValue: text) {
+                    config.failOn = s
+                } else {
                     context.error(v, "fail-on '\(text)' is not one of critical, high, medium, low")
                 }
             }

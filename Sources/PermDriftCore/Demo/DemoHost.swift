@@ -24,7 +24,7 @@ public struct DemoHost: Sendable {
             "ACL user:agent-bo:r-x on /home/agent-ada, and chmod 755 on its transcripts folder",
             "group write for agents on /srv/shared-memory (ACL group:agents:rwx)",
             "a world-writable script in /home/agent-cy/workspace",
-            "a hard link to agent-ada's transcript in agent-cy's home",
+            "a hard link to agent-ada's transcript in agent-cy's home"
         ]
         return DemoHost(tree: tree, drifts: drifts)
     }
@@ -47,8 +47,9 @@ public struct DemoHost: Sendable {
             try t.directory(home, mode: 0o700, uid: a.uid, gid: a.uid)
             try t.directory("\(home)/transcripts", mode: 0o700, uid: a.uid, gid: a.uid)
             for s in 1...3 {
-                try t.file("\(home)/transcripts/session-00\(s).jsonl", contents: "{\"role\":\"agent\"}\n",
-                           mode: 0o600, uid: a.uid, gid: a.uid)
+                try t.file(
+                    "\(home)/transcripts/session-00\(s).jsonl", contents: "{\"role\":\"agent\"}\n",
+                    mode: 0o600, uid: a.uid, gid: a.uid)
             }
             try t.directory("\(home)/workspace", mode: 0o700, uid: a.uid, gid: a.uid)
             try t.file("\(home)/workspace/main.py", contents: "print('hello')\n", mode: 0o644, uid: a.uid, gid: a.uid)

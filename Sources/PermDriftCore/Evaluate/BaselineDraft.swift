@@ -1,4 +1,5 @@
 import Foundation
+
 /// `permdrift baseline init`: a starting baseline drawn from a known-good host — a few rules a reviewer
 /// can read (per root: the root itself, per-user directories when the tree is laid out that way, and
 /// upper bounds for the modes below), never a dump of every file.
@@ -80,7 +81,8 @@ public struct BaselineDraft {
             let path = root.lossyString
             let name = id(path)
             out += "  - id: \(name)\n    match: \(q(path))\n    types: [directory]\n"
-            out += "    expect: { owner: \(q(accounts.userDisplay(r.uid))), group: \(q(accounts.groupDisplay(r.gid))), mode: \(q(ModeSpec.octal(r.mode)))\(r.acl == nil ? ", acl: none" : "") }\n\n"
+            out +=
+                "    expect: { owner: \(q(accounts.userDisplay(r.uid))), group: \(q(accounts.groupDisplay(r.gid))), mode: \(q(ModeSpec.octal(r.mode)))\(r.acl == nil ? ", acl: none" : "") }\n\n"
             // Per-user directories (/home/alice owned by alice …).
             let perUser = !shape.children.isEmpty && shape.children.allSatisfy { accounts.userName($0.uid) == $0.name }
             if perUser {
@@ -90,11 +92,13 @@ public struct BaselineDraft {
                 let noDefault = shape.children.allSatisfy { !$0.defaultACL }
                 out += "  - id: \(id(name + "-per-user"))\n    description: Each directory belongs to the user it is named after.\n"
                 out += "    match: \(q(path + "/{user}"))\n    types: [directory]\n"
-                out += "    expect: { owner: \"{user}\", mode: \(q(mode))\(noACL ? ", acl: none" : "")\(noDefault ? ", default-acl: none" : "") }\n\n"
+                out +=
+                    "    expect: { owner: \"{user}\", mode: \(q(mode))\(noACL ? ", acl: none" : "")\(noDefault ? ", default-acl: none" : "") }\n\n"
             }
             if shape.files > 0 {
                 out += "  - id: \(id(name + "-files"))\n    match: \(q(path + "/**"))\n    types: [file]\n"
-                out += "    expect: { mode: \(q("<=" + ModeSpec.octal(shape.fileModes)))\(shape.filesWithACL == 0 ? ", acl: none" : "") }\n\n"
+                out +=
+                    "    expect: { mode: \(q("<=" + ModeSpec.octal(shape.fileModes)))\(shape.filesWithACL == 0 ? ", acl: none" : "") }\n\n"
             }
             if shape.directories > 0 || !shape.children.isEmpty {
                 out += "  - id: \(id(name + "-directories"))\n    match: \(q(path + "/**"))\n    types: [directory]\n"

@@ -36,7 +36,8 @@ final class DirectoryMatch: @unchecked Sendable {
         self.rules = rules
         self.excludes = excludes
         self.exceptions = exceptions
-        decidesEverythingBelow = rules.allSatisfy { $0.below != nil } && excludes.allSatisfy { $0.below != .byName }
+        decidesEverythingBelow =
+            rules.allSatisfy { $0.below != nil } && excludes.allSatisfy { $0.below != .byName }
             && exceptions.allSatisfy { $0.below != .byName }
     }
 }

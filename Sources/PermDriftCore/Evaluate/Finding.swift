@@ -27,8 +27,10 @@ public struct Finding: Sendable, Equatable {
     public var right: String?
     public var via: [AccessStep]?
 
-    public init(rule: String, severity: Severity, kind: FindingKind, path: HostPath, expected: String, actual: String,
-                principal: String? = nil, right: String? = nil, via: [AccessStep]? = nil) {
+    public init(
+        rule: String, severity: Severity, kind: FindingKind, path: HostPath, expected: String, actual: String,
+        principal: String? = nil, right: String? = nil, via: [AccessStep]? = nil
+    ) {
         self.rule = rule
         self.severity = severity
         self.kind = kind

@@ -41,12 +41,17 @@ public final class LintCollector {
                 out.append((e.line, e.column, "exception for rule '\(e.rule)' on \(e.pattern.source) matches nothing on this tree"))
             }
             if e.expires == nil {
-                out.append((e.line, e.column, "exception for rule '\(e.rule)' on \(e.pattern.source) has no expires: approved drift should end"))
+                out.append(
+                    (e.line, e.column, "exception for rule '\(e.rule)' on \(e.pattern.source) has no expires: approved drift should end"))
             }
         }
         for conflict in modeConflicts.values.sorted(by: { ($0.first, $0.second) < ($1.first, $1.second) }) {
             let a = baseline.rules[conflict.first], b = baseline.rules[conflict.second]
-            out.append((b.line, b.column, "rules '\(a.id)' and '\(b.id)' require different exact modes (\(a.expect.mode!) and \(b.expect.mode!)) for \(conflict.path): they can never both hold"))
+            out.append(
+                (
+                    b.line, b.column,
+                    "rules '\(a.id)' and '\(b.id)' require different exact modes (\(a.expect.mode!) and \(b.expect.mode!)) for \(conflict.path): they can never both hold"
+                ))
         }
         return out.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
             .map { TerminalText.escape("\(file):\($0.line):\($0.column): warning: \($0.message)") }

@@ -1,7 +1,9 @@
 extension RuleEvaluator {
     /// Findings of kind `access`: users who have a right the rule does not allow them.
-    func checkAccess(_ box: RuleBox, index r: Int, decided: DirectoryMatch?, _ entry: WalkEntry, parent: AccessContext?,
-                     directory: DirectoryMatch?, capture: (String) -> ResolvedName?, findings: inout FindingCollector) {
+    func checkAccess(
+        _ box: RuleBox, index r: Int, decided: DirectoryMatch?, _ entry: WalkEntry, parent: AccessContext?,
+        directory: DirectoryMatch?, capture: (String) -> ResolvedName?, findings: inout FindingCollector
+    ) {
         guard let access else { return }
         // Without its ancestors' records (they could not be read) reach is unknown; the scan is incomplete.
         guard parent != nil || entry.path.count == 1 else { return }
@@ -34,9 +36,11 @@ extension RuleEvaluator {
             let path = HostPath(reporting: entry.path)
             let expected = "\(right.rawValue) only by \(describe(specs, capture: { capture($0)?.text })) and root"
             for m in missing {
-                emit(Finding(rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
-                             actual: "the capture \(m) names no user, so the rule cannot hold", right: right.rawValue),
-                     rule: r, path: entry.path, directory: directory, into: &findings)
+                emit(
+                    Finding(
+                        rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
+                        actual: "the capture \(m) names no user, so the rule cannot hold", right: right.rawValue),
+                    rule: r, path: entry.path, directory: directory, into: &findings)
             }
             guard !extra.isEmpty else { continue }
             for i in extra.members(upTo: access.index.count) {
@@ -47,18 +51,21 @@ extension RuleEvaluator {
                     findings.omit(rule: rule.id)
                     continue
                 }
-                findings.append(Finding(
-                    rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
-                    actual: "\(label) can \(right.rawValue)", principal: label, right: right.rawValue,
-                    via: access.via(uid: uid, right: right, path: entry.path, record: record, parent: parent)))
+                findings.append(
+                    Finding(
+                        rule: rule.id, severity: rule.severity, kind: .access, path: path, expected: expected,
+                        actual: "\(label) can \(right.rawValue)", principal: label, right: right.rawValue,
+                        via: access.via(uid: uid, right: right, path: entry.path, record: record, parent: parent)))
             }
         }
     }
 
     /// A directory's default ACL is future access: what a file (create mode 0666) or a directory (0777)
     /// created in it would grant, held against the access rules for paths below it.
-    func inheritedAccess(_ entry: WalkEntry, directory: AccessContext, in parentDirectory: DirectoryMatch?,
-                         findings: inout FindingCollector) {
+    func inheritedAccess(
+        _ entry: WalkEntry, directory: AccessContext, in parentDirectory: DirectoryMatch?,
+        findings: inout FindingCollector
+    ) {
         guard let access, let defaultACL = entry.record.defaultACL else { return }
         var directoryPath = Array(entry.path)
         if directoryPath.last != UInt8(ascii: "/") { directoryPath.append(UInt8(ascii: "/")) }
@@ -92,20 +99,28 @@ extension RuleEvaluator {
                         let label = accounts.userLabel(uid)
                         guard reported.insert("\(rule.id)\u{0}\(label)\u{0}\(right.rawValue)").inserted else { continue }
                         if isSilenced(rule: r, path: entry.path, directory: parentDirectory, findings: &findings) { continue }
-                        guard findings.wants(rule: rule.id, path: directoryHostPath, kind: .inheritedAccess, principal: label,
-                                             right: right.rawValue) else {
+                        guard
+                            findings.wants(
+                                rule: rule.id, path: directoryHostPath, kind: .inheritedAccess, principal: label,
+                                right: right.rawValue)
+                        else {
                             findings.omit(rule: rule.id)
                             continue
                         }
                         var via = access.searchSteps(uid: uid, through: directory, path: entry.path)
-                        let deciding = access.check.decidingEntry(child, uid: uid, bits: right == .write && type == .directory ? 3 : right.bit).entry
-                        via.append(AccessStep(entry: "default:\(deciding)", path: directoryHostPath,
-                                              note: " (inherited by new \(type == .file ? "files" : "directories"))"))
-                        findings.append(Finding(
-                            rule: rule.id, severity: rule.severity, kind: .inheritedAccess, path: directoryHostPath,
-                            expected: "\(right.rawValue) only by \(describe(specs, capture: capture)) and root, also for new entries",
-                            actual: "new \(type == .file ? "files" : "directories") would let \(label) \(right.rawValue)",
-                            principal: label, right: right.rawValue, via: via))
+                        let deciding = access.check.decidingEntry(
+                            child, uid: uid, bits: right == .write && type == .directory ? 3 : right.bit
+                        ).entry
+                        via.append(
+                            AccessStep(
+                                entry: "default:\(deciding)", path: directoryHostPath,
+                                note: " (inherited by new \(type == .file ? "files" : "directories"))"))
+                        findings.append(
+                            Finding(
+                                rule: rule.id, severity: rule.severity, kind: .inheritedAccess, path: directoryHostPath,
+                                expected: "\(right.rawValue) only by \(describe(specs, capture: capture)) and root, also for new entries",
+                                actual: "new \(type == .file ? "files" : "directories") would let \(label) \(right.rawValue)",
+                                principal: label, right: right.rawValue, via: via))
                     }
                 }
             }
@@ -115,8 +130,10 @@ extension RuleEvaluator {
     /// The record a new entry would get from a default ACL: entries limited by the create mode (0666 for
     /// files, 0777 for directories) as acl(5) describes, owned by the directory's owner, with the
     /// directory's group when it is setgid (else the owner's primary group).
-    static func inheritedRecord(_ defaultACL: PosixACL, type: FileType, in directory: FileRecord,
-                                accounts: AccountDatabase) -> FileRecord {
+    static func inheritedRecord(
+        _ defaultACL: PosixACL, type: FileType, in directory: FileRecord,
+        accounts: AccountDatabase
+    ) -> FileRecord {
         let createMode: UInt8 = type == .directory ? 7 : 6
         let hasMask = defaultACL.mask != nil
         let entries = defaultACL.entries.map { e -> PosixACL.Entry in
@@ -133,8 +150,9 @@ extension RuleEvaluator {
         let other = acl.permissions(of: .other) ?? 0
         let setgid = directory.mode & 0o2000 != 0
         let gid = setgid ? directory.gid : (accounts.primaryGroup(ofUser: directory.uid) ?? directory.gid)
-        return FileRecord(type: type, mode: UInt32(user) << 6 | UInt32(group) << 3 | UInt32(other),
-                          uid: directory.uid, gid: gid, acl: acl.isMinimal ? nil : acl)
+        return FileRecord(
+            type: type, mode: UInt32(user) << 6 | UInt32(group) << 3 | UInt32(other),
+            uid: directory.uid, gid: gid, acl: acl.isMinimal ? nil : acl)
     }
 
     /// The principals a rule allows, for people.

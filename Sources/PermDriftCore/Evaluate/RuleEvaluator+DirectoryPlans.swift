@@ -40,7 +40,8 @@ extension RuleEvaluator {
             if let inherited = parent?.exceptions[e], inherited.below != .byName {
                 silencing.append(inherited)
             } else {
-                let d = exceptions[e].pattern.matchBelow(directory: path, segments: segments, below: &belowScratch, entries: &entriesScratch)
+                let d = exceptions[e].pattern.matchBelow(
+                    directory: path, segments: segments, below: &belowScratch, entries: &entriesScratch)
                 silencing.append(DirectoryMatch.ExcludeDecision(below: d.below, entries: d.entries))
             }
         }

@@ -1,16 +1,19 @@
 /// The rules' `expect` assertions (owner, group, mode, ACLs, link count, capabilities) checked against an
 /// entry's record, and the ACL texts their findings carry.
 extension RuleEvaluator {
-    func check(_ box: RuleBox, index r: Int, _ entry: WalkEntry, directory: DirectoryMatch?, capture: (String) -> ResolvedName?,
-               findings: inout FindingCollector) {
+    func check(
+        _ box: RuleBox, index r: Int, _ entry: WalkEntry, directory: DirectoryMatch?, capture: (String) -> ResolvedName?,
+        findings: inout FindingCollector
+    ) {
         let record = entry.record
         let rule = box.rule
         let e = rule.expect
         var path: HostPath?
         func report(_ kind: FindingKind, expected: String, actual: String) {
             if path == nil { path = HostPath(reporting: entry.path) }
-            emit(Finding(rule: rule.id, severity: rule.severity, kind: kind, path: path!, expected: expected, actual: actual),
-                 rule: r, path: entry.path, directory: directory, into: &findings)
+            emit(
+                Finding(rule: rule.id, severity: rule.severity, kind: kind, path: path!, expected: expected, actual: actual),
+                rule: r, path: entry.path, directory: directory, into: &findings)
         }
         if let owner = e.owner {
             switch owner {
@@ -21,8 +24,10 @@ extension RuleEvaluator {
                 if let value, let uid = value.uid {
                     if record.uid != uid { report(.owner, expected: value.text, actual: accounts.userDisplay(record.uid)) }
                 } else {
-                    report(.owner, expected: "the user named by {\(name)} ('\(TerminalText.escape(value?.text ?? "?"))'), which does not exist",
-                           actual: accounts.userDisplay(record.uid))
+                    report(
+                        .owner,
+                        expected: "the user named by {\(name)} ('\(TerminalText.escape(value?.text ?? "?"))'), which does not exist",
+                        actual: accounts.userDisplay(record.uid))
                 }
             }
         }
@@ -35,8 +40,10 @@ extension RuleEvaluator {
                 if let value, let gid = value.gid {
                     if record.gid != gid { report(.group, expected: value.text, actual: accounts.groupDisplay(record.gid)) }
                 } else {
-                    report(.group, expected: "the group named by {\(name)} ('\(TerminalText.escape(value?.text ?? "?"))'), which does not exist",
-                           actual: accounts.groupDisplay(record.gid))
+                    report(
+                        .group,
+                        expected: "the group named by {\(name)} ('\(TerminalText.escape(value?.text ?? "?"))'), which does not exist",
+                        actual: accounts.groupDisplay(record.gid))
                 }
             }
         }

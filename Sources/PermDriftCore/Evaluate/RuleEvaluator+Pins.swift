@@ -34,12 +34,14 @@ extension RuleEvaluator {
             }
         }
         guard !expected.isEmpty else { return nil }
-        return Finding(rule: "pin", severity: .high, kind: .pin, path: pin.path,
-                       expected: expected.joined(separator: "; "), actual: actual.joined(separator: "; "))
+        return Finding(
+            rule: "pin", severity: .high, kind: .pin, path: pin.path,
+            expected: expected.joined(separator: "; "), actual: actual.joined(separator: "; "))
     }
 
     func missingPin(_ pin: Pin, why: String) -> Finding {
-        Finding(rule: "pin", severity: .high, kind: .pinMissing, path: pin.path,
-                expected: "exists" + (pin.type.map { " (\($0.rawValue))" } ?? ""), actual: why)
+        Finding(
+            rule: "pin", severity: .high, kind: .pinMissing, path: pin.path,
+            expected: "exists" + (pin.type.map { " (\($0.rawValue))" } ?? ""), actual: why)
     }
 }

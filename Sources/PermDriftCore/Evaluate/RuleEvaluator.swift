@@ -89,8 +89,10 @@ final class RuleEvaluator {
 
     /// `index` is shared with the evaluators of a parallel walk's other threads. Exceptions in force on
     /// `today` (a UTC day, `YYYY-MM-DD`) silence findings as they are made; without a day none do.
-    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true,
-         today: String? = nil) {
+    init(
+        baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true,
+        today: String? = nil
+    ) {
         self.decidesPerDirectory = decidesPerDirectory
         self.baseline = baseline
         self.accounts = accounts
@@ -108,10 +110,11 @@ final class RuleEvaluator {
         pinByPath = pins
         pinLengths = Set(baseline.pins.map(\.path.bytes.count))
         excludePatterns = baseline.excludes.map { $0.isolatedCopy() }
-        let active = today.map { day in
-            baseline.exceptions.enumerated().filter { !$0.element.isExpired(today: day) }
-                .map { (index: $0.offset, rule: $0.element.rule, pattern: $0.element.pattern.isolatedCopy()) }
-        } ?? []
+        let active =
+            today.map { day in
+                baseline.exceptions.enumerated().filter { !$0.element.isExpired(today: day) }
+                    .map { (index: $0.offset, rule: $0.element.rule, pattern: $0.element.pattern.isolatedCopy()) }
+            } ?? []
         exceptions = active
         exceptionsOfRule = baseline.rules.map { rule in active.indices.filter { active[$0].rule == rule.id } }
         pinExceptions = active.indices.filter { active[$0].rule == "pin" }
@@ -121,7 +124,9 @@ final class RuleEvaluator {
 
     /// What a capture of rule `r`, pattern `p` bound in `path`, resolved: from the directory's decision
     /// when it decided the rule for the entry, else from the entry's own match.
-    func captured(_ name: String, rule r: Int, pattern p: Int, decided: DirectoryMatch? = nil, in path: UnsafeBufferPointer<UInt8>) -> ResolvedName? {
+    func captured(_ name: String, rule r: Int, pattern p: Int, decided: DirectoryMatch? = nil, in path: UnsafeBufferPointer<UInt8>)
+        -> ResolvedName?
+    {
         guard let i = captureNames[r][p].firstIndex(of: name) else { return nil }
         let bytes: UnsafeBufferPointer<UInt8>?
         if let decided {
@@ -143,7 +148,8 @@ final class RuleEvaluator {
         if let own, !own.decidesEverythingBelow, let top = segmentOwners.last, top.match === own {
             segments.truncate(top.count)
         } else if let directory, !directory.decidesEverythingBelow,
-                  let k = segmentOwners.lastIndex(where: { $0.match === directory }) {
+            let k = segmentOwners.lastIndex(where: { $0.match === directory })
+        {
             segmentOwners.removeSubrange((k + 1)...)
             segments.truncate(segmentOwners[k].count)
             segments.pushLastName(of: path)
@@ -174,8 +180,10 @@ final class RuleEvaluator {
     }
 
     /// Adds a finding of rule `r` unless an exception silences it (counted in the collector).
-    func emit(_ finding: Finding, rule r: Int, path: UnsafeBufferPointer<UInt8>, directory: DirectoryMatch?,
-              into findings: inout FindingCollector) {
+    func emit(
+        _ finding: Finding, rule r: Int, path: UnsafeBufferPointer<UInt8>, directory: DirectoryMatch?,
+        into findings: inout FindingCollector
+    ) {
         if !exceptionsOfRule[r].isEmpty {
             let by = silences(rule: r, path: path, directory: directory)
             if !by.isEmpty {
@@ -187,8 +195,10 @@ final class RuleEvaluator {
     }
 
     /// Whether findings of rule `r` on this entry are silenced (then nothing about them is worked out).
-    func isSilenced(rule r: Int, path: UnsafeBufferPointer<UInt8>, directory: DirectoryMatch?,
-                    findings: inout FindingCollector) -> Bool {
+    func isSilenced(
+        rule r: Int, path: UnsafeBufferPointer<UInt8>, directory: DirectoryMatch?,
+        findings: inout FindingCollector
+    ) -> Bool {
         guard !exceptionsOfRule[r].isEmpty else { return false }
         if let known = silencedHere, known.rule == r { return known.silenced }
         let by = silences(rule: r, path: path, directory: directory)
@@ -219,8 +229,10 @@ final class RuleEvaluator {
     /// Every broken `expect` assertion and every disallowed access of every rule that matches the entry.
     /// `directory` is what was decided for the entries of its directory, when the walk knows it.
     /// Capability reads that fail are returned as errors.
-    func evaluate(_ entry: WalkEntry, parent: AccessContext?, own: AccessContext?, directory: DirectoryMatch?,
-                  ownMatch: DirectoryMatch? = nil, findings: inout FindingCollector) {
+    func evaluate(
+        _ entry: WalkEntry, parent: AccessContext?, own: AccessContext?, directory: DirectoryMatch?,
+        ownMatch: DirectoryMatch? = nil, findings: inout FindingCollector
+    ) {
         let record = entry.record
         let path = entry.path
         segmentsLoaded = false
@@ -247,12 +259,14 @@ final class RuleEvaluator {
             lint?.matched(rule: r, path: path)
             // Closures passed straight to the calls (not kept in a variable) need no allocation.
             if box.hasExpectations {
-                check(box, index: r, entry, directory: directory,
-                      capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) }, findings: &findings)
+                check(
+                    box, index: r, entry, directory: directory,
+                    capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) }, findings: &findings)
             }
             if box.hasAccess, access != nil {
-                checkAccess(box, index: r, decided: decided, entry, parent: parent, directory: directory,
-                            capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) }, findings: &findings)
+                checkAccess(
+                    box, index: r, decided: decided, entry, parent: parent, directory: directory,
+                    capture: { self.captured($0, rule: r, pattern: p, decided: decided, in: path) }, findings: &findings)
             }
         }
     }
@@ -274,7 +288,8 @@ final class RuleEvaluator {
     func conditionsHold(_ rule: Rule, rule r: Int, pattern p: Int, captures: Captures, path: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !rule.conditions.isEmpty else { return true }
         return rule.conditions.allSatisfy { condition in
-            let uid = (captureNames[r][p].firstIndex(of: condition.capture).flatMap { captures.value($0, in: path) }).flatMap(names.resolve)?.uid
+            let uid = (captureNames[r][p].firstIndex(of: condition.capture).flatMap { captures.value($0, in: path) }).flatMap(
+                names.resolve)?.uid
             switch condition.kind {
             case .isUser: return uid != nil
             case .memberOf(let gids): return uid.map { u in gids.contains { names.isMember(uid: u, ofGroup: $0) } } ?? false

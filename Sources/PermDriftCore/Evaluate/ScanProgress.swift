@@ -30,8 +30,9 @@ public final class ScanProgress: @unchecked Sendable {
         public init?(environment text: String) {
             let parts = text.split(separator: ",", omittingEmptySubsequences: false)
             guard parts.count == 3, let delay = Double(parts[0]), let interval = Double(parts[1]),
-                  let batch = Int(parts[2]), delay >= 0, interval >= 0, delay.isFinite, interval.isFinite,
-                  batch >= 1 else { return nil }
+                let batch = Int(parts[2]), delay >= 0, interval >= 0, delay.isFinite, interval.isFinite,
+                batch >= 1
+            else { return nil }
             self.init(delay: delay, interval: interval, batch: batch)
         }
     }

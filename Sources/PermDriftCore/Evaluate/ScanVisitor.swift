@@ -23,17 +23,21 @@ struct ScanVisitor: ParallelWalkVisitor {
     private let today: String?
 
     /// `today` (a UTC day) decides which exceptions are in force; without it none silence anything.
-    init(baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true,
-         today: String? = nil) {
-        rules = RuleEvaluator(baseline: baseline, accounts: accounts, index: index, decidesPerDirectory: decidesPerDirectory,
-                              today: today)
+    init(
+        baseline: Baseline, accounts: AccountDatabase, index: PrincipalIndex? = nil, decidesPerDirectory: Bool = true,
+        today: String? = nil
+    ) {
+        rules = RuleEvaluator(
+            baseline: baseline, accounts: accounts, index: index, decidesPerDirectory: decidesPerDirectory,
+            today: today)
         self.today = today
         findings = FindingCollector(exceptions: baseline.exceptions.count)
     }
 
     func makeWorker() -> ScanVisitor {
-        var worker = ScanVisitor(baseline: rules.baseline, accounts: rules.accounts, index: rules.access?.index,
-                                 decidesPerDirectory: rules.decidesPerDirectory, today: today)
+        var worker = ScanVisitor(
+            baseline: rules.baseline, accounts: rules.accounts, index: rules.access?.index,
+            decidesPerDirectory: rules.decidesPerDirectory, today: today)
         worker.progress = progress
         return worker
     }
@@ -51,7 +55,8 @@ struct ScanVisitor: ParallelWalkVisitor {
         var root: HostPath?
         if let path {
             root = rules.baseline.roots.filter { r in
-                r.bytes.count == 1 || (path.starts(with: r.bytes) && (path.count == r.bytes.count || path[r.bytes.count] == UInt8(ascii: "/")))
+                r.bytes.count == 1
+                    || (path.starts(with: r.bytes) && (path.count == r.bytes.count || path[r.bytes.count] == UInt8(ascii: "/")))
             }.max { $0.bytes.count < $1.bytes.count }
         }
         progress?.add(uncounted, root: root)

@@ -74,7 +74,8 @@ public struct Scanner {
         // Exceptions silenced findings as they were made (`RuleEvaluator.emit`).
         let used = visitor.findings.silenced
         for (i, exception) in baseline.exceptions.enumerated() {
-            let what = "exception for rule '\(exception.rule)' on \(exception.pattern.source) (line \(exception.line), approved by \(exception.approvedBy))"
+            let what =
+                "exception for rule '\(exception.rule)' on \(exception.pattern.source) (line \(exception.line), approved by \(exception.approvedBy))"
             if exception.isExpired(today: today) {
                 notices.append("\(what) expired on \(exception.expires!); its findings are reported again")
             } else if used[i] == 0 {
@@ -83,10 +84,14 @@ public struct Scanner {
         }
         let collected = visitor.findings.finished()
         for (rule, more) in collected.omitted.sorted(by: { $0.key < $1.key }) {
-            notices.append("rule \(TerminalText.escape(rule)) has \(more) more finding\(more == 1 ? "" : "s") than the \(FindingCollector.listedPerRule) listed; they are counted, not listed")
+            notices.append(
+                "rule \(TerminalText.escape(rule)) has \(more) more finding\(more == 1 ? "" : "s") than the \(FindingCollector.listedPerRule) listed; they are counted, not listed"
+            )
         }
         if collected.errorsOmitted > 0 {
-            notices.append("\(collected.errorsOmitted) more path\(collected.errorsOmitted == 1 ? "" : "s") could not be read than the \(FindingCollector.listedErrors) listed")
+            notices.append(
+                "\(collected.errorsOmitted) more path\(collected.errorsOmitted == 1 ? "" : "s") could not be read than the \(FindingCollector.listedErrors) listed"
+            )
         }
         let skipped = visitor.skipped.sorted { $0.path < $1.path }
         var result = ScanResult(

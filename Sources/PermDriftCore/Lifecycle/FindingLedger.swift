@@ -126,14 +126,16 @@ extension FindingLedger {
             let print = finding.fingerprint
             if let old = findings[print] {
                 lifecycle.stillFiring.append((finding, old.firstSeen))
-                next[print] = Entry(rule: finding.rule, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
-                                    path: Data(finding.path.bytes), pathLength: finding.path.shortenedFrom,
-                                    firstSeen: old.firstSeen, lastSeen: now)
+                next[print] = Entry(
+                    rule: finding.rule, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
+                    path: Data(finding.path.bytes), pathLength: finding.path.shortenedFrom,
+                    firstSeen: old.firstSeen, lastSeen: now)
             } else {
                 lifecycle.new.append(finding)
-                next[print] = Entry(rule: finding.rule, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
-                                    path: Data(finding.path.bytes), pathLength: finding.path.shortenedFrom,
-                                    firstSeen: now, lastSeen: now)
+                next[print] = Entry(
+                    rule: finding.rule, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
+                    path: Data(finding.path.bytes), pathLength: finding.path.shortenedFrom,
+                    firstSeen: now, lastSeen: now)
             }
         }
         let unreadable = result.errors.map(\.path)

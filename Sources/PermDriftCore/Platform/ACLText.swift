@@ -21,9 +21,11 @@ public enum ACLTextError: Error, Equatable, Sendable, CustomStringConvertible {
 /// ACL text in getfacl's forms, parsed and validated by libacl. Names are resolved by the caller (in the
 /// scanned root, not through the scanning host's accounts) before libacl sees the text.
 public enum ACLText {
-    public static func parse(_ text: String,
-                             uid: (String) -> UInt32?,
-                             gid: (String) -> UInt32?) throws(ACLTextError) -> PosixACL {
+    public static func parse(
+        _ text: String,
+        uid: (String) -> UInt32?,
+        gid: (String) -> UInt32?
+    ) throws(ACLTextError) -> PosixACL {
         // Rewrite named qualifiers as numbers so libacl never consults the scanning host's NSS.
         var rewritten = [String]()
         let separators: Set<Character> = [",", "\n", " ", "\t"]
@@ -78,7 +80,8 @@ public enum ACLText {
             which = ACL_NEXT_ENTRY
             var tagType: acl_tag_t = 0
             guard acl_get_tag_type(e, &tagType) == 0,
-                  let tag = PosixACL.Tag(rawValue: UInt16(truncatingIfNeeded: tagType)) else {
+                let tag = PosixACL.Tag(rawValue: UInt16(truncatingIfNeeded: tagType))
+            else {
                 throw .invalid("unknown entry tag")
             }
             var qualifier = PosixACL.Entry.noQualifier

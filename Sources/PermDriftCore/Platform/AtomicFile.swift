@@ -41,10 +41,14 @@ public enum AtomicFile {
                 }
             }
         }
-        if failure == nil, case .failure(let e) = Syscalls.fchmod(fd, mode) { failure = SystemCallError("fchmod", path: tempPath, errno: e) }
+        if failure == nil, case .failure(let e) = Syscalls.fchmod(fd, mode) {
+            failure = SystemCallError("fchmod", path: tempPath, errno: e)
+        }
         if failure == nil, case .failure(let e) = Syscalls.fsync(fd) { failure = SystemCallError("fsync", path: tempPath, errno: e) }
         fd.close()
-        if failure == nil, case .failure(let e) = temporary.withCString({ t in name.withCString { n in Syscalls.renameAt(dirfd, t, dirfd, n) } }) {
+        if failure == nil,
+            case .failure(let e) = temporary.withCString({ t in name.withCString { n in Syscalls.renameAt(dirfd, t, dirfd, n) } })
+        {
             failure = SystemCallError("renameat", path: path, errno: e)
         }
         if let failure {

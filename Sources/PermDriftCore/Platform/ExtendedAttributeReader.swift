@@ -117,9 +117,13 @@ final class ExtendedAttributeReader {
             var end = start
             while end < names.count, names[end] != 0 { end += 1 }
             let name = UnsafeRawBufferPointer(rebasing: names[start..<end])
-            if Self.equal(name, Attribute.accessBytes) { presence.accessACL = true }
-            else if Self.equal(name, Attribute.defaultBytes) { presence.defaultACL = true }
-            else if Self.equal(name, Attribute.capabilityBytes) { presence.capability = true }
+            if Self.equal(name, Attribute.accessBytes) {
+                presence.accessACL = true
+            } else if Self.equal(name, Attribute.defaultBytes) {
+                presence.defaultACL = true
+            } else if Self.equal(name, Attribute.capabilityBytes) {
+                presence.capability = true
+            }
             start = end + 1
         }
         return presence
@@ -161,9 +165,10 @@ final class ExtendedAttributeReader {
         let r = pd_getxattrat(fd.rawValue, ".", Attribute.accessACL.cName, nil, 0)
         if r >= 0 || (errno != ENOSYS && errno != EPERM) { return .getxattrat }
         guard case .success(let st) = Syscalls.stat(at: .currentDirectory, "/proc/self/fd"), st.type == .directory else {
-            throw PlatformUnsupportedError(description:
-                "getxattrat(2) is unavailable (\(Errno(ENOSYS).name) or blocked by seccomp) and /proc is not mounted: "
-                + "permdrift cannot read ACLs without following symlinks, so it refuses to run. Mount /proc or use Linux 6.13+.")
+            throw PlatformUnsupportedError(
+                description:
+                    "getxattrat(2) is unavailable (\(Errno(ENOSYS).name) or blocked by seccomp) and /proc is not mounted: "
+                    + "permdrift cannot read ACLs without following symlinks, so it refuses to run. Mount /proc or use Linux 6.13+.")
         }
         return .procFallback
     }

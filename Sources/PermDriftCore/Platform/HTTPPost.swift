@@ -19,8 +19,10 @@ enum HTTPPost {
 
     /// Posts `body` to `url` with `headers` ("Name: value"), at most `timeoutMilliseconds` in all, no
     /// redirect followed, TLS peers verified against the system's trust store.
-    static func send(_ body: [UInt8], to url: String, headers: [String], timeoutMilliseconds: Int,
-                     responseLimit: Int = 200) -> Result<Answer, Failure> {
+    static func send(
+        _ body: [UInt8], to url: String, headers: [String], timeoutMilliseconds: Int,
+        responseLimit: Int = 200
+    ) -> Result<Answer, Failure> {
         var status = 0
         var response = [CChar](repeating: 0, count: responseLimit)
         var responseLength = 0
@@ -29,8 +31,9 @@ enum HTTPPost {
         defer { for h in cHeaders { free(h) } }
         let rc = cHeaders.map { UnsafePointer($0) }.withUnsafeBufferPointer { h in
             body.withUnsafeBytes { b in
-                pd_http_post(url, h.baseAddress, h.count, b.baseAddress, b.count, timeoutMilliseconds,
-                             &status, &response, response.count, &responseLength, &error, error.count)
+                pd_http_post(
+                    url, h.baseAddress, h.count, b.baseAddress, b.count, timeoutMilliseconds,
+                    &status, &response, response.count, &responseLength, &error, error.count)
             }
         }
         guard rc == 0 else {

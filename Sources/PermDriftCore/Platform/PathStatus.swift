@@ -15,12 +15,13 @@ public struct PathStatus: Sendable, Equatable {
     public static func of(_ path: String) -> Result<PathStatus, Errno> {
         var st = stat()
         guard lstat(path, &st) == 0 else { return .failure(.current) }
-        let kind: Kind = switch st.st_mode & S_IFMT {
-        case S_IFDIR: .directory
-        case S_IFLNK: .symlink
-        case S_IFREG: .regularFile
-        default: .other
-        }
+        let kind: Kind =
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: .directory
+            case S_IFLNK: .symlink
+            case S_IFREG: .regularFile
+            default: .other
+            }
         return .success(PathStatus(kind: kind, permissions: UInt32(st.st_mode & 0o7777)))
     }
 

@@ -46,7 +46,7 @@ public struct PosixACL: Hashable, Sendable {
         entries = [
             Entry(.userObject, UInt8((mode >> 6) & 7)),
             Entry(.groupObject, UInt8((mode >> 3) & 7)),
-            Entry(.other, UInt8(mode & 7)),
+            Entry(.other, UInt8(mode & 7))
         ]
     }
 
@@ -84,8 +84,10 @@ public struct PosixACL: Hashable, Sendable {
     /// getfacl's long text form, one entry after another separated by commas, e.g.
     /// `user::rw-,user:bob:r--,group::r--,mask::r--,other::---`. Named qualifiers are rendered by
     /// `userName`/`groupName`, which fall back to the number.
-    public func text(userName: (UInt32) -> String? = { _ in nil },
-                     groupName: (UInt32) -> String? = { _ in nil }) -> String {
+    public func text(
+        userName: (UInt32) -> String? = { _ in nil },
+        groupName: (UInt32) -> String? = { _ in nil }
+    ) -> String {
         entries.map { e in
             let perms = PosixACL.permissionText(e.permissions)
             switch e.tag {

@@ -7,8 +7,10 @@ import Glibc
 enum Spawn {
     /// A supervised worker: `output` becomes its standard output, `error` its standard error (nil:
     /// inherited), `status` its descriptor 3; every other descriptor from 4 up is closed in it.
-    static func worker(_ path: String, arguments argv: [String], environment: [String], output: FileDescriptor,
-                       error: FileDescriptor?, status: FileDescriptor) -> Result<Int32, Errno> {
+    static func worker(
+        _ path: String, arguments argv: [String], environment: [String], output: FileDescriptor,
+        error: FileDescriptor?, status: FileDescriptor
+    ) -> Result<Int32, Errno> {
         withCStrings(argv, environment) { argv, envp in
             var pid: pid_t = 0
             let rc = pd_spawn_worker(path, argv, envp, output.rawValue, error?.rawValue ?? -1, status.rawValue, &pid)
@@ -19,8 +21,10 @@ enum Spawn {
     /// A program run to its end: `input`, `output` and `error` become its descriptors 0, 1 and 2 and
     /// every other descriptor is closed in it; it starts with no signal blocked and SIGPIPE at its
     /// default action.
-    static func program(_ path: String, arguments argv: [String], environment: [String], input: FileDescriptor,
-                        output: FileDescriptor, error: FileDescriptor) -> Result<Int32, Errno> {
+    static func program(
+        _ path: String, arguments argv: [String], environment: [String], input: FileDescriptor,
+        output: FileDescriptor, error: FileDescriptor
+    ) -> Result<Int32, Errno> {
         withCStrings(argv, environment) { argv, envp in
             var pid: pid_t = 0
             let rc = pd_spawn_program(path, argv, envp, input.rawValue, output.rawValue, error.rawValue, &pid)
@@ -43,8 +47,10 @@ enum Spawn {
     }
 
     /// Runs `body` with `argv` and `environment` as NULL-terminated C string arrays.
-    private static func withCStrings<R>(_ argv: [String], _ environment: [String],
-                                        _ body: ([UnsafeMutablePointer<CChar>?], [UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    private static func withCStrings<R>(
+        _ argv: [String], _ environment: [String],
+        _ body: ([UnsafeMutablePointer<CChar>?], [UnsafeMutablePointer<CChar>?]) -> R
+    ) -> R {
         let cArguments = argv.map { strdup($0) } + [nil]
         let cEnvironment = environment.map { strdup($0) } + [nil]
         defer { for p in cArguments + cEnvironment { free(p) } }

@@ -15,8 +15,10 @@ enum Syscalls {
     }
 
     /// Opens `name` under `directory`, creating it with `mode` when it does not exist.
-    static func openAt(_ directory: FileDescriptor, _ name: UnsafePointer<CChar>, _ flags: OpenFlags,
-                       creatingWith mode: UInt32) -> Result<FileDescriptor, Errno> {
+    static func openAt(
+        _ directory: FileDescriptor, _ name: UnsafePointer<CChar>, _ flags: OpenFlags,
+        creatingWith mode: UInt32
+    ) -> Result<FileDescriptor, Errno> {
         while true {
             let fd = Glibc.openat(directory.rawValue, name, flags.union(.create).rawValue, mode_t(mode))
             if fd >= 0 { return .success(FileDescriptor(rawValue: fd)) }
@@ -83,8 +85,10 @@ enum Syscalls {
         }
     }
 
-    static func renameAt(_ fromDir: FileDescriptor, _ from: UnsafePointer<CChar>, _ toDir: FileDescriptor,
-                         _ to: UnsafePointer<CChar>) -> Result<Void, Errno> {
+    static func renameAt(
+        _ fromDir: FileDescriptor, _ from: UnsafePointer<CChar>, _ toDir: FileDescriptor,
+        _ to: UnsafePointer<CChar>
+    ) -> Result<Void, Errno> {
         Glibc.renameat(fromDir.rawValue, from, toDir.rawValue, to) == 0 ? .success(()) : .failure(.current)
     }
 

@@ -85,7 +85,9 @@ public enum TrustedFile {
             case .success(let n): fd = n
             case .failure(let e) where e == .noEntry: return .failure(.missing(path: path))
             case .failure(let e) where e == .notDirectory || e == .tooManyLinks:
-                return .failure(.untrusted(path: path, why: "passes through \(walked), which is a symlink or not a directory; give the file's real path"))
+                return .failure(
+                    .untrusted(
+                        path: path, why: "passes through \(walked), which is a symlink or not a directory; give the file's real path"))
             case .failure(let e): return .failure(.system(SystemCallError("openat", path: walked, errno: e)))
             }
         }
@@ -94,10 +96,12 @@ public enum TrustedFile {
             if st.type == .symlink { return .untrusted(path: path, why: "is a symlink; give the path of the file itself") }
             guard requireTrustedOwner else { return nil }
             if st.uid != 0 && st.uid != geteuid() {
-                return .untrusted(path: path, why: "is owned by uid \(st.uid), not by root or the user running the scan; refusing to enforce it")
+                return .untrusted(
+                    path: path, why: "is owned by uid \(st.uid), not by root or the user running the scan; refusing to enforce it")
             }
             if st.mode & 0o022 != 0 {
-                return .untrusted(path: path, why: "is writable by group or others (mode \(String(st.mode & 0o7777, radix: 8))); refusing to enforce it")
+                return .untrusted(
+                    path: path, why: "is writable by group or others (mode \(String(st.mode & 0o7777, radix: 8))); refusing to enforce it")
             }
             if let why = aclGrantsWrite(pathFD) { return .untrusted(path: path, why: "\(why); refusing to enforce it") }
             return nil
@@ -148,8 +152,10 @@ public enum TrustedFile {
     /// Reads the file held by an `O_PATH` descriptor (which it closes): checks it is a regular file, then
     /// opens it for reading through `/proc/self/fd` — so a FIFO or device is never opened — and checks the
     /// opened file is the same inode.
-    private static func readPinned(_ pathFD: FileDescriptor, display: String, limit: Int,
-                                   check: (FileStatus) -> ReadError?) -> Result<[UInt8], ReadError> {
+    private static func readPinned(
+        _ pathFD: FileDescriptor, display: String, limit: Int,
+        check: (FileStatus) -> ReadError?
+    ) -> Result<[UInt8], ReadError> {
         defer { pathFD.close() }
         let st: FileStatus
         switch Syscalls.stat(fd: pathFD) {

@@ -70,11 +70,13 @@ enum WorkerThreads {
         for i in 1..<max(count, 1) {
             let job = Unmanaged.passRetained(Job(index: i, body: body))
             var thread = pthread_t()
-            let started = pthread_create(&thread, nil, { raw in
-                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-                job.body(job.index)
-                return nil
-            }, job.toOpaque())
+            let started = pthread_create(
+                &thread, nil,
+                { raw in
+                    let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                    job.body(job.index)
+                    return nil
+                }, job.toOpaque())
             if started == 0 { threads.append(thread) } else { job.release() }
         }
         body(0)

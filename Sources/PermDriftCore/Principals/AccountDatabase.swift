@@ -97,7 +97,9 @@ public struct AccountDatabase: Sendable {
         for (number, line) in Self.lines(bytes) {
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
             guard f.count == 7, !f[0].isEmpty, let uid = UInt32(f[2]), let gid = UInt32(f[3]) else {
-                problems.append("\(file):\(number): error: not a passwd entry (NAME:PASSWORD:UID:GID:GECOS:HOME:SHELL): \(TerminalText.escape(String(line)))")
+                problems.append(
+                    "\(file):\(number): error: not a passwd entry (NAME:PASSWORD:UID:GID:GECOS:HOME:SHELL): \(TerminalText.escape(String(line)))"
+                )
                 continue
             }
             let name = String(f[0])
@@ -115,7 +117,8 @@ public struct AccountDatabase: Sendable {
         for (number, line) in Self.lines(bytes) {
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
             guard f.count == 4, !f[0].isEmpty, let gid = UInt32(f[2]) else {
-                problems.append("\(file):\(number): error: not a group entry (NAME:PASSWORD:GID:MEMBERS): \(TerminalText.escape(String(line)))")
+                problems.append(
+                    "\(file):\(number): error: not a group entry (NAME:PASSWORD:GID:MEMBERS): \(TerminalText.escape(String(line)))")
                 continue
             }
             let name = String(f[0])

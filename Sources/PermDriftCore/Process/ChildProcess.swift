@@ -40,8 +40,10 @@ public struct ChildProcess: Sendable {
     /// service's `RestrictAddressFamilies=AF_UNIX` refuses, and libdispatch threads, which cannot take
     /// the priority they ask for under `CPUSchedulingPolicy=idle`). The child starts with no signal
     /// blocked, SIGPIPE at its default action, and no descriptor but its three standard ones.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String],
-                           input: [UInt8], limit: Int = 1 << 20) -> Result<Output, SystemCallError> {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String],
+        input: [UInt8], limit: Int = 1 << 20
+    ) -> Result<Output, SystemCallError> {
         // The descriptors this process still holds; each is closed (and set to nil) once done with.
         var pipes: [(read: FileDescriptor?, write: FileDescriptor?)] = []
         func closeAll() { for p in pipes { p.read?.close(); p.write?.close() } }
@@ -55,9 +57,10 @@ public struct ChildProcess: Sendable {
         }
         let toChild = pipes[0].write!, fromChild = [pipes[1].read!, pipes[2].read!]
         Syscalls.ignoreBrokenPipe()  // a child that exits before reading its input must not end this process
-        let spawned = Spawn.program(executable, arguments: [executable] + arguments,
-                                    environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-                                    input: pipes[0].read!, output: pipes[1].write!, error: pipes[2].write!)
+        let spawned = Spawn.program(
+            executable, arguments: [executable] + arguments,
+            environment: environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            input: pipes[0].read!, output: pipes[1].write!, error: pipes[2].write!)
         // The child's ends are the child's now.
         pipes[0].read!.close(); pipes[0].read = nil
         pipes[1].write!.close(); pipes[1].write = nil
@@ -77,8 +80,11 @@ public struct ChildProcess: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         var failure: SystemCallError?
         while open[1] || open[2] {
-            let polled = Syscalls.pollReady([(open[0] ? toChild : nil, .writable), (open[1] ? fromChild[0] : nil, .readable),
-                                             (open[2] ? fromChild[1] : nil, .readable)], milliseconds: -1)
+            let polled = Syscalls.pollReady(
+                [
+                    (open[0] ? toChild : nil, .writable), (open[1] ? fromChild[0] : nil, .readable),
+                    (open[2] ? fromChild[1] : nil, .readable)
+                ], milliseconds: -1)
             guard case .success(let ready) = polled else {
                 failure = polled.failure.map { SystemCallError("poll", path: executable, errno: $0) }
                 break

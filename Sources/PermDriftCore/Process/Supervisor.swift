@@ -54,20 +54,22 @@ public enum Supervisor {
         // the supervisor died before the worker got here (or the variables were set by hand): end, never
         // scan unsupervised (a worker that went on as a supervisor would run a whole scan of its own).
         guard let number = Int32(value), number > 2, let parent, FileDescriptor(rawValue: number).isPipe else {
-            StandardStreams.writeErrorDirectly("permdrift: PERMDRIFT_SUPERVISOR_FD is set, but this process was not started by permdrift scan; nothing was scanned\n")
+            StandardStreams.writeErrorDirectly(
+                "permdrift: PERMDRIFT_SUPERVISOR_FD is set, but this process was not started by permdrift scan; nothing was scanned\n")
             CurrentProcess.exitImmediately(2)
         }
         let fd = FileDescriptor(rawValue: number)
         fd.setCloseOnExec()  // not inherited by the processes the worker starts
         CurrentProcess.dieWithParent()
-        if CurrentProcess.parentID != parent { CurrentProcess.exitImmediately(2) }  // the supervisor is gone (before or after that took effect)
+        // The supervisor is gone (before or after that took effect).
+        if CurrentProcess.parentID != parent { CurrentProcess.exitImmediately(2) }
         preferAsOOMVictim()
         #if DEBUG
-        // Debug builds only, for tests: the worker stops itself (SIGSTOP) when its walk is about to read
-        // this path, so a test can kill it in the middle of a scan on that event, not after a guess.
-        if let path = Environment.value("PERMDRIFT_TEST_STOP_BEFORE") {
-            WalkHooks.install(.beforeRead, at: path) { _ in CurrentProcess.stop() }
-        }
+            // Debug builds only, for tests: the worker stops itself (SIGSTOP) when its walk is about to read
+            // this path, so a test can kill it in the middle of a scan on that event, not after a guess.
+            if let path = Environment.value("PERMDRIFT_TEST_STOP_BEFORE") {
+                WalkHooks.install(.beforeRead, at: path) { _ in CurrentProcess.stop() }
+            }
         #endif
         workerDescriptor = fd
         Watchdog.notifyOnDeadline(fd)
@@ -118,8 +120,10 @@ public enum Supervisor {
     /// With `stuckMarker`, giving up also leaves that file (the worker's pid and start time) in the state
     /// directory, so that the runs the stuck worker keeps out (it holds the lock) can tell it apart from
     /// a run in progress (`StateDirectory.stuckScan`).
-    public static func run(_ executable: String, _ arguments: [String], seconds: Double, stuckMessage: String,
-                           reports: [String], stuckMarker: StateDirectory? = nil) -> Result<Outcome, SystemCallError> {
+    public static func run(
+        _ executable: String, _ arguments: [String], seconds: Double, stuckMessage: String,
+        reports: [String], stuckMarker: StateDirectory? = nil
+    ) -> Result<Outcome, SystemCallError> {
         // Descriptors 0-2 must be open, or the pipes below would take their numbers and be crossed in the
         // worker.
         Syscalls.openMissingStandardDescriptors()
@@ -134,11 +138,13 @@ public enum Supervisor {
             return .failure(SystemCallError("pipe", path: executable, errno: e))
         }
         let err = FileDescriptor.standardError.isTerminal ? nil : try? Syscalls.makePipe().get()
-        let environment = Environment.entries().filter { !$0.hasPrefix(descriptorKey + "=") && !$0.hasPrefix(parentKey + "=") }
+        let environment =
+            Environment.entries().filter { !$0.hasPrefix(descriptorKey + "=") && !$0.hasPrefix(parentKey + "=") }
             + ["\(descriptorKey)=3", "\(parentKey)=\(CurrentProcess.id)"]
         // The running binary itself (its path may name another file by now); `executable` stays argv[0].
-        let spawned = Spawn.worker(ChildProcess.runningImage ?? executable, arguments: [executable] + arguments,
-                                   environment: environment, output: out.write, error: err?.write, status: status.write)
+        let spawned = Spawn.worker(
+            ChildProcess.runningImage ?? executable, arguments: [executable] + arguments,
+            environment: environment, output: out.write, error: err?.write, status: status.write)
         for fd in [status.write, out.write] + (err.map { [$0.write] } ?? []) { fd.close() }
         var relays: [Relay] = [(from: out.read, to: .standardOutput)] + (err.map { [(from: $0.read, to: .standardError)] } ?? [])
         defer {
@@ -167,7 +173,8 @@ public enum Supervisor {
         // The supervisor reads nothing of the tree: the service account's CAP_DAC_READ_SEARCH is the
         // worker's alone. (Root keeps what uid 0 implies: reports it may have to remove can be anywhere.)
         if CurrentProcess.effectiveUserID != 0, case .failure(let e) = CurrentProcess.dropAllCapabilities() {
-            StandardStreams.writeErrorDirectly("permdrift: cannot drop the supervisor's capabilities (capset: \(e.name)); they stay unused\n")
+            StandardStreams.writeErrorDirectly(
+                "permdrift: cannot drop the supervisor's capabilities (capset: \(e.name)); they stay unused\n")
         }
         var statusOpen = true
         var lost = false
@@ -199,8 +206,10 @@ public enum Supervisor {
                 // The worker is gone: what the caller does next (recording an unfinished run) is not the
                 // stuck worker this watchdog is for, and must not be cut short or taken for one.
                 Watchdog.disarm()
-                return .success(.exited(exitStatus.status, outputLost: lost, deadlinePassed: deadlinePassed,
-                                        signal: exitStatus.signal, recorded: recorded))
+                return .success(
+                    .exited(
+                        exitStatus.status, outputLost: lost, deadlinePassed: deadlinePassed,
+                        signal: exitStatus.signal, recorded: recorded))
             }
             var watched: [(FileDescriptor?, Syscalls.PollInterest)] = relays.map { ($0.from, .readable) }
             if statusOpen { watched.append((status.read, .readable)) }
@@ -216,12 +225,15 @@ public enum Supervisor {
 
     /// Copies what is waiting in the worker's pipes to this process's standard output and error; a pipe at
     /// its end is dropped. With `untilQuiet`, copies until no pipe has anything left.
-    private static func relay(_ relays: inout [Relay], buffer: inout [UInt8], waitMilliseconds: Int32,
-                              untilQuiet: Bool, lost: inout Bool) {
+    private static func relay(
+        _ relays: inout [Relay], buffer: inout [UInt8], waitMilliseconds: Int32,
+        untilQuiet: Bool, lost: inout Bool
+    ) {
         repeat {
             guard !relays.isEmpty else { return }
             guard case .success(let ready) = Syscalls.pollReady(relays.map { ($0.from, .readable) }, milliseconds: waitMilliseconds),
-                  ready.contains(true) else { return }
+                ready.contains(true)
+            else { return }
             var finished = [Int]()
             for (i, relay) in relays.enumerated() where ready[i] {
                 let n: Int

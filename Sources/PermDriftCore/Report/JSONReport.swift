@@ -13,25 +13,31 @@ public enum JSONReport {
             ("finished_at", .string(ScanResult.timestamp(r.finishedAt))),
             ("version", .string(ScanResult.toolVersion)),
             ("sandbox", .bool(r.sandboxed)),
-            ("baseline", .object([
-                ("name", .string(r.baselineName)),
-                ("sha256", .string(r.baselineOrigin.sha256)),
-                ("source", .string(r.baselineOrigin.source)),
-                ("signer", .string(r.baselineOrigin.signer)),
-            ])),
-            ("summary", .object([
-                ("entries", .int(Int64(r.entries))),
-                ("findings", .int(Int64(r.findingCount))),
-                ("findings_listed", .int(Int64(r.findings.count))),
-                ("errors", .int(Int64(r.errorCount))),
-                ("errors_listed", .int(Int64(r.errors.count))),
-                ("complete", .bool(r.isComplete)),
-            ])),
+            (
+                "baseline",
+                .object([
+                    ("name", .string(r.baselineName)),
+                    ("sha256", .string(r.baselineOrigin.sha256)),
+                    ("source", .string(r.baselineOrigin.source)),
+                    ("signer", .string(r.baselineOrigin.signer))
+                ])
+            ),
+            (
+                "summary",
+                .object([
+                    ("entries", .int(Int64(r.entries))),
+                    ("findings", .int(Int64(r.findingCount))),
+                    ("findings_listed", .int(Int64(r.findings.count))),
+                    ("errors", .int(Int64(r.errorCount))),
+                    ("errors_listed", .int(Int64(r.errors.count))),
+                    ("complete", .bool(r.isComplete))
+                ])
+            ),
             ("omitted", .object(r.omitted.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
             ("findings", .array(r.findings.map(finding))),
             ("errors", .array(r.errors.map(error))),
             ("skipped", .array(r.skipped.map { s in .object(JSONValue.pathFields(s.path) + [("reason", .string(s.reason))]) })),
-            ("notices", .array(r.notices.map { .string($0) })),
+            ("notices", .array(r.notices.map { .string($0) }))
         ])
     }
 
@@ -39,7 +45,7 @@ public enum JSONReport {
         var fields: [(String, JSONValue)] = [
             ("rule", .string(f.rule)),
             ("severity", .string(f.severity.rawValue)),
-            ("kind", .string(f.kind.rawValue)),
+            ("kind", .string(f.kind.rawValue))
         ]
         fields += JSONValue.pathFields(f.path)
         fields += [("expected", .string(f.expected)), ("actual", .string(f.actual))]
@@ -51,11 +57,12 @@ public enum JSONReport {
     }
 
     static func error(_ e: WalkError) -> JSONValue {
-        .object(JSONValue.pathFields(e.path) + [
-            ("syscall", .string(e.syscall)),
-            ("errno", e.errno.map { .int(Int64($0.rawValue)) } ?? .null),
-            ("errno_name", .string(e.errno?.name)),
-            ("message", .string(e.message)),
-        ])
+        .object(
+            JSONValue.pathFields(e.path) + [
+                ("syscall", .string(e.syscall)),
+                ("errno", e.errno.map { .int(Int64($0.rawValue)) } ?? .null),
+                ("errno_name", .string(e.errno?.name)),
+                ("message", .string(e.message))
+            ])
     }
 }

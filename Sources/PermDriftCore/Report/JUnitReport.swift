@@ -17,10 +17,11 @@ public enum JUnitReport {
         let suite = "permdrift." + TerminalText.escape(r.baselineName)
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuites name=\"permdrift\" tests=\"\(cases.count + errorCount)\" failures=\"\(failures)\" errors=\"\(errorCount)\">\n"
-        out += "  <testsuite name=\"\(xml(suite))\" tests=\"\(cases.count + errorCount)\" failures=\"\(failures)\" errors=\"\(errorCount)\" hostname=\"\(xml(TerminalText.escape(r.host)))\" timestamp=\"\(ScanResult.timestamp(r.startedAt))\">\n"
+        out +=
+            "  <testsuite name=\"\(xml(suite))\" tests=\"\(cases.count + errorCount)\" failures=\"\(failures)\" errors=\"\(errorCount)\" hostname=\"\(xml(TerminalText.escape(r.host)))\" timestamp=\"\(ScanResult.timestamp(r.startedAt))\">\n"
         var properties: [(String, String)] = [
             ("baseline", r.baselineName), ("baseline.sha256", r.baselineOrigin.sha256), ("baseline.source", r.baselineOrigin.source),
-            ("sandbox", r.sandboxed ? "true" : "false"), ("fail-on", r.failOn.rawValue), ("complete", r.isComplete ? "true" : "false"),
+            ("sandbox", r.sandboxed ? "true" : "false"), ("fail-on", r.failOn.rawValue), ("complete", r.isComplete ? "true" : "false")
         ]
         if let signer = r.baselineOrigin.signer { properties.append(("baseline.signer", signer)) }
         for (i, notice) in r.notices.enumerated() { properties.append(("notice.\(i + 1)", notice)) }

@@ -14,28 +14,45 @@ public enum SARIFReport {
         for id in ruleIDs {
             let rule = r.rules.first { $0.id == id }
             let severity = rule?.severity ?? (id == "baseline" ? .critical : .high)
-            let description = rule?.description
-                ?? (id == "pin" ? "A pinned path matches its approved state exactly."
-                    : id == "baseline" ? "The baseline is approved: signed by an allowed signer, its serial never going down." : "Baseline rule \(id).")
-            rules.append(.object([
-                ("id", .string(id)),
-                ("name", .string(id)),
-                ("shortDescription", .object([("text", .string(description))])),
-                ("fullDescription", .object([("text", .string(description + (rule.map { " Matches " + $0.patterns.map(\.source).joined(separator: ", ") + "." } ?? "")))])),
-                ("defaultConfiguration", .object([("level", .string(level(severity)))])),
-                ("properties", .object([
-                    ("severity", .string(severity.rawValue)),
-                    ("security-severity", .string(securitySeverity(severity))),
-                    ("tags", .array([.string("security"), .string("permissions")])),
-                ])),
-            ]))
+            let description =
+                rule?.description
+                ?? (id == "pin"
+                    ? "A pinned path matches its approved state exactly."
+                    : id == "baseline"
+                        ? "The baseline is approved: signed by an allowed signer, its serial never going down." : "Baseline rule \(id).")
+            rules.append(
+                .object([
+                    ("id", .string(id)),
+                    ("name", .string(id)),
+                    ("shortDescription", .object([("text", .string(description))])),
+                    (
+                        "fullDescription",
+                        .object([
+                            (
+                                "text",
+                                .string(
+                                    description + (rule.map { " Matches " + $0.patterns.map(\.source).joined(separator: ", ") + "." } ?? "")
+                                )
+                            )
+                        ])
+                    ),
+                    ("defaultConfiguration", .object([("level", .string(level(severity)))])),
+                    (
+                        "properties",
+                        .object([
+                            ("severity", .string(severity.rawValue)),
+                            ("security-severity", .string(securitySeverity(severity))),
+                            ("tags", .array([.string("security"), .string("permissions")]))
+                        ])
+                    )
+                ]))
         }
         let results = r.findings.map { f -> JSONValue in
             var properties: [(String, JSONValue)] = [
                 ("severity", .string(f.severity.rawValue)),
                 ("kind", .string(f.kind.rawValue)),
                 ("expected", .string(f.expected)),
-                ("actual", .string(f.actual)),
+                ("actual", .string(f.actual))
             ]
             if let p = f.principal { properties.append(("principal", .string(p))) }
             if let right = f.right { properties.append(("right", .string(right))) }
@@ -51,54 +68,73 @@ public enum SARIFReport {
                 ("message", .object([("text", .string(message(f)))])),
                 ("locations", .array([location(f.path)])),
                 ("partialFingerprints", .object([("permdrift/v1", .string(f.fingerprint))])),
-                ("properties", .object(properties)),
+                ("properties", .object(properties))
             ])
         }
         var notifications = r.errors.map { e -> JSONValue in
             .object([
                 ("level", .string("error")),
                 ("message", .object([("text", .string(e.description))])),
-                ("locations", .array([location(e.path)])),
+                ("locations", .array([location(e.path)]))
             ])
         }
         notifications += r.notices.map { n in
             .object([("level", .string("note")), ("message", .object([("text", .string(TerminalText.escape(n)))]))])
         }
         let run: JSONValue = .object([
-            ("tool", .object([("driver", .object([
-                ("name", .string("permdrift")),
-                ("version", .string(ScanResult.toolVersion)),
-                ("semanticVersion", .string(ScanResult.toolVersion)),
-                ("informationUri", .string(informationURI)),
-                ("rules", .array(rules)),
-            ]))])),
-            ("invocations", .array([.object([
-                ("executionSuccessful", .bool(r.isComplete)),
-                ("startTimeUtc", .string(ScanResult.timestamp(r.startedAt))),
-                ("endTimeUtc", .string(ScanResult.timestamp(r.finishedAt))),
-                ("toolExecutionNotifications", .array(notifications)),
-            ])])),
+            (
+                "tool",
+                .object([
+                    (
+                        "driver",
+                        .object([
+                            ("name", .string("permdrift")),
+                            ("version", .string(ScanResult.toolVersion)),
+                            ("semanticVersion", .string(ScanResult.toolVersion)),
+                            ("informationUri", .string(informationURI)),
+                            ("rules", .array(rules))
+                        ])
+                    )
+                ])
+            ),
+            (
+                "invocations",
+                .array([
+                    .object([
+                        ("executionSuccessful", .bool(r.isComplete)),
+                        ("startTimeUtc", .string(ScanResult.timestamp(r.startedAt))),
+                        ("endTimeUtc", .string(ScanResult.timestamp(r.finishedAt))),
+                        ("toolExecutionNotifications", .array(notifications))
+                    ])
+                ])
+            ),
             ("originalUriBaseIds", .object([("HOSTROOT", .object([("uri", .string("file:///"))]))])),
             ("results", .array(results)),
-            ("properties", .object([
-                ("host", .string(r.host)),
-                ("root", .string(r.rootDirectory)),
-                ("baseline", .object([
-                    ("name", .string(r.baselineName)),
-                    ("sha256", .string(r.baselineOrigin.sha256)),
-                    ("source", .string(r.baselineOrigin.source)),
-                    ("signer", .string(r.baselineOrigin.signer)),
-                ])),
-                ("complete", .bool(r.isComplete)),
-                ("entries", .int(Int64(r.entries))),
-                ("sandbox", .bool(r.sandboxed)),
-                ("failOn", .string(r.failOn.rawValue)),
-            ])),
+            (
+                "properties",
+                .object([
+                    ("host", .string(r.host)),
+                    ("root", .string(r.rootDirectory)),
+                    (
+                        "baseline",
+                        .object([
+                            ("name", .string(r.baselineName)),
+                            ("sha256", .string(r.baselineOrigin.sha256)),
+                            ("source", .string(r.baselineOrigin.source)),
+                            ("signer", .string(r.baselineOrigin.signer))
+                        ])
+                    ),
+                    ("complete", .bool(r.isComplete)),
+                    ("entries", .int(Int64(r.entries))),
+                    ("sandbox", .bool(r.sandboxed)),
+                    ("failOn", .string(r.failOn.rawValue))
+                ])
+            )
         ])
         return JSONValue.object([
             ("$schema", .string("https://json.schemastore.org/sarif-2.1.0.json")),
             ("version", .string("2.1.0")),
-            ("runs", .array([run])),
+            ("runs", .array([run]))
         ]).serialized()
     }
 
@@ -138,10 +174,20 @@ public enum SARIFReport {
     }
 
     static func location(_ path: HostPath) -> JSONValue {
-        .object([("physicalLocation", .object([("artifactLocation", .object([
-            ("uri", .string(uri(path))),
-            ("uriBaseId", .string("HOSTROOT")),
-        ]))]))])
+        .object([
+            (
+                "physicalLocation",
+                .object([
+                    (
+                        "artifactLocation",
+                        .object([
+                            ("uri", .string(uri(path))),
+                            ("uriBaseId", .string("HOSTROOT"))
+                        ])
+                    )
+                ])
+            )
+        ])
     }
 
     /// The path without its leading `/`, every byte outside RFC 3986's unreserved set (and `/`)
@@ -151,8 +197,8 @@ public enum SARIFReport {
         for byte in path.bytes.drop(while: { $0 == UInt8(ascii: "/") }) {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                 UInt8(ascii: "~"), UInt8(ascii: "/"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"), UInt8(ascii: "/"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out += String(format: "%%%02X", byte)

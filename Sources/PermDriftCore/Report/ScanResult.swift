@@ -70,9 +70,12 @@ public struct ScanResult: Sendable {
             host: Scanner.hostName(), rootDirectory: rootDirectory, startedAt: now, finishedAt: now,
             baselineName: "(rejected)", baselineOrigin: BaselineOrigin(source: source, sha256: sha, isBuiltIn: false, signer: nil),
             entries: 0,
-            findings: [Finding(rule: "baseline", severity: .critical, kind: .baselineRejected, path: path,
-                               expected: "a baseline signed by an allowed signer, with a serial no lower than the last accepted",
-                               actual: reason)],
+            findings: [
+                Finding(
+                    rule: "baseline", severity: .critical, kind: .baselineRejected, path: path,
+                    expected: "a baseline signed by an allowed signer, with a serial no lower than the last accepted",
+                    actual: reason)
+            ],
             errors: [WalkError(path: path, message: "baseline rejected; nothing was scanned")],
             skipped: [], notices: [], rules: [])
     }
@@ -80,8 +83,10 @@ public struct ScanResult: Sendable {
     /// The record of a run that ended without a result (its watchdog ended it at the deadline): nothing it
     /// read counts, so it is incomplete everywhere (an error at `/`), which keeps every firing finding
     /// and resolves nothing.
-    public static func unfinished(reason: String, rootDirectory: String, startedAt: Date, baselineName: String,
-                                  baselineSHA256: String) -> ScanResult {
+    public static func unfinished(
+        reason: String, rootDirectory: String, startedAt: Date, baselineName: String,
+        baselineSHA256: String
+    ) -> ScanResult {
         ScanResult(
             host: Scanner.hostName(), rootDirectory: rootDirectory, startedAt: startedAt, finishedAt: Date(),
             baselineName: baselineName,

@@ -27,7 +27,8 @@ public enum TerminalText {
         if v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) { return true }
         switch v {
         case 0x00AD, 0x061C, 0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x206F, 0xFEFF, 0xFFF9...0xFFFB,
-             0xE0000...0xE007F: return true
+            0xE0000...0xE007F:
+            return true
         default: return false
         }
     }

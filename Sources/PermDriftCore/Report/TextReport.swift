@@ -65,7 +65,9 @@ public enum TextReport {
         var out = ""
         for key in order.sorted(by: { (causes[$0]!.paths.count, $1) > (causes[$1]!.paths.count, $0) }) {
             let c = causes[key]!
-            let who = c.principals.count <= 5 ? c.principals.map(e).joined(separator: ", ")
+            let who =
+                c.principals.count <= 5
+                ? c.principals.map(e).joined(separator: ", ")
                 : c.principals.prefix(5).map(e).joined(separator: ", ") + " and \(c.principals.count - 5) more"
             out += "  \(who) \(key): \(count(c.paths.count, "path"))\n"
             let shown = c.paths.count <= samplesPerRule * 2 ? c.paths[...] : c.paths.prefix(samplesPerRule)

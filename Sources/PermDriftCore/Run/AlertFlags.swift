@@ -44,8 +44,9 @@ public struct AlertFlags: Sendable, Equatable {
             authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
         }
         do {
-            return try AlertmanagerEndpoint(url: url, timeout: alertmanagerTimeout ?? configured?.timeout ?? AlertmanagerEndpoint.defaultTimeout,
-                                            authorization: authorization)
+            return try AlertmanagerEndpoint(
+                url: url, timeout: alertmanagerTimeout ?? configured?.timeout ?? AlertmanagerEndpoint.defaultTimeout,
+                authorization: authorization)
         } catch {
             console.error("permdrift: \(error)")
             throw RunExit(ExitStatus.untrusted)

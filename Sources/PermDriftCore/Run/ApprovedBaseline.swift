@@ -27,7 +27,8 @@ public struct ApprovedBaseline: Sendable {
             return .failure(Rejection("the allowed signers cannot be used: \(e)"))
         }
         do {
-            return .success(ApprovedBaseline(bytes: bytes, signer: try SSHSignature.verify(bytes, signature: signature, allowedSigners: signers)))
+            return .success(
+                ApprovedBaseline(bytes: bytes, signer: try SSHSignature.verify(bytes, signature: signature, allowedSigners: signers)))
         } catch {
             return .failure(Rejection(error.description))
         }

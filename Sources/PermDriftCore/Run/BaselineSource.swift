@@ -65,7 +65,8 @@ public struct BaselineSource: Sendable {
                 do {
                     var loaded = try loader.load(approved.bytes, file: path)
                     loaded.origin.signer = approved.signer.description
-                    console.info("permdrift: baseline \(TerminalText.escape(path)) approved by \(TerminalText.escape(approved.signer.description))")
+                    console.info(
+                        "permdrift: baseline \(TerminalText.escape(path)) approved by \(TerminalText.escape(approved.signer.description))")
                     return loaded
                 } catch {
                     console.error(error.description)
@@ -89,7 +90,9 @@ public struct BaselineSource: Sendable {
             }
         } catch let error as BaselineLoadError {
             console.error(error.description)
-            console.error("permdrift: the baseline does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was scanned")
+            console.error(
+                "permdrift: the baseline does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was scanned"
+            )
             throw RunExit(ExitStatus.untrusted)
         }
     }
@@ -99,8 +102,11 @@ public struct BaselineSource: Sendable {
     public static func checkSerial(_ baseline: Baseline, state: StateDirectory) throws(StateError) {
         let serial = baseline.serial ?? 0
         if let highest = try state.highestSerial(), serial < highest {
-            throw .untrusted(path: baseline.origin.source,
-                             why: "has serial \(serial), lower than \(highest), the highest this host has accepted: an older baseline is being replayed; rejected")
+            throw .untrusted(
+                path: baseline.origin.source,
+                why:
+                    "has serial \(serial), lower than \(highest), the highest this host has accepted: an older baseline is being replayed; rejected"
+            )
         }
         try state.recordSerial(serial)
     }

@@ -25,7 +25,9 @@ public struct ConfigurationChoice: Sendable, Equatable {
             do { return try RunConfiguration.load(bytes, file: path) } catch {
                 if quiet { throw RunExit(ExitStatus.untrusted) }
                 console.error(error.description)
-                console.error("permdrift: the configuration does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was done")
+                console.error(
+                    "permdrift: the configuration does not load (\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s")); nothing was done"
+                )
                 throw RunExit(ExitStatus.untrusted)
             }
         case .failure(let e):

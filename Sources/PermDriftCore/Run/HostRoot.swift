@@ -19,7 +19,9 @@ public struct HostRoot: Sendable, Equatable {
     public func directory(console: RunConsole) throws(RunExit) -> String {
         guard let root else { return "/" }
         if case .success(let status) = PathStatus.of(root), status.kind == .symlink {
-            console.error("permdrift: --root \(TerminalText.escape(root)) is a symlink; give the directory itself (permdrift never follows a symlink into a scanned tree)")
+            console.error(
+                "permdrift: --root \(TerminalText.escape(root)) is a symlink; give the directory itself (permdrift never follows a symlink into a scanned tree)"
+            )
             throw RunExit(ExitStatus.untrusted)
         }
         return root
@@ -33,10 +35,14 @@ public struct HostRoot: Sendable, Equatable {
         case .success(let db): return db
         case .failure(.malformed(let lines)):
             console.error(lines.joined(separator: "\n"))
-            console.error("permdrift: the account files of \(TerminalText.escape(root)) have \(lines.count) bad line\(lines.count == 1 ? "" : "s"); names cannot be trusted to resolve, so nothing was scanned")
+            console.error(
+                "permdrift: the account files of \(TerminalText.escape(root)) have \(lines.count) bad line\(lines.count == 1 ? "" : "s"); names cannot be trusted to resolve, so nothing was scanned"
+            )
             throw RunExit(ExitStatus.untrusted)
         case .failure(.unreadable(let e)):
-            console.error("permdrift: cannot read the accounts of \(TerminalText.escape(root)): \(e); under --root, names resolve only in DIR/etc/passwd and DIR/etc/group")
+            console.error(
+                "permdrift: cannot read the accounts of \(TerminalText.escape(root)): \(e); under --root, names resolve only in DIR/etc/passwd and DIR/etc/group"
+            )
             throw RunExit(ExitStatus.untrusted)
         }
     }

@@ -47,7 +47,9 @@ public struct NotifyRun {
             console.info("permdrift: no scan has recorded alerts in \(TerminalText.escape(path)) yet; nothing to deliver")
             return ExitStatus.clean
         case .corrupt(let why, let keptAs):
-            console.error("permdrift: the state cannot be trusted: \(why)\(keptAs.map { "; kept as \(TerminalText.escape($0))" } ?? ""); the next scan starts it anew")
+            console.error(
+                "permdrift: the state cannot be trusted: \(why)\(keptAs.map { "; kept as \(TerminalText.escape($0))" } ?? ""); the next scan starts it anew"
+            )
             throw RunExit(ExitStatus.untrusted)
         case .loaded(let l): ledger = l
         }
@@ -58,7 +60,9 @@ public struct NotifyRun {
         let pending = ledger.pendingAlerts
         let (accepted, failure) = AlertmanagerClient(endpoint: endpoint).send(pending)
         do { try directory.lock() } catch .busy(let lock) {
-            console.error("permdrift: a scan took \(TerminalText.escape(lock)) during the delivery; \(accepted.count) delivered alert\(accepted.count == 1 ? "" : "s") will be sent again")
+            console.error(
+                "permdrift: a scan took \(TerminalText.escape(lock)) during the delivery; \(accepted.count) delivered alert\(accepted.count == 1 ? "" : "s") will be sent again"
+            )
             throw RunExit(ExitStatus.untrusted)
         } catch {
             console.error("permdrift: cannot lock the state directory again: \(error)")
@@ -75,7 +79,9 @@ public struct NotifyRun {
             status = ExitStatus.untrusted
         }
         if let textfile = alerting.textfile(settings), let run = ledger.lastRun {
-            if !ReportFiles.writeMetrics(textfile, run: run, lastSuccess: ledger.lastSuccess, pending: ledger.pendingAlerts.count, console: console) {
+            if !ReportFiles.writeMetrics(
+                textfile, run: run, lastSuccess: ledger.lastSuccess, pending: ledger.pendingAlerts.count, console: console)
+            {
                 status = ExitStatus.untrusted
             }
         }
@@ -85,7 +91,9 @@ public struct NotifyRun {
     /// Nothing can be recorded while a stuck scan holds the lock; what is firing is sent again all the
     /// same (with a renewed endsAt, so Alertmanager does not let it expire), with the reason.
     private func deliverWhileStuck(_ directory: StateDirectory, lock: String, note: String, endpoint: AlertmanagerEndpoint) {
-        console.error("permdrift: a scan stuck in the kernel (\(note)) holds \(TerminalText.escape(lock)); sending what fires, and that no scan can run, without recording it")
+        console.error(
+            "permdrift: a scan stuck in the kernel (\(note)) holds \(TerminalText.escape(lock)); sending what fires, and that no scan can run, without recording it"
+        )
         let ledger: FindingLedger
         if case .loaded(let l) = directory.loadLedger(setAside: false) { ledger = l } else { ledger = FindingLedger() }
         let alerts = AlertBuilder.whileStuck(ledger, note: note, now: Date())
@@ -98,17 +106,23 @@ public struct NotifyRun {
     }
 
     /// Records what Alertmanager accepted in the ledger and says what is left; false when anything is.
-    private func record(accepted: [OutboxAlert], failure: DeliveryError?, into ledger: inout FindingLedger,
-                        endpoint: AlertmanagerEndpoint) -> Bool {
+    private func record(
+        accepted: [OutboxAlert], failure: DeliveryError?, into ledger: inout FindingLedger,
+        endpoint: AlertmanagerEndpoint
+    ) -> Bool {
         AlertBuilder.markDelivered(&ledger, accepted)
         if let failure {
             let left = ledger.pendingAlerts.count
-            console.error("permdrift: cannot deliver alerts to \(endpoint.display): \(failure); \(left) alert\(left == 1 ? "" : "s") wait\(left == 1 ? "s" : "") in the state directory for the next delivery")
+            console.error(
+                "permdrift: cannot deliver alerts to \(endpoint.display): \(failure); \(left) alert\(left == 1 ? "" : "s") wait\(left == 1 ? "s" : "") in the state directory for the next delivery"
+            )
             return false
         }
         let firing = accepted.filter { !$0.resolved }.count
         if !accepted.isEmpty {
-            console.info("permdrift: delivered \(accepted.count) alert\(accepted.count == 1 ? "" : "s") to \(endpoint.display) (\(firing) firing, \(accepted.count - firing) resolved)")
+            console.info(
+                "permdrift: delivered \(accepted.count) alert\(accepted.count == 1 ? "" : "s") to \(endpoint.display) (\(firing) firing, \(accepted.count - firing) resolved)"
+            )
         }
         return true
     }

@@ -7,7 +7,8 @@ public struct ReportOutput: Sendable, Equatable {
 
     public init?(argument: String) {
         guard let colon = argument.firstIndex(of: ":"),
-              let format = ReportFormat(rawValue: String(argument[..<colon])) else { return nil }
+            let format = ReportFormat(rawValue: String(argument[..<colon]))
+        else { return nil }
         let path = String(argument[argument.index(after: colon)...])
         guard !path.isEmpty else { return nil }
         self.format = format
@@ -25,7 +26,9 @@ public enum ReportFiles {
         for output in outputs {
             let rendered = output.format.render(result)
             do {
-                guard try Deadline.whileWritingReport({ try AtomicFile.write(rendered, to: output.path, mode: 0o600) }) else { return false }
+                guard try Deadline.whileWritingReport({ try AtomicFile.write(rendered, to: output.path, mode: 0o600) }) else {
+                    return false
+                }
             } catch {
                 console.error("permdrift: cannot write the \(output.format.rawValue) report: \(error)")
                 removeStale([output], console: console)
@@ -46,11 +49,14 @@ public enum ReportFiles {
     /// the run exit 2: a stale metrics file must not stand in for this run, so it is removed.
     public static func writeMetrics(_ path: String, run: RunSummary, lastSuccess: Date?, pending: Int?, console: RunConsole) -> Bool {
         do {
-            try AtomicFile.write(PrometheusTextfile.render(run: run, lastSuccess: lastSuccess, pendingAlerts: pending), to: path, mode: 0o644)
+            try AtomicFile.write(
+                PrometheusTextfile.render(run: run, lastSuccess: lastSuccess, pendingAlerts: pending), to: path, mode: 0o644)
             return true
         } catch {
             console.error("permdrift: cannot write the metrics file: \(error)")
-            if HostFiles.remove(path) { console.error("permdrift: removed \(TerminalText.escape(path)), which held an earlier run's metrics") }
+            if HostFiles.remove(path) {
+                console.error("permdrift: removed \(TerminalText.escape(path)), which held an earlier run's metrics")
+            }
             return false
         }
     }

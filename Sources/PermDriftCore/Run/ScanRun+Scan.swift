@@ -17,8 +17,9 @@ extension ScanRun {
             }
         } catch let rejected as BaselineSource.Rejected {
             console.error("permdrift: baseline rejected: \(TerminalText.escape(rejected.source)): \(rejected.reason)")
-            var result = ScanResult.rejectedBaseline(source: rejected.source, bytes: rejected.bytes, reason: rejected.reason,
-                                                     rootDirectory: rootDirectory)
+            var result = ScanResult.rejectedBaseline(
+                source: rejected.source, bytes: rejected.bytes, reason: rejected.reason,
+                rootDirectory: rootDirectory)
             result.failOn = settings.failOn
             _ = ReportFiles.write(result, to: settings.outputs, console: console)
             console.report(options.format.render(result))
@@ -54,14 +55,18 @@ extension ScanRun {
         if !ReportFiles.write(result, to: settings.outputs, console: console) { status = ExitStatus.untrusted }
         console.report(options.format.render(result))
         if !result.isComplete {
-            console.error("permdrift: the scan is incomplete (\(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read); the result cannot be trusted")
+            console.error(
+                "permdrift: the scan is incomplete (\(result.errors.count) path\(result.errors.count == 1 ? "" : "s") could not be read); the result cannot be trusted"
+            )
         }
         return (status, result)
     }
 
     /// Restricts the process once everything it reads is loaded: directory listings under the scan
     /// roots only, writes in the state and report directories only.
-    func applySandbox(root: RootDirectory, baseline: Baseline, state: StateDirectory?, settings: ScanSettings) throws(RunExit) -> SandboxStatus {
+    func applySandbox(root: RootDirectory, baseline: Baseline, state: StateDirectory?, settings: ScanSettings) throws(RunExit)
+        -> SandboxStatus
+    {
         ScanResult.prepareForSandbox()
         var plan = Sandbox.Plan()
         for scanRoot in baseline.roots {
@@ -93,12 +98,14 @@ extension ScanRun {
         }
         console.info("permdrift: \(status)")
         if probe != nil {
-            console.error("permdrift: capability probe: supervisor CapEff=\(supervisorCapabilities ?? "?"), scan CapEff=\(ownCapabilities ?? "?")")
+            console.error(
+                "permdrift: capability probe: supervisor CapEff=\(supervisorCapabilities ?? "?"), scan CapEff=\(ownCapabilities ?? "?")")
         }
         if let probe, status.isEnforced {
             switch Sandbox.probeRead(probe) {
             case .success: console.error("permdrift: sandbox probe: opening \(TerminalText.escape(probe)) for reading was allowed")
-            case .failure(let e): console.error("permdrift: sandbox probe: opening \(TerminalText.escape(probe)) for reading was refused (\(e.name))")
+            case .failure(let e):
+                console.error("permdrift: sandbox probe: opening \(TerminalText.escape(probe)) for reading was refused (\(e.name))")
             }
         }
         return status
@@ -112,7 +119,9 @@ extension ScanRun {
             if let set = ScanProgress.Timing(environment: text) {
                 timing = set
             } else {
-                console.warning("permdrift: PERMDRIFT_PROGRESS_TIMING is not DELAY,INTERVAL,BATCH (seconds, seconds, entries, e.g. 0,0,1); the progress line keeps its usual timing")
+                console.warning(
+                    "permdrift: PERMDRIFT_PROGRESS_TIMING is not DELAY,INTERVAL,BATCH (seconds, seconds, entries, e.g. 0,0,1); the progress line keeps its usual timing"
+                )
             }
         }
         return ScanProgress(timing: timing) { snapshot in

@@ -40,7 +40,9 @@ public struct ScanRun {
     private func runWithWatchdog() throws(RunExit) -> Outcome {
         // The watchdog starts first: loading accounts through NSS can hang as well as a filesystem.
         let limit = options.deadlineSeconds
-        let message = (RunConsole.journal ? "<3>" : "") + "permdrift: the scan did not finish within \(limit) seconds (a filesystem may hang); the result cannot be trusted\n"
+        let message =
+            (RunConsole.journal ? "<3>" : "")
+            + "permdrift: the scan did not finish within \(limit) seconds (a filesystem may hang); the result cannot be trusted\n"
         if case .failure(let e) = Deadline.start(seconds: limit, message: message, reports: options.outputs.map(\.path)) {
             console.error("permdrift: cannot start the run's watchdog: \(e)")
             throw RunExit(ExitStatus.untrusted)
@@ -51,7 +53,8 @@ public struct ScanRun {
             try StateAccess.lock(path, fromConfiguration: settings.stateFromConfiguration, console: console)
         }
         if settings.delivers && state == nil {
-            console.error("permdrift: --alertmanager needs --state-dir (or state-directory: in the configuration): undelivered alerts wait there")
+            console.error(
+                "permdrift: --alertmanager needs --state-dir (or state-directory: in the configuration): undelivered alerts wait there")
             throw RunExit(ExitStatus.usage)
         }
         // The findings of earlier runs, to tell new drift from old and to resolve what was fixed.
@@ -62,7 +65,9 @@ public struct ScanRun {
             case .missing: ledger = FindingLedger()
             case .loaded(let l): ledger = l
             case .corrupt(let why, let keptAs):
-                console.error("permdrift: the state cannot be trusted: \(why)\(keptAs.map { "; kept as \(TerminalText.escape($0))" } ?? ""); starting it anew (every finding counts as new, and alerts resolved since the last good state are not resolved until Alertmanager's endsAt)")
+                console.error(
+                    "permdrift: the state cannot be trusted: \(why)\(keptAs.map { "; kept as \(TerminalText.escape($0))" } ?? ""); starting it anew (every finding counts as new, and alerts resolved since the last good state are not resolved until Alertmanager's endsAt)"
+                )
                 ledger = FindingLedger()
                 stateTrusted = false
             }
@@ -77,7 +82,8 @@ public struct ScanRun {
         // the sandbox, waits for the scan to record its alerts and then sends them.
         var courier: Courier?
         if settings.delivers, let statePath = settings.statePath {
-            _ = try options.alerting.endpoint(settings.configuration, console: console)  // a bad URL or credential file fails now, before scanning
+            // A bad URL or credential file fails now, before scanning.
+            _ = try options.alerting.endpoint(settings.configuration, console: console)
             switch Courier.start(settings.courierArguments(statePath: statePath)) {
             case .success(let c): courier = c
             case .failure(let e):
@@ -92,7 +98,9 @@ public struct ScanRun {
                 (status, result) = try scan(settings, state: state)
             } catch {
                 // This run holds the lock: the configuration's reports of an earlier run are its to remove.
-                if error.status == ExitStatus.untrusted && state != nil { ReportFiles.removeStale(settings.configuredReports, console: console) }
+                if error.status == ExitStatus.untrusted && state != nil {
+                    ReportFiles.removeStale(settings.configuredReports, console: console)
+                }
                 throw error
             }
             if !stateTrusted { status = ExitStatus.untrusted }
@@ -102,13 +110,17 @@ public struct ScanRun {
                 let now = Date()
                 let lifecycle = l.record(result, now: now)
                 AlertBuilder.update(&l, result: result, now: now)
-                console.info("permdrift: \(lifecycle.new.count) new, \(lifecycle.stillFiring.count) still firing, \(lifecycle.resolved.count) resolved, \(lifecycle.kept.count) kept (not readable this time); \(l.pendingAlerts.count) alert\(l.pendingAlerts.count == 1 ? "" : "s") to deliver")
+                console.info(
+                    "permdrift: \(lifecycle.new.count) new, \(lifecycle.stillFiring.count) still firing, \(lifecycle.resolved.count) resolved, \(lifecycle.kept.count) kept (not readable this time); \(l.pendingAlerts.count) alert\(l.pendingAlerts.count == 1 ? "" : "s") to deliver"
+                )
                 do {
                     try state.saveLedger(l)
                     Supervisor.ledgerRecorded()
                     recorded = l
                 } catch {
-                    console.error("permdrift: cannot record the findings in the state directory: \(error); the previous state is kept, and this run's alerts are not recorded")
+                    console.error(
+                        "permdrift: cannot record the findings in the state directory: \(error); the previous state is kept, and this run's alerts are not recorded"
+                    )
                     status = ExitStatus.untrusted
                 }
                 ledger = l

@@ -62,8 +62,9 @@ public struct ScanSettings: Sendable {
         outputs = options.outputs.isEmpty ? configuration.outputs.compactMap(ReportOutput.init(argument:)) : options.outputs
         statePath = options.stateDirectory ?? configuration.stateDirectory
         let mustBeSigned = options.requireSignature || configuration.requireSignature == true
-        baseline = BaselineSource(file: options.baseline, configured: configuration.baseline, mustBeSigned: mustBeSigned,
-                                  signers: mustBeSigned ? (options.signers ?? configuration.signers) : nil)
+        baseline = BaselineSource(
+            file: options.baseline, configured: configuration.baseline, mustBeSigned: mustBeSigned,
+            signers: mustBeSigned ? (options.signers ?? configuration.signers) : nil)
     }
 
     /// The configuration's reports, which only a run that holds the lock may remove (a run's own

@@ -6,7 +6,9 @@ public enum SecretFile {
     /// The secret in `path`; `what` names it in messages. Anything else ends the run (exit 2).
     public static func read(_ path: String, what: String, console: RunConsole) throws(RunExit) -> String {
         if case .success(let status) = PathStatus.of(path), status.permissions & 0o077 != 0 {
-            console.error("permdrift: the \(what) file \(TerminalText.escape(path)) has mode \(String(status.permissions, radix: 8)); a secret must be readable by its owner only (0600 or 0400)")
+            console.error(
+                "permdrift: the \(what) file \(TerminalText.escape(path)) has mode \(String(status.permissions, radix: 8)); a secret must be readable by its owner only (0600 or 0400)"
+            )
             throw RunExit(ExitStatus.untrusted)
         }
         switch TrustedFile.read(path: path, requireTrustedOwner: true, limit: 64 << 10) {

@@ -19,7 +19,9 @@ public enum StateAccess {
             console.error("permdrift: another permdrift run holds \(TerminalText.escape(lock)); this run does nothing")
             throw RunExit(ExitStatus.locked)
         } catch {
-            console.error("permdrift: the state directory cannot be used: \(error)\(fromConfiguration ? " (it comes from the configuration; --no-config or --config FILE runs without the service's settings)" : "")")
+            console.error(
+                "permdrift: the state directory cannot be used: \(error)\(fromConfiguration ? " (it comes from the configuration; --no-config or --config FILE runs without the service's settings)" : "")"
+            )
             throw RunExit(ExitStatus.untrusted)
         }
     }
@@ -30,7 +32,9 @@ public enum StateAccess {
         switch try Self.open(path, fromConfiguration: fromConfiguration, console: console) {
         case .locked(let directory): return directory
         case .stuck(_, let lock, let note):
-            console.error("permdrift: a scan stuck in the kernel (\(note)) holds \(TerminalText.escape(lock)): no run can record anything until the filesystem it waits on answers or is aborted (fs.fuse.max_request_timeout, or kill its FUSE daemon); this run does nothing")
+            console.error(
+                "permdrift: a scan stuck in the kernel (\(note)) holds \(TerminalText.escape(lock)): no run can record anything until the filesystem it waits on answers or is aborted (fs.fuse.max_request_timeout, or kill its FUSE daemon); this run does nothing"
+            )
             throw RunExit(ExitStatus.untrusted)
         }
     }

@@ -32,13 +32,17 @@ public struct SupervisedScan {
         }
         let started = Date()
         let limit = options.deadlineSeconds + Self.grace
-        let message = (RunConsole.journal ? "<3>" : "") + "permdrift: the scan (process %PID%) is stuck past its deadline, in the kernel on a filesystem that does not answer; it will end when that filesystem answers or is aborted. The result cannot be trusted\n"
+        let message =
+            (RunConsole.journal ? "<3>" : "")
+            + "permdrift: the scan (process %PID%) is stuck past its deadline, in the kernel on a filesystem that does not answer; it will end when that filesystem answers or is aborted. The result cannot be trusted\n"
         // Where to leave the note of a stuck worker: the state directory, checked as every run checks it.
         let configuration = try? options.configuration.load(quiet: true, console: console)
         let statePath = options.stateDirectory ?? configuration?.stateDirectory
         let marker = statePath.flatMap { try? StateDirectory(path: $0) }
-        switch Supervisor.run(executable, arguments, seconds: limit, stuckMessage: message,
-                              reports: options.outputs.map(\.path), stuckMarker: marker) {
+        switch Supervisor.run(
+            executable, arguments, seconds: limit, stuckMessage: message,
+            reports: options.outputs.map(\.path), stuckMarker: marker)
+        {
         case .success(.exited(let status, let lost, let deadlinePassed, let signal, let recorded)):
             if deadlinePassed {
                 recordUnfinished(startedAt: started, reason: UnfinishedRun.pastDeadline(options.deadlineSeconds))
@@ -47,7 +51,8 @@ public struct SupervisedScan {
             if let signal, !recorded {
                 // Killed before its result was recorded: under the unit, most often by the kernel's
                 // out-of-memory killer at MemoryMax= (the worker offers itself as its first victim).
-                let why = signal == ProcessSignal.kill
+                let why =
+                    signal == ProcessSignal.kill
                     ? "the scan was killed (SIGKILL) before it finished, most likely by the out-of-memory killer at the service's MemoryMax= (journalctl -k tells); nothing it read was recorded"
                     : "the scan ended on signal \(signal) (\(ProcessSignal.describe(signal))) before it finished; nothing it read was recorded"
                 console.error("permdrift: \(why); the result cannot be trusted")

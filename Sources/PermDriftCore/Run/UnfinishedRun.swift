@@ -25,8 +25,10 @@ public struct UnfinishedRun {
     public var lockAttempts = 20
     public var retryInterval: Duration = .milliseconds(100)
 
-    public init(reason: String, startedAt: Date, rootDirectory: String, statePath: String?, textfile: String?,
-                countsPendingAlerts: Bool, staleReports: [ReportOutput]) {
+    public init(
+        reason: String, startedAt: Date, rootDirectory: String, statePath: String?, textfile: String?,
+        countsPendingAlerts: Bool, staleReports: [ReportOutput]
+    ) {
         self.reason = reason
         self.startedAt = startedAt
         self.rootDirectory = rootDirectory
@@ -38,9 +40,10 @@ public struct UnfinishedRun {
 
     /// The unfinished run of a scan with these settings.
     public init(_ settings: ScanSettings, startedAt: Date, reason: String) {
-        self.init(reason: reason, startedAt: startedAt, rootDirectory: settings.options.host.root ?? "/",
-                  statePath: settings.statePath, textfile: settings.textfile,
-                  countsPendingAlerts: settings.countsPendingAlerts, staleReports: settings.configuredReports)
+        self.init(
+            reason: reason, startedAt: startedAt, rootDirectory: settings.options.host.root ?? "/",
+            statePath: settings.statePath, textfile: settings.textfile,
+            countsPendingAlerts: settings.countsPendingAlerts, staleReports: settings.configuredReports)
     }
 
     /// The reason of a scan that its deadline of `seconds` ended.
@@ -63,8 +66,9 @@ public struct UnfinishedRun {
     public func record(console: RunConsole) -> Outcome {
         guard let path = statePath else {
             if let textfile {
-                let result = ScanResult.unfinished(reason: reason, rootDirectory: rootDirectory, startedAt: startedAt,
-                                                   baselineName: "", baselineSHA256: String(repeating: "0", count: 64))
+                let result = ScanResult.unfinished(
+                    reason: reason, rootDirectory: rootDirectory, startedAt: startedAt,
+                    baselineName: "", baselineSHA256: String(repeating: "0", count: 64))
                 _ = ReportFiles.writeMetrics(textfile, run: RunSummary(result), lastSuccess: nil, pending: nil, console: console)
             }
             return .metricsOnly
@@ -98,23 +102,27 @@ public struct UnfinishedRun {
             console.error("permdrift: the state cannot be trusted; the unfinished scan is not recorded (the next scan starts it anew)")
             return .notRecorded
         }
-        let result = ScanResult.unfinished(reason: reason, rootDirectory: rootDirectory, startedAt: startedAt,
-                                           baselineName: ledger.lastRun?.baselineName ?? "",
-                                           baselineSHA256: ledger.lastRun?.baselineSHA256 ?? String(repeating: "0", count: 64))
+        let result = ScanResult.unfinished(
+            reason: reason, rootDirectory: rootDirectory, startedAt: startedAt,
+            baselineName: ledger.lastRun?.baselineName ?? "",
+            baselineSHA256: ledger.lastRun?.baselineSHA256 ?? String(repeating: "0", count: 64))
         let now = Date()
         let lifecycle = ledger.record(result, now: now)
         AlertBuilder.updateUnfinished(&ledger, result: result, now: now)
         var outcome = Outcome.notRecorded
         do {
             try directory.saveLedger(ledger)
-            console.error("permdrift: recorded the unfinished scan: \(lifecycle.kept.count) finding\(lifecycle.kept.count == 1 ? "" : "s") kept firing; \(ledger.pendingAlerts.count) alert\(ledger.pendingAlerts.count == 1 ? "" : "s") to deliver")
+            console.error(
+                "permdrift: recorded the unfinished scan: \(lifecycle.kept.count) finding\(lifecycle.kept.count == 1 ? "" : "s") kept firing; \(ledger.pendingAlerts.count) alert\(ledger.pendingAlerts.count == 1 ? "" : "s") to deliver"
+            )
             outcome = .recorded(kept: lifecycle.kept.count, pending: ledger.pendingAlerts.count)
         } catch {
             console.error("permdrift: cannot record the unfinished scan in the state directory: \(error)")
         }
         if let textfile, let run = ledger.lastRun {
-            _ = ReportFiles.writeMetrics(textfile, run: run, lastSuccess: ledger.lastSuccess,
-                                         pending: countsPendingAlerts ? ledger.pendingAlerts.count : nil, console: console)
+            _ = ReportFiles.writeMetrics(
+                textfile, run: run, lastSuccess: ledger.lastSuccess,
+                pending: countsPendingAlerts ? ledger.pendingAlerts.count : nil, console: console)
         }
         return outcome
     }

@@ -68,7 +68,9 @@ public enum Sandbox {
             let chain = ancestry(fd)
             for (i, root) in roots.enumerated() where root != nil {
                 if chain.contains(where: { $0 == root! }) || ancestry(plan.listable[i]).contains(where: { $0 == identity(fd) }) {
-                    return .unavailable("a report or state directory overlaps a scan root (one contains the other), so writing there would reach into the scanned tree; put reports outside the scanned trees")
+                    return .unavailable(
+                        "a report or state directory overlaps a scan root (one contains the other), so writing there would reach into the scanned tree; put reports outside the scanned trees"
+                    )
                 }
             }
         }
@@ -76,12 +78,14 @@ public enum Sandbox {
         switch Landlock.abiVersion() {
         case .success(let version): abi = version
         case .failure(let e):
-            return .unavailable(e == .noSystemCall ? "the kernel has no Landlock (ENOSYS)"
-                : e == .notSupported ? "Landlock is disabled at boot (EOPNOTSUPP)" : "landlock_create_ruleset: \(e)")
+            return .unavailable(
+                e == .noSystemCall
+                    ? "the kernel has no Landlock (ENOSYS)"
+                    : e == .notSupported ? "Landlock is disabled at boot (EOPNOTSUPP)" : "landlock_create_ruleset: \(e)")
         }
         let fs = handledFilesystem(abi: abi)
-        let net: UInt64 = abi >= 4 ? 0b11 : 0          // bind and connect TCP
-        let scoped: UInt64 = abi >= 6 ? 0b11 : 0       // abstract UNIX sockets and signals outside the domain
+        let net: UInt64 = abi >= 4 ? 0b11 : 0  // bind and connect TCP
+        let scoped: UInt64 = abi >= 6 ? 0b11 : 0  // abstract UNIX sockets and signals outside the domain
         let ruleset: FileDescriptor
         switch Landlock.createRuleset(filesystem: fs, network: net, scoped: scoped, abi: abi) {
         case .success(let fd): ruleset = fd
@@ -151,8 +155,9 @@ public enum Sandbox {
         for component in path.segments {
             var name = Array(component); name.append(0)
             let next = name.withUnsafeBufferPointer { n in
-                Syscalls.openAt(fd, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                [.pathOnly, .noFollow, .directory])
+                Syscalls.openAt(
+                    fd, UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self),
+                    [.pathOnly, .noFollow, .directory])
             }
             fd.close()
             guard case .success(let n) = next else { return nil }

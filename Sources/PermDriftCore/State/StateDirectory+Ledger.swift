@@ -31,12 +31,16 @@ extension StateDirectory {
         let header = String(decoding: bytes[..<newline], as: UTF8.self).split(separator: " ")
         let body = Array(bytes[(newline + 1)...])
         guard header.count == 4, header[0] == Self.ledgerMagic, header[1] == "v\(FindingLedger.formatVersion)",
-              header[2].hasPrefix("length="), let length = Int(header[2].dropFirst(7)),
-              header[3].hasPrefix("sha256=") else {
+            header[2].hasPrefix("length="), let length = Int(header[2].dropFirst(7)),
+            header[3].hasPrefix("sha256=")
+        else {
             return setAside(moveAside, why: "\(TerminalText.escape(display)) does not start with a permdrift state header")
         }
         guard body.count == length else {
-            return setAside(moveAside, why: "\(TerminalText.escape(display)) holds \(body.count) bytes where its header says \(length) (a torn or truncated write)")
+            return setAside(
+                moveAside,
+                why: "\(TerminalText.escape(display)) holds \(body.count) bytes where its header says \(length) (a torn or truncated write)"
+            )
         }
         guard BaselineLoader.sha256Hex(body) == header[3].dropFirst(7) else {
             return setAside(moveAside, why: "\(TerminalText.escape(display)) does not match its checksum (corrupt or edited)")
@@ -45,7 +49,9 @@ extension StateDirectory {
         do {
             let ledger = try decoder.decode(FindingLedger.self, from: Data(body))
             guard ledger.version == FindingLedger.formatVersion else {
-                return setAside(moveAside, why: "\(TerminalText.escape(display)) has format version \(ledger.version), not \(FindingLedger.formatVersion)")
+                return setAside(
+                    moveAside,
+                    why: "\(TerminalText.escape(display)) has format version \(ledger.version), not \(FindingLedger.formatVersion)")
             }
             return .loaded(ledger)
         } catch {
@@ -69,7 +75,8 @@ extension StateDirectory {
         do { body = Array(try encoder.encode(ledger)) } catch {
             throw SystemCallError("encode", path: path + "/" + Self.ledgerFile, errno: .invalidArgument)
         }
-        var bytes = Array("\(Self.ledgerMagic) v\(FindingLedger.formatVersion) length=\(body.count) sha256=\(BaselineLoader.sha256Hex(body))\n".utf8)
+        var bytes = Array(
+            "\(Self.ledgerMagic) v\(FindingLedger.formatVersion) length=\(body.count) sha256=\(BaselineLoader.sha256Hex(body))\n".utf8)
         bytes += body
         try AtomicFile.write(bytes, to: path + "/" + Self.ledgerFile, mode: 0o600)
     }

@@ -113,7 +113,9 @@ public final class StateDirectory {
     public func lock() throws(StateError) {
         let display = (path.hasSuffix("/") ? path : path + "/") + "lock"
         let opened: FileDescriptor
-        switch "lock".withCString({ Syscalls.openAt(descriptor, $0, [.readWrite, .noFollow, .nonBlocking, .closeOnExec], creatingWith: 0o600) }) {
+        switch "lock".withCString({
+            Syscalls.openAt(descriptor, $0, [.readWrite, .noFollow, .nonBlocking, .closeOnExec], creatingWith: 0o600)
+        }) {
         case .success(let fd): opened = fd
         case .failure(let e) where e == .tooManyLinks: throw .untrusted(path: display, why: "is a symlink; refusing to use it as the lock")
         case .failure(let e): throw .system(SystemCallError("openat", path: display, errno: e))
@@ -124,7 +126,9 @@ public final class StateDirectory {
         }
         if st.uid != SystemAccounts.effectiveUserID || st.mode & 0o077 != 0 {
             opened.close()
-            throw .untrusted(path: display, why: "is owned by uid \(st.uid) with mode \(ModeSpec.octal(st.mode)); the lock must be the running user's own, 0600")
+            throw .untrusted(
+                path: display,
+                why: "is owned by uid \(st.uid) with mode \(ModeSpec.octal(st.mode)); the lock must be the running user's own, 0600")
         }
         if case .failure(let e) = Syscalls.lockExclusive(opened) {
             opened.close()

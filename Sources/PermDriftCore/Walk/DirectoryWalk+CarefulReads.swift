@@ -6,8 +6,10 @@ extension DirectoryWalk {
     func readRecord(parent: FileDescriptor, name: UnsafePointer<CChar>, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError>? {
         listedCapability = nil
         if let listedDevice, reader.canList,
-           case .read(let result) = readListed(.entry(parent: parent, name: name), device: listedDevice, mounts: .now,
-                                               readStatus: { Syscalls.stat(at: parent, name) }) {
+            case .read(let result) = readListed(
+                .entry(parent: parent, name: name), device: listedDevice, mounts: .now,
+                readStatus: { Syscalls.stat(at: parent, name) })
+        {
             return result
         }
         for _ in 0..<2 {
@@ -34,7 +36,7 @@ extension DirectoryWalk {
                 }
             }
             #if DEBUG
-            path.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
+                path.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
             #endif
             switch Syscalls.stat(at: parent, name) {
             case .success(let second) where second.isSameInode(as: first) && second.hasSameChangeTime(as: first):
@@ -44,15 +46,19 @@ extension DirectoryWalk {
             case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
             }
         }
-        return .failure(WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
+        return .failure(
+            WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
     }
 
     /// A directory's record from its own descriptor: fstat, both ACLs, fstat again (an ACL or mode that
     /// changes while being read is read once more, then reported).
     func readDirectoryRecord(fd: FileDescriptor, listedDevice: UInt64? = nil) -> Result<FileRecord, WalkError> {
         listedCapability = nil
-        if let listedDevice, case .read(.success(let record)?) = readListed(.descriptor(fd), device: listedDevice, mounts: .none,
-                                                                            readStatus: { Syscalls.stat(fd: fd) }) {
+        if let listedDevice,
+            case .read(.success(let record)?) = readListed(
+                .descriptor(fd), device: listedDevice, mounts: .none,
+                readStatus: { Syscalls.stat(fd: fd) })
+        {
             return .success(record)
         }
         for _ in 0..<2 {
@@ -76,6 +82,7 @@ extension DirectoryWalk {
                 return .success(record)
             }
         }
-        return .failure(WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
+        return .failure(
+            WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
     }
 }

@@ -18,8 +18,10 @@ extension DirectoryWalk {
     }
 
     func push(fd: FileDescriptor, id: DirectoryID, context: V.DirectoryContext, visitor: inout V) {
-        frames.append(Frame(fd: fd, device: id.device, inode: id.inode, pathLength: path.count, context: context,
-                            listed: isListedFilesystem(device: id.device, fd: fd)))
+        frames.append(
+            Frame(
+                fd: fd, device: id.device, inode: id.inode, pathLength: path.count, context: context,
+                listed: isListedFilesystem(device: id.device, fd: fd)))
         openDirectories.insert(id)
         openFrames += 1
         if openFrames > frameLimit, let oldest = oldestOpenFrame(), oldest < frames.count - 1 {
@@ -78,8 +80,11 @@ extension DirectoryWalk {
             let frame = frames[i]
             if frame.next < frame.names.count {
                 let p = path.withUnsafeBufferPointer { HostPath(reporting: UnsafeBufferPointer(rebasing: $0[0..<frame.pathLength])) }
-                visitor.record(WalkError(path: p,
-                    message: "directory moved during the scan; \(frame.names.count - frame.next) of its subdirectories were not scanned"))
+                visitor.record(
+                    WalkError(
+                        path: p,
+                        message: "directory moved during the scan; \(frame.names.count - frame.next) of its subdirectories were not scanned"
+                    ))
             }
             frames[i].next = frames[i].names.count
         }

@@ -28,17 +28,18 @@ extension DirectoryWalk {
             path.append(contentsOf: nameBytes)
             if entry.mountEvents != mountEvents {
                 listedReads -= 1
-                visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor, directoryName: nameBytes, frame: frame,
-                                  careful: true)
+                visitNonDirectory(
+                    parent: parent, name: name, context: context, visitor: &visitor, directoryName: nameBytes, frame: frame,
+                    careful: true)
             } else {
-                visitRead(entry.record, capability: entry.capability, parent: parent, name: name, context: context,
-                          visitor: &visitor, directoryName: nameBytes, frame: frame)
+                visitRead(
+                    entry.record, capability: entry.capability, parent: parent, name: name, context: context,
+                    visitor: &visitor, directoryName: nameBytes, frame: frame)
             }
         }
         pending.removeAll(keepingCapacity: true)
         path.removeSubrange(dirLength..<path.count)
     }
-
 
     /// When a listed read by name is checked against mount events: at once, or by the caller for a
     /// chunk of entries; reads through a descriptor need no check (the descriptor is the inode).
@@ -60,8 +61,10 @@ extension DirectoryWalk {
     /// that way and to list ACLs (`isListedFilesystem`), only when statx finds the entry on the same
     /// device as its directory and not a mount point, only when no mount was made or removed in the
     /// process's namespace meanwhile (`MountWatch`), and only when the clock did not go back meanwhile.
-    func readListed(_ target: AttributeTarget, device: UInt64, mounts: MountCheck,
-                    readStatus: () -> Result<FileStatus, Errno>) -> ListedRead {
+    func readListed(
+        _ target: AttributeTarget, device: UInt64, mounts: MountCheck,
+        readStatus: () -> Result<FileStatus, Errno>
+    ) -> ListedRead {
         guard let mountWatch else { return .careful }
         let mountEvents = mountWatch.seen
         let began = SystemClock.coarseRealtimeSeconds()
@@ -84,7 +87,7 @@ extension DirectoryWalk {
             defaultACL = a
         }
         #if DEBUG
-        path.withUnsafeBufferPointer { WalkHooks.reach(.beforeListedStat, $0) }
+            path.withUnsafeBufferPointer { WalkHooks.reach(.beforeListedStat, $0) }
         #endif
         let st: FileStatus
         switch readStatus() {
@@ -95,7 +98,8 @@ extension DirectoryWalk {
         // The clock did not go back while reading; and a mount made or removed meanwhile (a FUSE mount
         // over the entry, lazily unmounted between the listing and statx) sends the entry the careful way.
         guard st.ctimeSeconds + 2 < began, st.device == device, !st.isMountRoot,
-              SystemClock.coarseRealtimeSeconds() >= began else { return .careful }
+            SystemClock.coarseRealtimeSeconds() >= began
+        else { return .careful }
         if mounts == .now, mountWatch.poll() != mountEvents { return .careful }
         var record = FileRecord(st)
         if record.type != .symlink { record.acl = (acl?.isMinimal ?? true) ? nil : acl }

@@ -16,8 +16,10 @@ extension DirectoryWalk {
             case .success(let count): n = count
             case .failure(let e):
                 path.removeSubrange(dirLength..<path.count)
-                visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: e,
-                                         message: "cannot list directory: \(e.message); the rest of it was not scanned"))
+                visitor.record(
+                    WalkError(
+                        path: currentPath, syscall: "getdents64", errno: e,
+                        message: "cannot list directory: \(e.message); the rest of it was not scanned"))
                 return
             }
             if n == 0 { break }
@@ -28,8 +30,10 @@ extension DirectoryWalk {
                 let reclen = offset + 19 < n ? Int(listing.loadUnaligned(fromByteOffset: offset + 16, as: UInt16.self)) : 0
                 guard reclen > 19, offset + reclen <= n else {
                     path.removeSubrange(dirLength..<path.count)
-                    visitor.record(WalkError(path: currentPath, syscall: "getdents64", errno: .ioError,
-                                             message: "the kernel returned a malformed directory entry; the rest of the directory was not scanned"))
+                    visitor.record(
+                        WalkError(
+                            path: currentPath, syscall: "getdents64", errno: .ioError,
+                            message: "the kernel returned a malformed directory entry; the rest of the directory was not scanned"))
                     return
                 }
                 let dtype = listing[offset + 18]
@@ -46,7 +50,7 @@ extension DirectoryWalk {
                 if isExcluded(visitor, in: context) { continue }
                 if roots.count > 1, rootLengths.contains(path.count), path != currentRoot, roots.contains(path) { continue }
                 #if DEBUG
-                path.withUnsafeBufferPointer { WalkHooks.reach(.beforeRead, $0) }
+                    path.withUnsafeBufferPointer { WalkHooks.reach(.beforeRead, $0) }
                 #endif
                 if dtype == Syscalls.directoryEntryType {
                     remember(name: UnsafeRawBufferPointer(start: nameStart, count: nameLength), in: top)
@@ -55,21 +59,26 @@ extension DirectoryWalk {
                     var careful = false
                     if frames[top].listed, reader.canList, let mountWatch {
                         let mountEvents = mountWatch.seen
-                        switch readListed(.entry(parent: fd, name: name), device: frames[top].device, mounts: .deferred,
-                                          readStatus: { Syscalls.stat(at: fd, name) }) {
+                        switch readListed(
+                            .entry(parent: fd, name: name), device: frames[top].device, mounts: .deferred,
+                            readStatus: { Syscalls.stat(at: fd, name) })
+                        {
                         case .read(nil): continue  // vanished
                         case .read(.failure(let e)?): visitor.record(e); continue
                         case .read(.success(let record)?):
                             // Visited once the mount table has been polled for the whole chunk (`visitPending`).
-                            pending.append(PendingEntry(record: record, capability: listedCapability, mountEvents: mountEvents,
-                                                        nameOffset: nameStart - listing.baseAddress!, nameLength: nameLength))
+                            pending.append(
+                                PendingEntry(
+                                    record: record, capability: listedCapability, mountEvents: mountEvents,
+                                    nameOffset: nameStart - listing.baseAddress!, nameLength: nameLength))
                             continue
                         case .careful:
                             careful = true
                         }
                     }
-                    visitNonDirectory(parent: fd, name: name, context: context, visitor: &visitor, directoryName: nameBytes,
-                                      frame: top, careful: careful)
+                    visitNonDirectory(
+                        parent: fd, name: name, context: context, visitor: &visitor, directoryName: nameBytes,
+                        frame: top, careful: careful)
                 }
             }
         }
@@ -82,29 +91,36 @@ extension DirectoryWalk {
 
     /// Reads and visits an entry that is not opened. A directory found here (listed with an unknown type,
     /// or swapped in after the listing) is remembered for descent when `frame` is given.
-    func visitNonDirectory(parent: FileDescriptor, name: UnsafePointer<CChar>, context: V.DirectoryContext,
-                           visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil,
-                           careful: Bool = false) {
+    func visitNonDirectory(
+        parent: FileDescriptor, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+        visitor: inout V, directoryName: UnsafeRawBufferPointer? = nil, frame: Int? = nil,
+        careful: Bool = false
+    ) {
         let listedDevice = careful ? nil : frame.flatMap { frames[$0].listed ? frames[$0].device : nil }
         switch readRecord(parent: parent, name: name, listedDevice: listedDevice) {
         case nil: return
         case .failure(let e)?: visitor.record(e)
         case .success(let record)?:
-            visitRead(record, capability: listedCapability, parent: parent, name: name, context: context, visitor: &visitor,
-                      directoryName: directoryName, frame: frame)
+            visitRead(
+                record, capability: listedCapability, parent: parent, name: name, context: context, visitor: &visitor,
+                directoryName: directoryName, frame: frame)
         }
     }
 
     /// Visits an entry that is not opened, once read.
-    func visitRead(_ record: FileRecord, capability: Bool?, parent: FileDescriptor, name: UnsafePointer<CChar>,
-                   context: V.DirectoryContext, visitor: inout V, directoryName: UnsafeRawBufferPointer?, frame: Int?) {
+    func visitRead(
+        _ record: FileRecord, capability: Bool?, parent: FileDescriptor, name: UnsafePointer<CChar>,
+        context: V.DirectoryContext, visitor: inout V, directoryName: UnsafeRawBufferPointer?, frame: Int?
+    ) {
         if record.type == .directory {
             if let directoryName, let frame {
                 remember(name: directoryName, in: frame)
             } else {
                 // It failed to open as a directory a moment ago and is one again: swapped back and forth.
-                visitor.record(WalkError(path: currentPath,
-                    message: "changed during the scan (a directory was replaced and put back); nothing below it was scanned"))
+                visitor.record(
+                    WalkError(
+                        path: currentPath,
+                        message: "changed during the scan (a directory was replaced and put back); nothing below it was scanned"))
             }
             return
         }
@@ -116,8 +132,10 @@ extension DirectoryWalk {
         }
         entries += 1
         path.withUnsafeBufferPointer { p in
-            _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader,
-                                        capabilityListed: capability), in: context)
+            _ = visitor.visit(
+                WalkEntry(
+                    path: p, record: record, target: .entry(parent: parent, name: name), reader: reader,
+                    capabilityListed: capability), in: context)
         }
     }
 }

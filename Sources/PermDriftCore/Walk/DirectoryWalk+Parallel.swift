@@ -51,10 +51,11 @@ extension DirectoryWalk {
             openAndVisitDirectory(parent: parent, name: name, context: frames[i].context, depth: i + 1, visitor: &visitor)
         }
         guard let opened else { share.release(); return }
-        share.hand(HandedDirectory(
-            fd: opened.fd, id: opened.id, path: path, context: opened.context,
-            ancestors: outerAncestors + frames[0...i].map { DirectoryID(device: $0.device, inode: $0.inode) },
-            root: currentRoot, rootDevice: rootDevice, rootMount: rootMount))
+        share.hand(
+            HandedDirectory(
+                fd: opened.fd, id: opened.id, path: path, context: opened.context,
+                ancestors: outerAncestors + frames[0...i].map { DirectoryID(device: $0.device, inode: $0.inode) },
+                root: currentRoot, rootDevice: rootDevice, rootMount: rootMount))
     }
 
     /// The longest path, and the most frames below a thread's first, of a directory whose subdirectories

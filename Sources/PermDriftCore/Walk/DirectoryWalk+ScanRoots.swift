@@ -43,8 +43,9 @@ extension DirectoryWalk {
             var name = Array(component); name.append(0)
             let next: FileDescriptor? = name.withUnsafeBufferPointer { n in
                 let cname = UnsafeRawPointer(n.baseAddress!).assumingMemoryBound(to: CChar.self)
-                return isLast ? openScanRoot(parent: parent, name: cname, root: root, visitor: &visitor)
-                              : openAncestor(parent: parent, name: cname, root: root, visitor: &visitor)
+                return isLast
+                    ? openScanRoot(parent: parent, name: cname, root: root, visitor: &visitor)
+                    : openAncestor(parent: parent, name: cname, root: root, visitor: &visitor)
             }
             guard let next else { return }
             parent.close()
@@ -65,15 +66,20 @@ extension DirectoryWalk {
         let record: FileRecord
         switch readRecord(parent: parent, name: name) {
         case nil:
-            visitor.record(WalkError(path: currentPath, syscall: "statx", errno: .noEntry,
-                                     message: "scan root \(root) does not exist: \(currentPath) is missing"))
+            visitor.record(
+                WalkError(
+                    path: currentPath, syscall: "statx", errno: .noEntry,
+                    message: "scan root \(root) does not exist: \(currentPath) is missing"))
             return nil
         case .failure(let e)?: visitor.record(e); return nil
         case .success(let r)?: record = r
         }
         guard record.type == .directory else {
-            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: record.type == .symlink ? .tooManyLinks : .notDirectory,
-                message: "scan root \(root) passes through \(currentPath), which is a \(record.type.rawValue); permdrift never follows it"))
+            visitor.record(
+                WalkError(
+                    path: currentPath, syscall: "openat", errno: record.type == .symlink ? .tooManyLinks : .notDirectory,
+                    message:
+                        "scan root \(root) passes through \(currentPath), which is a \(record.type.rawValue); permdrift never follows it"))
             return nil
         }
         path.withUnsafeBufferPointer { p in
@@ -86,8 +92,10 @@ extension DirectoryWalk {
             visitor.record(WalkError(path: currentPath, message: "replaced while it was being read; scan root \(root) was not scanned"))
             return nil
         case .failure(let e):
-            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
-                                     message: "cannot reach scan root \(root): \(e.message)"))
+            visitor.record(
+                WalkError(
+                    path: currentPath, syscall: "openat", errno: e,
+                    message: "cannot reach scan root \(root): \(e.message)"))
             return nil
         }
     }
@@ -106,12 +114,16 @@ extension DirectoryWalk {
                 let context = visitor.rootContext()
                 visitNonDirectory(parent: parent, name: name, context: context, visitor: &visitor)
             } else {
-                visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
-                    message: "scan root \(root) is a symlink; permdrift never follows symlinks (name the directory itself)"))
+                visitor.record(
+                    WalkError(
+                        path: currentPath, syscall: "openat", errno: e,
+                        message: "scan root \(root) is a symlink; permdrift never follows symlinks (name the directory itself)"))
             }
         case .failure(let e):
-            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
-                                     message: "cannot open scan root \(root): \(e.message)"))
+            visitor.record(
+                WalkError(
+                    path: currentPath, syscall: "openat", errno: e,
+                    message: "cannot open scan root \(root): \(e.message)"))
         }
         return nil
     }
@@ -129,8 +141,10 @@ extension DirectoryWalk {
         entries += 1
         let parentContext = visitor.rootContext()
         let context = path.withUnsafeBufferPointer { p in
-            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader,
-                                    capabilityListed: listedCapability), in: parentContext)
+            visitor.visit(
+                WalkEntry(
+                    path: p, record: record, target: .descriptor(fd), reader: reader,
+                    capabilityListed: listedCapability), in: parentContext)
         }
         guard let context else { fd.close(); return }
         push(fd: fd, id: DirectoryID(device: record.device, inode: record.inode), context: context, visitor: &visitor)

@@ -43,8 +43,10 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// mount table to be polled once for all of them (`visitPending`) before they are visited.
     var pending: [PendingEntry] = []
 
-    init(rootFD: FileDescriptor, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>,
-         share: WorkShare<V.DirectoryContext>? = nil, frameLimit: Int? = nil, mountWatch: MountWatch? = nil) {
+    init(
+        rootFD: FileDescriptor, options: Walker.Options, reader: ExtendedAttributeReader, roots: Set<[UInt8]>,
+        share: WorkShare<V.DirectoryContext>? = nil, frameLimit: Int? = nil, mountWatch: MountWatch? = nil
+    ) {
         self.mountWatch = mountWatch
         self.rootFD = rootFD
         self.options = options
@@ -120,8 +122,10 @@ final class DirectoryWalk<V: WalkVisitor> {
 
     /// Opens a subdirectory of an open directory (the path names it), reads and visits it. Returns it,
     /// open, when the walk goes on below it. `depth` is how many frames are its ancestors.
-    func openAndVisitDirectory(parent: FileDescriptor, name: UnsafePointer<CChar>, context: V.DirectoryContext,
-                               depth: Int, visitor: inout V) -> OpenedDirectory? {
+    func openAndVisitDirectory(
+        parent: FileDescriptor, name: UnsafePointer<CChar>, context: V.DirectoryContext,
+        depth: Int, visitor: inout V
+    ) -> OpenedDirectory? {
         let fd: FileDescriptor
         switch Syscalls.openDirectory(parent, name) {
         case .success(let opened): fd = opened
@@ -132,8 +136,10 @@ final class DirectoryWalk<V: WalkVisitor> {
             return nil
         case .failure(let e):
             // Unreadable: report its own metadata (read through the parent) and that its contents are unknown.
-            visitor.record(WalkError(path: currentPath, syscall: "openat", errno: e,
-                                     message: "cannot open directory: \(e.message); nothing below it was scanned"))
+            visitor.record(
+                WalkError(
+                    path: currentPath, syscall: "openat", errno: e,
+                    message: "cannot open directory: \(e.message); nothing below it was scanned"))
             visitUnopenableDirectory(parent: parent, name: name, context: context, visitor: &visitor)
             return nil
         }
@@ -155,7 +161,9 @@ final class DirectoryWalk<V: WalkVisitor> {
         let id = DirectoryID(device: record.device, inode: record.inode)
         // `depth` frames are its ancestors: all of them when it is listed in the top frame, fewer when it
         // is handed over from a frame further up (those are checked one by one: a handed directory is high up).
-        let isAncestor = depth == frames.count ? openDirectories.contains(id)
+        let isAncestor =
+            depth == frames.count
+            ? openDirectories.contains(id)
             : frames[0..<depth].contains(where: { $0.device == id.device && $0.inode == id.inode }) || outerAncestors.contains(id)
         if isAncestor {
             fd.close()
@@ -165,20 +173,25 @@ final class DirectoryWalk<V: WalkVisitor> {
         entries += 1
         let capability = listedCapability
         let childContext = path.withUnsafeBufferPointer { p in
-            visitor.visit(WalkEntry(path: p, record: record, target: .descriptor(fd), reader: reader,
-                                    capabilityListed: capability), in: context)
+            visitor.visit(
+                WalkEntry(
+                    path: p, record: record, target: .descriptor(fd), reader: reader,
+                    capabilityListed: capability), in: context)
         }
         guard let childContext else { fd.close(); return nil }
         return OpenedDirectory(fd: fd, id: id, context: childContext)
     }
 
-    private func visitUnopenableDirectory(parent: FileDescriptor, name: UnsafePointer<CChar>,
-                                          context: V.DirectoryContext, visitor: inout V) {
+    private func visitUnopenableDirectory(
+        parent: FileDescriptor, name: UnsafePointer<CChar>,
+        context: V.DirectoryContext, visitor: inout V
+    ) {
         guard case .success(let record)? = readRecord(parent: parent, name: name) else { return }
         entries += 1
         path.withUnsafeBufferPointer { p in
-            _ = visitor.visit(WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),
-                              in: context)
+            _ = visitor.visit(
+                WalkEntry(path: p, record: record, target: .entry(parent: parent, name: name), reader: reader),
+                in: context)
         }
     }
 }

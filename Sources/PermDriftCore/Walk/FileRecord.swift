@@ -25,9 +25,11 @@ public struct FileRecord: Hashable, Sendable {
     var mountID: UInt64 = 0
     var isMountRoot = false
 
-    public init(type: FileType, mode: UInt32, uid: UInt32, gid: UInt32, links: UInt64 = 1,
-                device: UInt64 = 0, inode: UInt64 = 0, ctimeSeconds: Int64 = 0, ctimeNanoseconds: UInt32 = 0,
-                acl: PosixACL? = nil, defaultACL: PosixACL? = nil) {
+    public init(
+        type: FileType, mode: UInt32, uid: UInt32, gid: UInt32, links: UInt64 = 1,
+        device: UInt64 = 0, inode: UInt64 = 0, ctimeSeconds: Int64 = 0, ctimeNanoseconds: UInt32 = 0,
+        acl: PosixACL? = nil, defaultACL: PosixACL? = nil
+    ) {
         self.type = type
         self.mode = mode & 0o7777
         self.uid = uid
@@ -48,9 +50,10 @@ public struct FileRecord: Hashable, Sendable {
 extension FileRecord {
     /// The record of what statx said (its ACLs not yet read).
     init(_ st: FileStatus) {
-        self.init(type: st.type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
-                  links: st.links, device: st.device, inode: st.inode,
-                  ctimeSeconds: st.ctimeSeconds, ctimeNanoseconds: st.ctimeNanoseconds)
+        self.init(
+            type: st.type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid,
+            links: st.links, device: st.device, inode: st.inode,
+            ctimeSeconds: st.ctimeSeconds, ctimeNanoseconds: st.ctimeNanoseconds)
         mountID = st.mountID
         isMountRoot = st.isMountRoot
     }

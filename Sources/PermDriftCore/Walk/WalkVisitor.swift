@@ -7,8 +7,10 @@ public struct WalkEntry {
     /// Whether the entry has a `security.capability` attribute, when the walk listed its attributes.
     let capabilityListed: Bool?
 
-    init(path: UnsafeBufferPointer<UInt8>, record: FileRecord, target: AttributeTarget, reader: ExtendedAttributeReader,
-         capabilityListed: Bool? = nil) {
+    init(
+        path: UnsafeBufferPointer<UInt8>, record: FileRecord, target: AttributeTarget, reader: ExtendedAttributeReader,
+        capabilityListed: Bool? = nil
+    ) {
         self.path = path
         self.record = record
         self.target = target

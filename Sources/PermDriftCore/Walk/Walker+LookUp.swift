@@ -86,13 +86,14 @@ extension Walker {
                     if record.type == .directory {
                         switch reader.acl(.entry(parent: fd, name: cname), defaultACL: true) {
                         case .success(let acl): record.defaultACL = acl
-                        case .failure(.system(_, let e)) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
+                        case .failure(.system(_, let e)) where e == .noEntry:
+                            return .failure(.missing("\(here.lossyString) does not exist"))
                         case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: here, syscall: call, errno: e)))
                         case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: here, message: d.description)))
                         }
                     }
                     #if DEBUG
-                    here.bytes.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
+                        here.bytes.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
                     #endif
                     switch Syscalls.stat(at: fd, cname) {
                     case .success(let again):

@@ -22,8 +22,10 @@ public struct Walker {
 
         public static var defaultThreads: Int { min(WorkerThreads.availableCPUs, 8) }
 
-        public init(oneFilesystem: Bool = true, maxOpenDirectories: Int = 64, forceProcFallback: Bool = false,
-                    forceCarefulReads: Bool = false, threads: Int = Options.defaultThreads) {
+        public init(
+            oneFilesystem: Bool = true, maxOpenDirectories: Int = 64, forceProcFallback: Bool = false,
+            forceCarefulReads: Bool = false, threads: Int = Options.defaultThreads
+        ) {
             self.oneFilesystem = oneFilesystem
             self.maxOpenDirectories = max(2, maxOpenDirectories)
             self.forceProcFallback = forceProcFallback
@@ -69,8 +71,9 @@ public struct Walker {
         let (rootFD, reader) = try start()
         defer { rootFD.close() }
         let unique = Set(roots).sorted()
-        let walk = DirectoryWalk<V>(rootFD: rootFD, options: options, reader: reader, roots: Set(unique.map(\.bytes)),
-                                    mountWatch: mountWatch(0))
+        let walk = DirectoryWalk<V>(
+            rootFD: rootFD, options: options, reader: reader, roots: Set(unique.map(\.bytes)),
+            mountWatch: mountWatch(0))
         for root in unique {
             walk.walkRoot(root, visitor: &visitor)
         }
@@ -96,10 +99,12 @@ public struct Walker {
         let share = WorkShare<V.DirectoryContext>(roots: unique, capacity: threads)
         let frameLimit = max(2, options.maxOpenDirectories / threads)
         let slots = (0..<threads).map { i in
-            WorkerSlot(visitor: i == 0 ? visitor : visitor.makeWorker(), walk: DirectoryWalk<V>(
-                rootFD: rootFD, options: options,
-                reader: i == 0 ? firstReader : ExtendedAttributeReader(method: firstReader.method, canList: firstReader.canList),
-                roots: rootSet, share: share, frameLimit: frameLimit, mountWatch: mountWatch(i)))
+            WorkerSlot(
+                visitor: i == 0 ? visitor : visitor.makeWorker(),
+                walk: DirectoryWalk<V>(
+                    rootFD: rootFD, options: options,
+                    reader: i == 0 ? firstReader : ExtendedAttributeReader(method: firstReader.method, canList: firstReader.canList),
+                    roots: rootSet, share: share, frameLimit: frameLimit, mountWatch: mountWatch(i)))
         }
         // Called on the concrete slots, not through a protocol: the walk stays specialized for V.
         WorkerThreads.run(count: threads) { i in slots[i].run() }
@@ -155,7 +160,9 @@ private final class WorkerSlot<V: WalkVisitor>: @unchecked Sendable {
 private struct WalkOnOneThread<V: ParallelWalkVisitor>: WalkVisitor {
     var visitor: V
     init(_ visitor: V) { self.visitor = visitor }
-    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: V.DirectoryContext?) -> Bool { visitor.isExcluded(path, in: directory) }
+    func isExcluded(_ path: UnsafeBufferPointer<UInt8>, in directory: V.DirectoryContext?) -> Bool {
+        visitor.isExcluded(path, in: directory)
+    }
     mutating func beginRoot(_ root: HostPath) { visitor.beginRoot(root) }
     mutating func visitAncestor(_ entry: WalkEntry) { visitor.visitAncestor(entry) }
     mutating func rootContext() -> V.DirectoryContext { visitor.rootContext() }
