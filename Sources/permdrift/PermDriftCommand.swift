@@ -15,22 +15,30 @@ struct PermDriftCommand: ParsableCommand {
     )
 
     /// Runs the command; any error that is not a documented exit code becomes 2 ("cannot be trusted"), so
-    /// the parser's own exit status 1 can never be mistaken for "drift found". (`exit(withError:)` is the
+    /// the parser's own exit status 1 can never be mistaken for "drift found", and so does output that
+    /// could not be written (a report lost to a full disk is not a result). (`exit(withError:)` is the
     /// parser's: it prints what the error says, nothing for an `ExitCode`, and exits with its code.)
     static func main() {
+        let code: ExitCode
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let code as ExitCode {
-            exit(withError: code)  // not a system call
+            code = .success
+        } catch let exit as ExitCode {
+            code = exit
         } catch let end as RunExit {
-            exit(withError: ExitCode(end.status))  // not a system call
+            code = ExitCode(end.status)
         } catch {
-            if exitCode(for: error) == .failure {
-                RunConsole.standard.error("permdrift: \(error)")
-                exit(withError: ExitCode(ExitStatus.untrusted))  // not a system call
+            guard exitCode(for: error) == .failure else {
+                exit(withError: error)  // not a system call
             }
-            exit(withError: error)  // not a system call
+            RunConsole.standard.error("permdrift: \(error)")
+            code = ExitCode(ExitStatus.untrusted)
         }
+        if let failure = StandardStreams.outputFailure {
+            RunConsole.standard.error("permdrift: standard output could not be written (\(failure)); what it should have shown is lost")
+            exit(withError: ExitCode(ExitStatus.untrusted))  // not a system call
+        }
+        exit(withError: code)  // not a system call
     }
 }

@@ -1,12 +1,31 @@
 import Foundation
+import Synchronization
 
 /// This process's standard input, output and error, for the code outside `Platform/`: what the commands
 /// print and read goes through here (unbuffered, in the order it is written).
 public enum StandardStreams {
-    /// Writes `text` to standard output.
+    /// Writes `text` to standard output. A write that fails (a full disk, a closed descriptor) is
+    /// remembered in `outputFailure` rather than ending the process, so that the command can say what
+    /// was lost and exit 2; the first failure is kept.
     public static func writeOutput(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Syscalls.write(.standardOutput, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+            switch written {
+            case .success(let n) where n > 0: offset += n
+            case .success: return
+            case .failure(let e):
+                firstOutputFailure.withLock { if $0 == nil { $0 = e } }
+                return
+            }
+        }
     }
+
+    /// Why something written to standard output was lost, if it was.
+    public static var outputFailure: Errno? { firstOutputFailure.withLock { $0 } }
+
+    private static let firstOutputFailure = Mutex<Errno?>(nil)
 
     /// Writes `text` to standard error.
     public static func writeError(_ text: String) {

@@ -6,8 +6,9 @@ extension DirectoryWalk {
     /// remembered (as bytes) to be descended into afterwards.
     func list(visitor: inout V) {
         let top = frames.count - 1
-        // Called for the frame just pushed, which holds its descriptor.
-        guard let fd = frames[top].fd else { return }
+        // Called for the frame just pushed, which holds its descriptor; without one, the worker stops
+        // rather than skip the directory's entries (see `descend`).
+        guard let fd = frames[top].fd else { preconditionFailure("the walk's top frame holds no descriptor") }
         let context = frames[top].context
         let dirLength = path.count
         while true {

@@ -90,8 +90,10 @@ final class DirectoryWalk<V: WalkVisitor> {
     /// Opens remembered subdirectory `n` of the top directory, visits it, and pushes it for listing.
     private func descend(name n: Int, visitor: inout V) {
         let top = frames.count - 1
-        // The top frame always holds its descriptor (only frames below it are released).
-        guard let parentFD = frames[top].fd else { return }
+        // The top frame always holds its descriptor (only frames below it are released). Were it ever
+        // without one, skipping the directory would hide its entries: the worker stops instead, and its
+        // supervisor records an unfinished scan (exit 2).
+        guard let parentFD = frames[top].fd else { preconditionFailure("the walk's top frame holds no descriptor") }
         let context = frames[top].context
         setPath(frame: top, name: n)
         let opened = frames[top].names.withName(n) { name, _ in
