@@ -12,42 +12,21 @@ extension DirectoryWalk {
         {
             return result
         }
-        for _ in 0..<2 {
-            let first: FileStatus
-            switch Syscalls.stat(at: parent, name) {
-            case .success(let s): first = s
-            case .failure(let e) where e == .noEntry: return nil
-            case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
-            }
-            var record = FileRecord(first)
-            if record.type == .symlink { return .success(record) }
-            switch reader.acl(.entry(parent: parent, name: name), defaultACL: false) {
-            case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
-            case .failure(.system(_, let e)) where e == .noEntry: return nil
-            case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
-            case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: d.description))
-            }
-            if record.type == .directory {
-                switch reader.acl(.entry(parent: parent, name: name), defaultACL: true) {
-                case .success(let acl): record.defaultACL = acl
-                case .failure(.system(_, let e)) where e == .noEntry: return nil
-                case .failure(.system(let call, let e)): return .failure(WalkError(path: currentPath, syscall: call, errno: e))
-                case .failure(.decoding(let d)): return .failure(WalkError(path: currentPath, message: "default ACL: \(d.description)"))
-                }
-            }
-            #if DEBUG
-                path.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
-            #endif
-            switch Syscalls.stat(at: parent, name) {
-            case .success(let second) where second.isSameInode(as: first) && second.hasSameChangeTime(as: first):
-                return .success(record)
-            case .success: continue
-            case .failure(let e) where e == .noEntry: return nil
-            case .failure(let e): return .failure(WalkError(path: currentPath, syscall: "statx", errno: e))
-            }
+        let outcome = CarefulEntryRead.read(
+            parent: parent, name: name, reader: reader, path: { currentPath },
+            beforeRecheck: {
+                #if DEBUG
+                    path.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
+                #endif
+            })
+        switch outcome {
+        case .record(let record): return .success(record)
+        case .vanished: return nil
+        case .failed(let error): return .failure(error)
+        case .changedTwice:
+            return .failure(
+                WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
         }
-        return .failure(
-            WalkError(path: currentPath, message: "changed during the scan (mode, owner or ACL changed while it was read, twice)"))
     }
 
     /// A directory's record from its own descriptor: fstat, both ACLs, fstat again (an ACL or mode that

@@ -60,55 +60,31 @@ extension Walker {
             let isLast = i == components.count - 1
             let step: Result<FileRecord, ChainFailure> = name.withUnsafeBufferPointer { buffer in
                 let cname = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-                // As the walk reads an entry the careful way: statx, the ACLs, statx again; one that
-                // changed in between (mode, owner, ACL: its ctime moves; or another inode swapped in) is
-                // read once more, then reported, never given as a record that mixes two states.
-                var st = FileStatus()
-                var record = FileRecord(st)
-                var held = false
-                for _ in 0..<2 where !held {
-                    switch Syscalls.stat(at: fd, cname) {
-                    case .success(let s): st = s
-                    case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
-                    case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "statx", errno: e)))
-                    }
-                    record = FileRecord(st)
-                    if !isLast && record.type != .directory {
-                        return .failure(.missing("\(here.lossyString) is a \(record.type.rawValue), not a directory (never followed)"))
-                    }
-                    if record.type == .symlink { return .success(record) }
-                    switch reader.acl(.entry(parent: fd, name: cname), defaultACL: false) {
-                    case .success(let acl): record.acl = (acl?.isMinimal ?? true) ? nil : acl
-                    case .failure(.system(_, let e)) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
-                    case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: here, syscall: call, errno: e)))
-                    case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: here, message: d.description)))
-                    }
-                    if record.type == .directory {
-                        switch reader.acl(.entry(parent: fd, name: cname), defaultACL: true) {
-                        case .success(let acl): record.defaultACL = acl
-                        case .failure(.system(_, let e)) where e == .noEntry:
-                            return .failure(.missing("\(here.lossyString) does not exist"))
-                        case .failure(.system(let call, let e)): return .failure(.failed(WalkError(path: here, syscall: call, errno: e)))
-                        case .failure(.decoding(let d)): return .failure(.failed(WalkError(path: here, message: d.description)))
-                        }
-                    }
-                    #if DEBUG
-                        here.bytes.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
-                    #endif
-                    switch Syscalls.stat(at: fd, cname) {
-                    case .success(let again):
-                        held = again.isSameInode(as: st) && again.hasSameChangeTime(as: st)
-                    case .failure(let e) where e == .noEntry: return .failure(.missing("\(here.lossyString) does not exist"))
-                    case .failure(let e): return .failure(.failed(WalkError(path: here, syscall: "statx", errno: e)))
-                    }
+                // Read as the walk reads an entry (CarefulEntryRead): a swap or a change between the statx
+                // and the ACL read is read once more, then reported, never given as a record that mixes
+                // two states.
+                let record: FileRecord
+                let outcome = CarefulEntryRead.read(
+                    parent: fd, name: cname, reader: reader, path: { here },
+                    beforeRecheck: {
+                        #if DEBUG
+                            here.bytes.withUnsafeBufferPointer { WalkHooks.reach(.beforeCarefulRecheck, $0) }
+                        #endif
+                    })
+                switch outcome {
+                case .record(let read): record = read
+                case .vanished: return .failure(.missing("\(here.lossyString) does not exist"))
+                case .failed(let error): return .failure(.failed(error))
+                case .changedTwice: return .failure(.failed(WalkError(path: here, message: changedTwice)))
                 }
-                guard held else {
-                    return .failure(.failed(WalkError(path: here, message: changedTwice)))
+                if !isLast && record.type != .directory {
+                    return .failure(.missing("\(here.lossyString) is a \(record.type.rawValue), not a directory (never followed)"))
                 }
                 if !isLast {
                     switch Syscalls.openAt(fd, cname, [.pathOnly, .directory, .noFollow]) {
                     case .success(let next):
-                        guard case .success(let check) = Syscalls.stat(fd: next), check.isSameInode(as: st) else {
+                        guard case .success(let check) = Syscalls.stat(fd: next), check.inode == record.inode, check.device == record.device
+                        else {
                             next.close()
                             return .failure(.failed(WalkError(path: here, message: "replaced while it was being read")))
                         }
