@@ -24,8 +24,8 @@ enum Watchdog {
     }
 
     /// The file the watchdog writes in the directory `directory` when it fires. Set before `start`.
-    static func setMarker(in directory: Int32, name: String, text: String) -> Result<Void, Errno> {
-        pd_watchdog_marker(directory, name, text) == 0 ? .success(()) : .failure(.current)
+    static func setMarker(in directory: FileDescriptor, name: String, text: String) -> Result<Void, Errno> {
+        pd_watchdog_marker(directory.rawValue, name, text) == 0 ? .success(()) : .failure(.current)
     }
 
     /// Holds the watchdog off while a report is written; false when the deadline has passed (the

@@ -9,7 +9,7 @@ public enum Deadline {
 
     /// A file the watchdog writes in `directory` when it fires, before it ends the process (the
     /// supervisor's note that its worker is stuck). Set before `start`.
-    public static func leaveMarker(in directory: Int32, name: String, text: String) -> Result<Void, Errno> {
+    public static func leaveMarker(in directory: FileDescriptor, name: String, text: String) -> Result<Void, Errno> {
         Watchdog.setMarker(in: directory, name: name, text: text)
     }
 

@@ -161,7 +161,7 @@ public enum Supervisor {
         let message = stuckMessage.replacingOccurrences(of: "%PID%", with: String(pid))
         if let stuckMarker {
             let text = "process \(pid), started \(ScanResult.timestamp(Date()))\n"
-            if case .failure(let e) = Deadline.leaveMarker(in: stuckMarker.fd, name: StateDirectory.stuckFile, text: text) {
+            if case .failure(let e) = Deadline.leaveMarker(in: stuckMarker.descriptor, name: StateDirectory.stuckFile, text: text) {
                 StandardStreams.writeErrorDirectly("permdrift: cannot prepare the note of a stuck scan in the state directory: \(e.name)\n")
             }
         }

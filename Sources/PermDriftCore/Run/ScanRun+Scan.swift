@@ -70,7 +70,7 @@ extension ScanRun {
         ScanResult.prepareForSandbox()
         var plan = Sandbox.Plan()
         for scanRoot in baseline.roots {
-            if let fd = Sandbox.openBeneath(root.fd, scanRoot) { plan.listable.append(fd) }
+            if let fd = Sandbox.openBeneath(root.descriptor, scanRoot) { plan.listable.append(fd) }
         }
         let directories = (settings.outputs.map(\.path) + (settings.textfile.map { [$0] } ?? [])).map { path -> String in
             let directory = (path as NSString).deletingLastPathComponent

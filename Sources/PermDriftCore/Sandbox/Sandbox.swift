@@ -165,9 +165,4 @@ public enum Sandbox {
         }
         return fd
     }
-
-    /// `openBeneath` for a caller that holds the root as a bare descriptor number.
-    public static func openBeneath(_ rootFD: Int32, _ path: HostPath) -> FileDescriptor? {
-        openBeneath(FileDescriptor(rawValue: rootFD), path)
-    }
 }

@@ -23,8 +23,6 @@ public final class StateDirectory {
     public let path: String
     /// The directory, open for `openat`.
     public let descriptor: FileDescriptor
-    /// The number of `descriptor`, for callers that pass it on as a bare number.
-    public var fd: Int32 { descriptor.rawValue }
     private var lockDescriptor: FileDescriptor?
 
     /// Opens and checks the directory: not a symlink, a directory, owned by the user running permdrift,

@@ -181,8 +181,6 @@ public struct WalkStartError: Error, CustomStringConvertible, Sendable {
 public final class RootDirectory: Sendable {
     public let path: String
     public let descriptor: FileDescriptor
-    /// The number of `descriptor`, for callers that pass it on as a bare number.
-    public var fd: Int32 { descriptor.rawValue }
 
     /// Mount watches for the walk's threads, opened now because the sandbox closes /proc.
     let mountWatches: [MountWatch]
