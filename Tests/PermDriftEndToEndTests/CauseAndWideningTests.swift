@@ -89,6 +89,25 @@ struct CauseAndWideningTests {
         #expect(try Harness.permdrift(["scan", "--root", host.root, "--baseline", file, "--fail-on", "critical,widening"]).status == 1)
     }
 
+    @Test func fileCapabilitiesAreWideningAndFailFailOnWidening() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: no-caps
+                    match: /home/**
+                    types: [file]
+                    expect: { capabilities: none }
+
+                """)
+        try host.setcap(ScratchHost.transcript, "cap_net_raw+ep")
+        let (run, report) = try host.scanJSON(file, extra: ["--fail-on", "widening"])
+        #expect(run.status == 1, "\(report.findings)")
+        let finding = try #require(report.findings.first { $0["kind"] as? String == "capabilities" })
+        #expect(finding["widening"] as? Bool == true)
+    }
+
     @Test func aConfigurationsFailOnWidening() throws {
         let host = try ScratchHost()
         defer { host.remove() }

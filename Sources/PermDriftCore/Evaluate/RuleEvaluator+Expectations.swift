@@ -86,7 +86,10 @@ extension RuleEvaluator {
         }
         if e.noCapabilities {
             switch entry.hasCapabilities() {
-            case .success(true): report(.capabilities, expected: "none", actual: "file capabilities set (security.capability)")
+            case .success(true):
+                report(
+                    .capabilities, expected: "none", actual: "file capabilities set (security.capability)",
+                    widening: Widening.capabilities)
             case .success(false): break
             case .failure(.system(_, let errno)) where errno == .noEntry: break
             case .failure(.system(let call, let errno)):

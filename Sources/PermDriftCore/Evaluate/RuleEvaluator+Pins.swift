@@ -27,7 +27,7 @@ extension RuleEvaluator {
             actual.append("\(name) \(a)")
             widening = widening || widens
         }
-        if let type = pin.type, type != record.type { differ("type", type.rawValue, record.type.rawValue, widens: true) }
+        if let type = pin.type, type != record.type { differ("type", type.rawValue, record.type.rawValue, widens: Widening.type) }
         if let owner = pin.owner, owner != record.uid {
             differ("owner", accounts.userDisplay(owner), accounts.userDisplay(record.uid), widens: Widening.owner(actual: record.uid))
         }
@@ -60,6 +60,6 @@ extension RuleEvaluator {
     func missingPin(_ pin: Pin, why: String) -> Finding {
         Finding(
             rule: "pin", severity: .high, kind: .pinMissing, path: pin.path,
-            expected: "exists" + (pin.type.map { " (\($0.rawValue))" } ?? ""), actual: why, widening: false)
+            expected: "exists" + (pin.type.map { " (\($0.rawValue))" } ?? ""), actual: why, widening: Widening.missing)
     }
 }

@@ -50,6 +50,15 @@ enum Widening {
     /// More links than expected: another name reaches the inode.
     static func links(expected: UInt64, actual: UInt64) -> Bool { actual > expected }
 
+    /// File capabilities where none are asserted: always (they grant privileges to whoever runs the file).
+    static let capabilities = true
+
+    /// A pinned path of another type: always (permdrift cannot compare what the two grant).
+    static let type = true
+
+    /// A pinned path that is missing: never (nothing there grants anything).
+    static let missing = false
+
     private struct Key: Hashable {
         let tag: PosixACL.Tag
         let id: UInt32
