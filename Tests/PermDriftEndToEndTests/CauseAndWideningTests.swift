@@ -63,6 +63,50 @@ struct CauseAndWideningTests {
         #expect(text.stdout.contains("  user:bob:r-x on /home/ann lets user:bob read and execute: 3 paths [widening]\n"), "\(text.stdout)")
     }
 
+    /// When the agent's home has no access rule, permdrift cannot call the home's entry drift: the cause is
+    /// the first directory on the chain the report lists as an access finding for the principal executing
+    /// it (here the transcripts directory), else the entry on the path itself. The home's entry is still
+    /// in the chain printed under the cause.
+    @Test func withoutARuleOnTheHomeTheCauseIsTheFirstGovernedDirectoryOrThePathItself() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        try host.setfacl("/home/ann", "u:33002:rx")
+        host.setMode("/home/ann/transcripts", 0o755)
+        host.setMode(ScratchHost.transcript, 0o644)
+        func rule(_ types: String) -> String {
+            ScratchHost.head + """
+                rules:
+                  - id: transcripts
+                    severity: critical
+                    match: "/home/{a}/transcripts/**"\(types)
+                    access: { read: ["{a}"], write: ["{a}"], execute: ["{a}"] }
+
+                """
+        }
+        let governed = try host.baseline(rule(""))
+        let (run, report) = try host.scanJSON(governed)
+        #expect(run.status == 1)
+        #expect(report.findings.count == 3, "\(report.findings)")
+        for f in report.findings {
+            #expect(f["principal"] as? String == "user:bob", "\(f)")
+            #expect(f["cause"] as? String == "other::r-x on /home/ann/transcripts", "\(f)")
+        }
+        let text = try Harness.permdrift(["scan", "--root", host.root, "--baseline", governed]).stdout
+        let lines = text.split(separator: "\n").map(String.init)
+        let cause = "  other::r-x on /home/ann/transcripts lets user:bob read and execute: 2 paths [widening]"
+        let at = try #require(lines.firstIndex(of: cause), "\(text)")
+        #expect(
+            lines[at + 1]
+                == "    through other::r-x on /; other::r-x on /home; user:bob:r-x on /home/ann; other::r-x on /home/ann/transcripts")
+
+        // Files only: no directory on the chain is a finding, so the cause is the file's own entry.
+        let filesOnly = try host.baseline(rule("\n    types: [file]"), name: "files.yaml")
+        let (_, fileReport) = try host.scanJSON(filesOnly)
+        let read = try #require(fileReport.findings.first { $0["path"] as? String == ScratchHost.transcript })
+        #expect(fileReport.findings.count == 1, "\(fileReport.findings)")
+        #expect(read["cause"] as? String == "other::r-- on /home/ann/transcripts/t1.jsonl", "\(read)")
+    }
+
     @Test func chmod0400IsNarrowingAndPassesFailOnWideningWhile0644IsWideningAndFails() throws {
         let host = try ScratchHost()
         defer { host.remove() }
