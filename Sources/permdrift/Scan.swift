@@ -4,6 +4,9 @@ import PermDriftCore
 extension ReportOutput: ExpressibleByArgument {}
 extension ReportFormat: ExpressibleByArgument {}
 extension Severity: ExpressibleByArgument {}
+extension FailOn: ExpressibleByArgument {
+    init?(argument: String) { self.init(parsing: argument) }
+}
 
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,9 +41,9 @@ struct Scan: ParsableCommand {
     @Option(
         name: .customLong("fail-on"),
         help: ArgumentHelp(
-            "Exit 1 only for findings at or above this severity (critical, high, medium, low); the others are still reported.",
-            valueName: "severity"))
-    var failOn: Severity?
+            "Exit 1 only for findings at or above this severity (critical, high, medium, low), or only for widening ones (widening, or e.g. high,widening: both); the others are still reported.",
+            valueName: "severity|widening"))
+    var failOn: FailOn?
 
     @Option(
         name: .customLong("output"), parsing: .singleValue,

@@ -133,23 +133,23 @@ struct RunTrustTests {
         var configuration = RunConfiguration()
         configuration.outputs = ["json:/var/lib/permdrift/last.json", "sarif:/var/lib/permdrift/last.sarif"]
         configuration.stateDirectory = "/var/lib/permdrift"
-        configuration.failOn = .high
+        configuration.failOn = FailOn(severity: .high)
         configuration.signers = "/etc/permdrift/allowed_signers"
         configuration.requireSignature = true
         var options = ScanOptions()
         let fromConfiguration = ScanSettings(options: options, configuration: configuration)
         #expect(fromConfiguration.outputs.map(\.path) == ["/var/lib/permdrift/last.json", "/var/lib/permdrift/last.sarif"])
         #expect(fromConfiguration.configuredReports.count == 2, "a run holding the lock removes the configuration's reports")
-        #expect(fromConfiguration.failOn == .high && fromConfiguration.statePath == "/var/lib/permdrift")
+        #expect(fromConfiguration.failOn == FailOn(severity: .high) && fromConfiguration.statePath == "/var/lib/permdrift")
         #expect(fromConfiguration.baseline.mustBeSigned && fromConfiguration.baseline.signers == "/etc/permdrift/allowed_signers")
         #expect(fromConfiguration.stateFromConfiguration && !fromConfiguration.delivers)
         options.outputs = [ReportOutput(argument: "text:/tmp/r.txt")!]
         options.stateDirectory = "/srv/state"
-        options.failOn = .critical
+        options.failOn = FailOn(severity: .critical)
         let fromFlags = ScanSettings(options: options, configuration: configuration)
         #expect(fromFlags.outputs.map(\.path) == ["/tmp/r.txt"] && fromFlags.configuredReports.isEmpty)
-        #expect(fromFlags.failOn == .critical && fromFlags.statePath == "/srv/state" && !fromFlags.stateFromConfiguration)
-        #expect(ScanSettings(options: ScanOptions(), configuration: RunConfiguration()).failOn == .low)
+        #expect(fromFlags.failOn == FailOn(severity: .critical) && fromFlags.statePath == "/srv/state" && !fromFlags.stateFromConfiguration)
+        #expect(ScanSettings(options: ScanOptions(), configuration: RunConfiguration()).failOn == .anyDrift)
         #expect(ReportOutput(argument: "json:") == nil && ReportOutput(argument: "yaml:/x") == nil)
     }
 

@@ -109,7 +109,7 @@ struct ScanEndToEndTests {
         #expect(run.stdout.contains("baseline e2e from \(file)"))
         #expect(run.stdout.contains("CRITICAL  transcripts-private  1 finding"))
         #expect(run.stdout.contains("\(ScratchHost.transcript): mode is 0640, expected 0600"))
-        #expect(run.stdout.contains("1 finding (1 critical), 0 errors: drift found"))
+        #expect(run.stdout.contains("1 finding (1 critical; 1 widening, 0 narrowing), 0 errors: drift found"))
     }
 
     @Test func outputsAreWrittenBesideStdout() throws {
@@ -132,7 +132,9 @@ struct ScanEndToEndTests {
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains("<testcase classname=\"permdrift.e2e\" name=\"transcripts-private\">"))
         #expect(
-            xml.contains("<failure message=\"1 finding\" type=\"drift\">\(ScratchHost.transcript): mode is 0644, expected 0600</failure>"))
+            xml.contains(
+                "<failure message=\"1 finding\" type=\"drift\">\(ScratchHost.transcript): mode is 0644, expected 0600 [widening]</failure>")
+        )
         try Harness.validateXML(Data(xml.utf8))
         #expect(try String(contentsOfFile: text, encoding: .utf8).contains("drift found"))
         // Nothing but the three reports is left in the directory (no temporary files).

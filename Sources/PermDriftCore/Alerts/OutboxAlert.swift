@@ -29,7 +29,9 @@ public enum AlertBuilder {
 
     /// Puts this run's alerts into the ledger's outbox: every firing one (again, with a renewed
     /// `endsAt`), and every one that fired before and does not now as resolved (`endsAt` = now).
-    public static func update(_ ledger: inout FindingLedger, result: ScanResult, now: Date) {
+    /// `alertOn` (the configuration's `alert-on:`) picks the findings that page: a rule none of whose
+    /// findings it counts has no drift alert.
+    public static func update(_ ledger: inout FindingLedger, result: ScanResult, now: Date, alertOn: FailOn = .anyDrift) {
         let host = TerminalText.escape(result.host)
         var current = [String: OutboxAlert]()
         func add(_ key: String, labels: [String: String], annotations: [String: String], startsAt: Date) {
@@ -40,21 +42,26 @@ public enum AlertBuilder {
                 endsAt: now.addingTimeInterval(firingWindow), resolved: false, delivered: false)
         }
         var byRule = [String: [FindingLedger.Entry]]()
-        for entry in ledger.findings.values { byRule[entry.rule, default: []].append(entry) }
+        for entry in ledger.findings.values
+        where alertOn.counts(severity: Severity(rawValue: entry.severity) ?? .high, widening: entry.widening) {
+            byRule[entry.rule, default: []].append(entry)
+        }
         for (rule, entries) in byRule {
             let severity = entries.compactMap { Severity(rawValue: $0.severity) }.max() ?? .high
             let samples = Set(entries.map(\.hostPath)).sorted().prefix(maxSamples).map { clip($0.description) }
             let ruleText = TerminalText.escape(rule)
             // The run's count, when it has one: it includes the findings beyond those the report lists.
-            let count = max(entries.count, ledger.lastRun?.counts.first { $0.rule == rule }?.count ?? 0)
+            // With `alert-on`, only the findings it counts (the run's count includes the others).
+            let count =
+                alertOn.isAnyDrift ? max(entries.count, ledger.lastRun?.counts.first { $0.rule == rule }?.count ?? 0) : entries.count
             var annotations = [
                 "summary": "\(count) permission drift finding\(count == 1 ? "" : "s") of rule \(ruleText) on \(host)",
                 "count": String(count),
                 "samples": samples.joined(separator: "\n")
             ]
-            if let description = result.rules.first(where: { $0.id == rule })?.description {
-                annotations["description"] = clip(TerminalText.escape(description))
-            }
+            var description = result.rules.first(where: { $0.id == rule })?.description.map { [clip(TerminalText.escape($0))] } ?? []
+            description += grouped(result.findings.filter { $0.rule == rule && alertOn.counts($0) })
+            if !description.isEmpty { annotations["description"] = description.joined(separator: "\n") }
             add(
                 driftAlert + "/" + rule,
                 labels: ["alertname": driftAlert, "host": host, "rule": ruleText, "severity": severity.rawValue],
@@ -141,9 +148,9 @@ public enum AlertBuilder {
     /// `update` for a run that ended at its deadline without a result: what fired stays firing as it was
     /// (a rejected baseline included, which the run could not check again), with the descriptions the
     /// result cannot give (it has no rules).
-    public static func updateUnfinished(_ ledger: inout FindingLedger, result: ScanResult, now: Date) {
+    public static func updateUnfinished(_ ledger: inout FindingLedger, result: ScanResult, now: Date, alertOn: FailOn = .anyDrift) {
         let before = ledger.outbox
-        update(&ledger, result: result, now: now)
+        update(&ledger, result: result, now: now, alertOn: alertOn)
         for (key, old) in before where !old.resolved {
             if key == rejectedAlert {
                 var kept = old
@@ -165,6 +172,26 @@ public enum AlertBuilder {
             guard let now = ledger.outbox[alert.key], now == alert else { continue }
             if alert.resolved { ledger.outbox[alert.key] = nil } else { ledger.outbox[alert.key]?.delivered = true }
         }
+    }
+
+    /// The run's findings of one rule in the text report's grouped form, at most `maxSamples` lines:
+    /// access findings by cause (`user:agent-bo:r-x on /home/agent-ada lets user:agent-bo read and
+    /// execute: 3 paths [widening]`), the others by kind (`mode: 2 paths [1 widening, 1 narrowing]`).
+    static func grouped(_ findings: [Finding]) -> [String] {
+        var lines = TextReport.causes(findings).map { "\($0.heading) [widening]" }
+        var byKind = [FindingKind: (paths: Int, widening: Int)]()
+        for f in findings where !f.isAccess {
+            byKind[f.kind, default: (0, 0)].paths += 1
+            if f.widening { byKind[f.kind, default: (0, 0)].widening += 1 }
+        }
+        for (kind, n) in byKind.sorted(by: { $0.key < $1.key }) {
+            let change =
+                n.widening == n.paths
+                ? "widening" : n.widening == 0 ? "narrowing" : "\(n.widening) widening, \(n.paths - n.widening) narrowing"
+            lines.append("\(kind.rawValue): \(TextReport.count(n.paths, "path")) [\(change)]")
+        }
+        if lines.count > maxSamples { lines = lines.prefix(maxSamples - 1) + ["… and \(lines.count - maxSamples + 1) more"] }
+        return lines.map(clip)
     }
 
     /// A sample no longer than `maxSampleLength` characters: a longer one keeps its beginning and its

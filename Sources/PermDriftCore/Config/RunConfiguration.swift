@@ -7,7 +7,10 @@ public struct RunConfiguration: Sendable, Equatable {
     public var stateDirectory: String?
     /// Reports to write, as `FORMAT:PATH`.
     public var outputs: [String] = []
-    public var failOn: Severity?
+    /// Which findings fail the run (`fail-on:`); `--fail-on` overrides it.
+    public var failOn: FailOn?
+    /// Which findings the recorded alerts page on (`alert-on:`); the default is any finding.
+    public var alertOn: FailOn?
     public var requireSandbox: Bool?
     /// The OpenSSH allowed_signers file that approves baselines.
     public var signers: String?
@@ -34,7 +37,7 @@ public struct RunConfiguration: Sendable, Equatable {
     public static let defaultPath = "/etc/permdrift/config.yaml"
 
     static let keys = [
-        "baseline", "state-directory", "outputs", "fail-on", "require-sandbox",
+        "baseline", "state-directory", "outputs", "fail-on", "alert-on", "require-sandbox",
         "signers", "require-signature", "alertmanager", "prometheus-textfile"
     ]
     static let alertmanagerKeys = ["url", "timeout", "bearer-token-file", "username", "password-file"]
@@ -119,11 +122,13 @@ public struct RunConfiguration: Sendable, Equatable {
                     }
                 }
             }
-            if let v = f["fail-on"]?.value, let text = context.scalar(v, "fail-on") {
-                if let s = Severity(rawValue: text) {
-                    config.failOn = s
-                } else {
-                    context.error(v, "fail-on '\(text)' is not one of critical, high, medium, low")
+            for (key, assign) in [("fail-on", \RunConfiguration.failOn), ("alert-on", \RunConfiguration.alertOn)] {
+                if let v = f[key]?.value, let text = context.scalar(v, key) {
+                    if let value = FailOn(parsing: text) {
+                        config[keyPath: assign] = value
+                    } else {
+                        context.error(v, "\(key) '\(text)' is not one of \(FailOn.accepted)")
+                    }
                 }
             }
             if let v = f["signers"]?.value, let text = context.scalar(v, "signers") {

@@ -26,10 +26,17 @@ public struct Finding: Sendable, Equatable {
     public var principal: String?
     public var right: String?
     public var via: [AccessStep]?
+    /// Whether the actual state grants some principal a right the baseline's state would not (widening),
+    /// or only takes rights away (narrowing); docs/baseline.md, "Widening or narrowing". When permdrift
+    /// cannot tell, a finding is widening.
+    public var widening: Bool
+    /// For access findings: the entry where the access first opens (`Finding.withCauses`), which
+    /// reports group by.
+    public var cause: AccessStep?
 
     public init(
         rule: String, severity: Severity, kind: FindingKind, path: HostPath, expected: String, actual: String,
-        principal: String? = nil, right: String? = nil, via: [AccessStep]? = nil
+        principal: String? = nil, right: String? = nil, via: [AccessStep]? = nil, widening: Bool = true
     ) {
         self.rule = rule
         self.severity = severity
@@ -40,7 +47,14 @@ public struct Finding: Sendable, Equatable {
         self.principal = principal
         self.right = right
         self.via = via
+        self.widening = widening
     }
+
+    /// Whether this is an access finding (`access` or `inherited-access`), which has a cause.
+    public var isAccess: Bool { kind == .access || kind == .inheritedAccess }
+
+    /// `widening` or `narrowing`, as reports print it.
+    public var change: String { widening ? "widening" : "narrowing" }
 
     /// Stable across runs: the rule, the path bytes, the kind and, for access findings, principal and right.
     public var fingerprint: String {

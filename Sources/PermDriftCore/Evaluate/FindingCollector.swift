@@ -116,6 +116,7 @@ struct FindingCollector {
             if more > 0 { omitted[rule] = more }
         }
         all.sort(by: Finding.reportOrder)
+        all = Finding.withCauses(all)
         var errors = self.errors.sorted(by: Self.errorOrder)
         var errorsOmitted = self.errorsOmitted
         if errors.count > Self.listedErrors {

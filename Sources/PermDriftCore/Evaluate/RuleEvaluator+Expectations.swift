@@ -9,20 +9,30 @@ extension RuleEvaluator {
         let rule = box.rule
         let e = rule.expect
         var path: HostPath?
-        func report(_ kind: FindingKind, expected: String, actual: String) {
+        func report(_ kind: FindingKind, expected: String, actual: String, widening: Bool = true) {
             if path == nil { path = HostPath(reporting: entry.path) }
             emit(
-                Finding(rule: rule.id, severity: rule.severity, kind: kind, path: path!, expected: expected, actual: actual),
+                Finding(
+                    rule: rule.id, severity: rule.severity, kind: kind, path: path!, expected: expected, actual: actual,
+                    widening: widening),
                 rule: r, path: entry.path, directory: directory, into: &findings)
         }
         if let owner = e.owner {
             switch owner {
             case .id(let uid):
-                if record.uid != uid { report(.owner, expected: accounts.userDisplay(uid), actual: accounts.userDisplay(record.uid)) }
+                if record.uid != uid {
+                    report(
+                        .owner, expected: accounts.userDisplay(uid), actual: accounts.userDisplay(record.uid),
+                        widening: Widening.owner(actual: record.uid))
+                }
             case .capture(let name):
                 let value = capture(name)
                 if let value, let uid = value.uid {
-                    if record.uid != uid { report(.owner, expected: value.text, actual: accounts.userDisplay(record.uid)) }
+                    if record.uid != uid {
+                        report(
+                            .owner, expected: value.text, actual: accounts.userDisplay(record.uid),
+                            widening: Widening.owner(actual: record.uid))
+                    }
                 } else {
                     report(
                         .owner,
@@ -34,11 +44,17 @@ extension RuleEvaluator {
         if let group = e.group {
             switch group {
             case .id(let gid):
-                if record.gid != gid { report(.group, expected: accounts.groupDisplay(gid), actual: accounts.groupDisplay(record.gid)) }
+                if record.gid != gid {
+                    report(
+                        .group, expected: accounts.groupDisplay(gid), actual: accounts.groupDisplay(record.gid),
+                        widening: Widening.group(record))
+                }
             case .capture(let name):
                 let value = capture(name)
                 if let value, let gid = value.gid {
-                    if record.gid != gid { report(.group, expected: value.text, actual: accounts.groupDisplay(record.gid)) }
+                    if record.gid != gid {
+                        report(.group, expected: value.text, actual: accounts.groupDisplay(record.gid), widening: Widening.group(record))
+                    }
                 } else {
                     report(
                         .group,
@@ -49,20 +65,31 @@ extension RuleEvaluator {
         }
         guard record.type != .symlink else { return }
         if let mode = e.mode, !mode.allows(record.mode) {
-            report(.mode, expected: mode.description, actual: ModeSpec.octal(record.mode))
+            report(
+                .mode, expected: mode.description, actual: ModeSpec.octal(record.mode),
+                widening: Widening.mode(expected: mode, actual: record.mode, isDirectory: record.type == .directory))
         }
         if let acl = e.acl, !Self.accessACL(record, satisfies: acl) {
-            report(.acl, expected: aclText(acl), actual: record.acl.map(aclText) ?? "none (\(aclText(record.effectiveACL)))")
+            report(
+                .acl, expected: aclText(acl), actual: record.acl.map(aclText) ?? "none (\(aclText(record.effectiveACL)))",
+                widening: Widening.acl(expected: acl.exactACL, actual: acl.exactACL == nil ? record.acl : record.effectiveACL))
         }
         if record.type == .directory, let defaultACL = e.defaultACL, !Self.defaultACL(record, satisfies: defaultACL) {
-            report(.defaultACL, expected: aclText(defaultACL), actual: record.defaultACL.map(aclText) ?? "none")
+            report(
+                .defaultACL, expected: aclText(defaultACL), actual: record.defaultACL.map(aclText) ?? "none",
+                widening: Widening.defaultACL(expected: defaultACL.exactACL, actual: record.defaultACL))
         }
         if record.type != .directory, let links = e.links, record.links != links {
-            report(.links, expected: String(links), actual: String(record.links))
+            report(
+                .links, expected: String(links), actual: String(record.links),
+                widening: Widening.links(expected: links, actual: record.links))
         }
         if e.noCapabilities {
             switch entry.hasCapabilities() {
-            case .success(true): report(.capabilities, expected: "none", actual: "file capabilities set (security.capability)")
+            case .success(true):
+                report(
+                    .capabilities, expected: "none", actual: "file capabilities set (security.capability)",
+                    widening: Widening.capabilities)
             case .success(false): break
             case .failure(.system(_, let errno)) where errno == .noEntry: break
             case .failure(.system(let call, let errno)):

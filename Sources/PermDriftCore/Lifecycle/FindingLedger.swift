@@ -29,6 +29,8 @@ public struct FindingLedger: Codable, Sendable, Equatable {
         public var pathLength: Int?
         public var firstSeen: Date
         public var lastSeen: Date
+        /// Whether the finding widens access (absent in a ledger written before: counted as widening).
+        public var widening: Bool?
 
         public var hostPath: HostPath { HostPath(bytes: Array(path), shortenedFrom: pathLength) }
     }
@@ -129,13 +131,13 @@ extension FindingLedger {
                 next[print] = Entry(
                     rule: finding.rule, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
                     path: Data(finding.path.bytes), pathLength: finding.path.shortenedFrom,
-                    firstSeen: old.firstSeen, lastSeen: now)
+                    firstSeen: old.firstSeen, lastSeen: now, widening: finding.widening)
             } else {
                 lifecycle.new.append(finding)
                 next[print] = Entry(
                     rule: finding.rule, severity: finding.severity.rawValue, kind: finding.kind.rawValue,
                     path: Data(finding.path.bytes), pathLength: finding.path.shortenedFrom,
-                    firstSeen: now, lastSeen: now)
+                    firstSeen: now, lastSeen: now, widening: finding.widening)
             }
         }
         let unreadable = result.errors.map(\.path)

@@ -52,6 +52,8 @@ public enum JSONReport {
         if let p = f.principal { fields.append(("principal", .string(p))) }
         if let r = f.right { fields.append(("right", .string(r))) }
         if let via = f.via { fields.append(("via", .array(via.map { .string($0.plainText) }))) }
+        if let cause = f.cause { fields.append(("cause", .string(cause.plainText))) }
+        fields.append(("widening", .bool(f.widening)))
         fields.append(("fingerprint", .string(f.fingerprint)))
         return .object(fields)
     }

@@ -8,9 +8,10 @@ public enum JUnitReport {
         for rule in r.rules { cases.append((rule.id, grouped[rule.id] ?? [])) }
         if let pins = grouped["pin"] { cases.append(("pin", pins)) }
         if let rejected = grouped["baseline"] { cases.append(("baseline", rejected)) }
-        // A rule below --fail-on passes; its findings are still listed, in the case's output.
+        // A rule none of whose findings --fail-on counts passes; its findings are still listed, in the
+        // case's output.
         func failing(_ name: String) -> Bool {
-            (r.rules.first { $0.id == name }?.severity ?? .high) >= r.failOn
+            (grouped[name] ?? []).contains(where: r.failOn.counts)
         }
         let failures = cases.filter { !$0.failures.isEmpty && failing($0.name) }.count
         let errorCount = r.isComplete ? 0 : 1
@@ -21,7 +22,7 @@ public enum JUnitReport {
             "  <testsuite name=\"\(xml(suite))\" tests=\"\(cases.count + errorCount)\" failures=\"\(failures)\" errors=\"\(errorCount)\" hostname=\"\(xml(TerminalText.escape(r.host)))\" timestamp=\"\(ScanResult.timestamp(r.startedAt))\">\n"
         var properties: [(String, String)] = [
             ("baseline", r.baselineName), ("baseline.sha256", r.baselineOrigin.sha256), ("baseline.source", r.baselineOrigin.source),
-            ("sandbox", r.sandboxed ? "true" : "false"), ("fail-on", r.failOn.rawValue), ("complete", r.isComplete ? "true" : "false")
+            ("sandbox", r.sandboxed ? "true" : "false"), ("fail-on", r.failOn.description), ("complete", r.isComplete ? "true" : "false")
         ]
         if let signer = r.baselineOrigin.signer { properties.append(("baseline.signer", signer)) }
         for (i, notice) in r.notices.enumerated() { properties.append(("notice.\(i + 1)", notice)) }
@@ -37,11 +38,12 @@ public enum JUnitReport {
             let total = c.failures.count + (r.omitted[c.name] ?? 0)
             var message = "\(total) finding\(total == 1 ? "" : "s")"
             if total > c.failures.count { message += " (the first \(c.failures.count) listed)" }
-            let lines = xml(c.failures.map { TextReport.line($0) }.joined(separator: "\n"))
+            let lines = xml(c.failures.map { "\(TextReport.line($0)) [\($0.change)]" }.joined(separator: "\n"))
             if failing(c.name) {
                 out += "      <failure message=\"\(xml(message))\" type=\"drift\">\(lines)</failure>\n"
             } else {
-                out += "      <system-out>\(xml(message)) below --fail-on \(r.failOn.rawValue):\n\(lines)</system-out>\n"
+                out +=
+                    "      <system-out>\(xml(message)) \(r.failOn.wideningOnly ? "not counted by" : "below") --fail-on \(r.failOn):\n\(lines)</system-out>\n"
             }
             out += "    </testcase>\n"
         }

@@ -57,9 +57,11 @@ public enum SARIFReport {
             if let p = f.principal { properties.append(("principal", .string(p))) }
             if let right = f.right { properties.append(("right", .string(right))) }
             if let via = f.via { properties.append(("via", .array(via.map { .string($0.plainText) }))) }
+            if let cause = f.cause { properties.append(("cause", .string(cause.plainText))) }
+            properties.append(("widening", .bool(f.widening)))
             // A finding below --fail-on does not fail the run: it is a note, so code scanning does not fail
             // the check on it either.
-            let failing = f.severity >= r.failOn
+            let failing = r.failOn.counts(f)
             return .object([
                 ("ruleId", .string(f.rule)),
                 ("ruleIndex", .int(Int64(ruleIDs.firstIndex(of: f.rule) ?? 0))),
@@ -127,7 +129,7 @@ public enum SARIFReport {
                     ("complete", .bool(r.isComplete)),
                     ("entries", .int(Int64(r.entries))),
                     ("sandbox", .bool(r.sandboxed)),
-                    ("failOn", .string(r.failOn.rawValue))
+                    ("failOn", .string(r.failOn.description))
                 ])
             )
         ])

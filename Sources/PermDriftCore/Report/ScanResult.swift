@@ -19,8 +19,8 @@ public struct ScanResult: Sendable {
     public var sandboxed = false
     /// Whether the baseline has pins (reports list the `pin` rule then).
     public var hasPins = false
-    /// Only findings at or above this severity make the run fail (`--fail-on`); the rest are reported.
-    public var failOn: Severity = .low
+    /// Only findings this counts make the run fail (`--fail-on`); the rest are reported.
+    public var failOn = FailOn.anyDrift
     /// Findings per rule beyond those listed in `findings` (at most `FindingCollector.listedPerRule` a
     /// rule are listed): counted, not listed.
     public var omitted: [String: Int] = [:]
@@ -33,14 +33,14 @@ public struct ScanResult: Sendable {
     /// Every path the run could not read, listed or not.
     public var errorCount: Int { errors.count + errorsOmitted }
 
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     public static let toolVersion = "0.1.0"
 
     /// A scan with errors cannot be trusted to show "no drift".
     public var isComplete: Bool { errors.isEmpty }
 
-    /// Findings at or above `failOn`.
-    public var failingFindings: Int { findings.filter { $0.severity >= failOn }.count }
+    /// Findings that `failOn` counts.
+    public var failingFindings: Int { findings.filter(failOn.counts).count }
 
     /// 0 no drift (or none at or above `failOn`), 1 drift, 2 the result cannot be trusted (an incomplete
     /// scan, even with findings).

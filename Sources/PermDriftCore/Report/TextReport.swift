@@ -21,11 +21,11 @@ public enum TextReport {
             if let d = r.description(ofRule: group.rule) { out += "  \(e(d))\n" }
             let plain = group.findings.filter { $0.kind != .access && $0.kind != .inheritedAccess }
             let shown = plain.count <= samplesPerRule * 2 ? plain : Array(plain.prefix(samplesPerRule))
-            for f in shown { out += "  \(line(f))\n" }
+            for f in shown { out += "  \(line(f)) [\(f.change)]\n" }
             if shown.count < plain.count {
                 out += "  … and \(plain.count - shown.count) more (see --format json for all)\n"
             }
-            out += accessCauses(group.findings.filter { $0.kind == .access || $0.kind == .inheritedAccess })
+            out += accessCauses(group.findings)
         }
         if !r.errors.isEmpty {
             out += "\nERRORS  the scan is incomplete: \(count(r.errorCount, "path")) could not be read\n"
@@ -44,37 +44,83 @@ public enum TextReport {
         return out
     }
 
-    /// Access findings grouped by cause (the right and the entries that grant it up to the last step), with
-    /// counts and samples of the users and paths each cause exposes.
+    /// Access findings grouped by cause (`Finding.cause`, the entry where the access first opens): one
+    /// entry per cause with the principals, their rights merged, the chain up to the cause once, and the
+    /// paths (counted, with samples) with the rights on each and the entry that grants them there.
     static func accessCauses(_ findings: [Finding]) -> String {
-        guard !findings.isEmpty else { return "" }
         let e = TerminalText.escape
-        struct Cause { var principals: [String] = []; var paths: [(HostPath, String)] = [] }
-        var causes = [String: Cause]()
-        var order = [String]()
-        for f in findings {
-            let via = f.via ?? []
-            let prefix = via.dropLast().map(\.terminalText).joined(separator: "; ")
-            let verb = f.kind == .inheritedAccess ? "would \(e(f.right ?? "?")) new entries of" : "can \(e(f.right ?? "?"))"
-            let key = "\(verb) (through \(prefix.isEmpty ? "the entry itself" : prefix))"
-            if causes[key] == nil { order.append(key); causes[key] = Cause() }
-            if let p = f.principal, !causes[key]!.principals.contains(p) { causes[key]!.principals.append(p) }
-            let last = via.last.map { TerminalText.escape($0.entry) } ?? TerminalText.escape(f.actual)
-            if !causes[key]!.paths.contains(where: { $0.0 == f.path }) { causes[key]!.paths.append((f.path, last)) }
-        }
         var out = ""
-        for key in order.sorted(by: { (causes[$0]!.paths.count, $1) > (causes[$1]!.paths.count, $0) }) {
-            let c = causes[key]!
-            let who =
-                c.principals.count <= 5
-                ? c.principals.map(e).joined(separator: ", ")
-                : c.principals.prefix(5).map(e).joined(separator: ", ") + " and \(c.principals.count - 5) more"
-            out += "  \(who) \(key): \(count(c.paths.count, "path"))\n"
+        for c in causes(findings) {
+            out += "  \(c.heading) [widening]\n"
+            if !c.chain.isEmpty { out += "    through \(c.chain.map(\.terminalText).joined(separator: "; "))\n" }
             let shown = c.paths.count <= samplesPerRule * 2 ? c.paths[...] : c.paths.prefix(samplesPerRule)
-            for (path, last) in shown { out += "    \(path) (\(last))\n" }
+            for p in shown {
+                let granted = AccessRight.ordered.map(\.rawValue).filter(p.rights.contains).map(e).joined(separator: ", ")
+                out += "    \(p.path) (\(granted): \(p.last))\n"
+            }
             if shown.count < c.paths.count { out += "    … and \(c.paths.count - shown.count) more (see --format json for all)\n" }
         }
         return out
+    }
+
+    /// The access findings among `findings` by cause, those with the most paths first.
+    static func causes(_ findings: [Finding]) -> [Cause] {
+        let e = TerminalText.escape
+        var causes = [String: Cause]()
+        var order = [String]()
+        for f in findings where f.isAccess {
+            let via = f.via ?? []
+            let inherited = f.kind == .inheritedAccess
+            let key = "\(inherited)\u{0}" + (f.cause.map { "\($0.entry)\u{0}\($0.path)" } ?? "\u{0}\(f.actual)")
+            if causes[key] == nil {
+                order.append(key)
+                // The chain up to and including the cause's step, printed once.
+                let end = f.cause.flatMap { c in via.firstIndex { Finding.causeStep($0) == c } } ?? via.count - 1
+                causes[key] = Cause(step: f.cause, inherited: inherited, chain: Array(via.prefix(end + 1)))
+            }
+            if let p = f.principal, !causes[key]!.principals.contains(p) { causes[key]!.principals.append(p) }
+            let right = f.right ?? "?"
+            causes[key]!.rights.insert(right)
+            let last = via.last.map { e($0.entry) } ?? e(f.actual)
+            if let i = causes[key]!.paths.firstIndex(where: { $0.path == f.path }) {
+                if !causes[key]!.paths[i].rights.contains(right) { causes[key]!.paths[i].rights.append(right) }
+            } else {
+                causes[key]!.paths.append((f.path, [right], last))
+            }
+        }
+        return order.sorted(by: { (causes[$0]!.paths.count, $1) > (causes[$1]!.paths.count, $0) }).map { causes[$0]! }
+    }
+
+    /// Access findings that share a cause.
+    struct Cause {
+        var step: AccessStep?
+        var inherited: Bool
+        var chain: [AccessStep]
+        var principals: [String] = []
+        var rights = Set<String>()
+        var paths: [(path: HostPath, rights: [String], last: String)] = []
+
+        /// `user:agent-bo:r-x on /home/agent-ada lets user:agent-bo read and execute: 3 paths`, escaped.
+        var heading: String {
+            let e = TerminalText.escape
+            let who =
+                principals.count <= 5
+                ? principals.map(e).joined(separator: ", ")
+                : principals.prefix(5).map(e).joined(separator: ", ") + " and \(principals.count - 5) more"
+            let verb = inherited ? "would let" : "lets"
+            let object =
+                inherited
+                ? "new entries of \(TextReport.count(paths.count, "directory", plural: "directories"))"
+                : TextReport.count(paths.count, "path")
+            return "\(step?.terminalText ?? "?") \(verb) \(who) \(TextReport.rights(rights)): \(object)"
+        }
+    }
+
+    /// Rights merged for people: "read", "read and execute", "read, write and execute".
+    static func rights(_ rights: Set<String>) -> String {
+        let known = AccessRight.ordered.map(\.rawValue)
+        let names = known.filter(rights.contains) + rights.subtracting(known).sorted().map(TerminalText.escape)
+        return names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
     }
 
     static func line(_ f: Finding) -> String {
@@ -100,16 +146,24 @@ public enum TextReport {
         }
         let parts = Severity.allCases.compactMap { s in bySeverity[s].map { "\($0) \(s.rawValue)" } }
         var s = "\(count(r.entries, "entry", plural: "entries")) scanned, \(count(r.findingCount, "finding"))"
-        if !parts.isEmpty { s += " (" + parts.joined(separator: ", ") + ")" }
+        if !parts.isEmpty {
+            let widening = r.findings.filter(\.widening).count
+            s += " (" + parts.joined(separator: ", ") + "; \(widening) widening, \(r.findings.count - widening) narrowing)"
+        }
         s += ", \(count(r.errorCount, "error"))"
         if !r.isComplete {
             s += ": INCOMPLETE, the result cannot be trusted"
         } else if r.findings.isEmpty {
             s += ": no drift"
+        } else if r.failingFindings == 0 && r.failOn.wideningOnly {
+            s +=
+                ": no drift that --fail-on \(r.failOn) counts (narrowing only\(r.failOn.severity == .low ? "" : " or lower severity")), the run passes"
         } else if r.failingFindings == 0 {
-            s += ": drift below --fail-on \(r.failOn.rawValue), the run passes"
-        } else if r.failOn != .low {
-            s += ": drift found (\(r.failingFindings) at or above --fail-on \(r.failOn.rawValue))"
+            s += ": drift below --fail-on \(r.failOn), the run passes"
+        } else if r.failOn.wideningOnly {
+            s += ": drift found (\(r.failingFindings) counted by --fail-on \(r.failOn))"
+        } else if !r.failOn.isAnyDrift {
+            s += ": drift found (\(r.failingFindings) at or above --fail-on \(r.failOn))"
         } else {
             s += ": drift found"
         }

@@ -109,7 +109,7 @@ public struct ScanRun {
             if let state, var l = ledger {
                 let now = Date()
                 let lifecycle = l.record(result, now: now)
-                AlertBuilder.update(&l, result: result, now: now)
+                AlertBuilder.update(&l, result: result, now: now, alertOn: settings.alertOn)
                 console.info(
                     "permdrift: \(lifecycle.new.count) new, \(lifecycle.stillFiring.count) still firing, \(lifecycle.resolved.count) resolved, \(lifecycle.kept.count) kept (not readable this time); \(l.pendingAlerts.count) alert\(l.pendingAlerts.count == 1 ? "" : "s") to deliver"
                 )

@@ -6,7 +6,8 @@ public struct ScanOptions: Sendable {
     public var host = HostRoot(root: nil)
     /// The report written to standard output.
     public var format: ReportFormat = .text
-    public var failOn: Severity?
+    /// `--fail-on`.
+    public var failOn: FailOn?
     /// `--output` (replaces the configuration's outputs).
     public var outputs: [ReportOutput] = []
     /// `--state-dir`.
@@ -52,7 +53,9 @@ public struct ScanSettings: Sendable {
     /// metrics-only host has none).
     public var countsPendingAlerts: Bool { delivers || configuration.alertmanager != nil }
     public var textfile: String? { options.alerting.textfile(configuration) }
-    public var failOn: Severity { options.failOn ?? configuration.failOn ?? .low }
+    public var failOn: FailOn { options.failOn ?? configuration.failOn ?? .anyDrift }
+    /// Which findings the alerts page on: the configuration's `alert-on:`, else any finding.
+    public var alertOn: FailOn { configuration.alertOn ?? .anyDrift }
     public var requireSandbox: Bool { options.requireSandbox || configuration.requireSandbox == true }
     public let baseline: BaselineSource
 
