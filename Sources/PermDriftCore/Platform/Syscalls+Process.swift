@@ -104,20 +104,12 @@ extension FileDescriptor {
 
     /// Reads what is there, up to the buffer's size, retrying `EINTR`: the count read, 0 at the end.
     func readSome(into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
-        while true {
-            let n = Glibc.read(rawValue, buffer.baseAddress, buffer.count)
-            if n >= 0 { return .success(n) }
-            if errno != EINTR { return .failure(.current) }
-        }
+        Syscalls.read(self, into: buffer)
     }
 
     /// Writes what the descriptor takes of `buffer` in one call, retrying `EINTR`: the count written.
     func writeSome(_ buffer: UnsafeRawBufferPointer) -> Result<Int, Errno> {
-        while true {
-            let n = Glibc.write(rawValue, buffer.baseAddress, buffer.count)
-            if n >= 0 { return .success(n) }
-            if errno != EINTR { return .failure(.current) }
-        }
+        Syscalls.write(self, buffer)
     }
 
     /// Writes `bytes` with one `write` (a short message or a report byte), ignoring how it went.
