@@ -11,7 +11,7 @@ struct PermDriftCommand: ParsableCommand {
             scan incomplete), 64 usage error, 75 another run holds the lock.
             """,
         version: ScanResult.toolVersion,
-        subcommands: [Scan.self, Notify.self, Status.self, Explain.self, BaselineCommand.self, Demo.self]
+        subcommands: [Scan.self, Fix.self, Notify.self, Status.self, Explain.self, BaselineCommand.self, Demo.self]
     )
 
     /// Runs the command; any error that is not a documented exit code becomes 2 ("cannot be trusted"), so

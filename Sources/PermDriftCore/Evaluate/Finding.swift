@@ -33,6 +33,9 @@ public struct Finding: Sendable, Equatable {
     /// For access findings: the entry where the access first opens (`Finding.withCauses`), which
     /// reports group by.
     public var cause: AccessStep?
+    /// For the kinds `permdrift fix` can repair (owner, group, mode, acl, default-acl, capabilities): the
+    /// scan's record of the entry and what the rule asks of it. Not in any report.
+    public var repair: RepairBasis?
 
     public init(
         rule: String, severity: Severity, kind: FindingKind, path: HostPath, expected: String, actual: String,

@@ -9,13 +9,15 @@ extension RuleEvaluator {
         let rule = box.rule
         let e = rule.expect
         var path: HostPath?
-        func report(_ kind: FindingKind, expected: String, actual: String, widening: Bool = true) {
+        func report(
+            _ kind: FindingKind, expected: String, actual: String, widening: Bool = true, target: RepairTarget? = nil
+        ) {
             if path == nil { path = HostPath(reporting: entry.path) }
-            emit(
-                Finding(
-                    rule: rule.id, severity: rule.severity, kind: kind, path: path!, expected: expected, actual: actual,
-                    widening: widening),
-                rule: r, path: entry.path, directory: directory, into: &findings)
+            var finding = Finding(
+                rule: rule.id, severity: rule.severity, kind: kind, path: path!, expected: expected, actual: actual,
+                widening: widening)
+            finding.repair = target.map { RepairBasis(record: record, target: $0, ruleTypes: rule.types) }
+            emit(finding, rule: r, path: entry.path, directory: directory, into: &findings)
         }
         if let owner = e.owner {
             switch owner {
@@ -23,7 +25,7 @@ extension RuleEvaluator {
                 if record.uid != uid {
                     report(
                         .owner, expected: accounts.userDisplay(uid), actual: accounts.userDisplay(record.uid),
-                        widening: Widening.owner(actual: record.uid))
+                        widening: Widening.owner(actual: record.uid), target: .owner(uid))
                 }
             case .capture(let name):
                 let value = capture(name)
@@ -31,7 +33,7 @@ extension RuleEvaluator {
                     if record.uid != uid {
                         report(
                             .owner, expected: value.text, actual: accounts.userDisplay(record.uid),
-                            widening: Widening.owner(actual: record.uid))
+                            widening: Widening.owner(actual: record.uid), target: .owner(uid))
                     }
                 } else {
                     report(
@@ -47,13 +49,15 @@ extension RuleEvaluator {
                 if record.gid != gid {
                     report(
                         .group, expected: accounts.groupDisplay(gid), actual: accounts.groupDisplay(record.gid),
-                        widening: Widening.group(record))
+                        widening: Widening.group(record), target: .group(gid))
                 }
             case .capture(let name):
                 let value = capture(name)
                 if let value, let gid = value.gid {
                     if record.gid != gid {
-                        report(.group, expected: value.text, actual: accounts.groupDisplay(record.gid), widening: Widening.group(record))
+                        report(
+                            .group, expected: value.text, actual: accounts.groupDisplay(record.gid), widening: Widening.group(record),
+                            target: .group(gid))
                     }
                 } else {
                     report(
@@ -67,17 +71,20 @@ extension RuleEvaluator {
         if let mode = e.mode, !mode.allows(record.mode) {
             report(
                 .mode, expected: mode.description, actual: ModeSpec.octal(record.mode),
-                widening: Widening.mode(expected: mode, actual: record.mode, isDirectory: record.type == .directory))
+                widening: Widening.mode(expected: mode, actual: record.mode, isDirectory: record.type == .directory),
+                target: .mode(mode))
         }
         if let acl = e.acl, !Self.accessACL(record, satisfies: acl) {
             report(
                 .acl, expected: aclText(acl), actual: record.acl.map(aclText) ?? "none (\(aclText(record.effectiveACL)))",
-                widening: Widening.acl(expected: acl.exactACL, actual: acl.exactACL == nil ? record.acl : record.effectiveACL))
+                widening: Widening.acl(expected: acl.exactACL, actual: acl.exactACL == nil ? record.acl : record.effectiveACL),
+                target: .acl(acl))
         }
         if record.type == .directory, let defaultACL = e.defaultACL, !Self.defaultACL(record, satisfies: defaultACL) {
             report(
                 .defaultACL, expected: aclText(defaultACL), actual: record.defaultACL.map(aclText) ?? "none",
-                widening: Widening.defaultACL(expected: defaultACL.exactACL, actual: record.defaultACL))
+                widening: Widening.defaultACL(expected: defaultACL.exactACL, actual: record.defaultACL),
+                target: .defaultACL(defaultACL))
         }
         if record.type != .directory, let links = e.links, record.links != links {
             report(
@@ -89,7 +96,7 @@ extension RuleEvaluator {
             case .success(true):
                 report(
                     .capabilities, expected: "none", actual: "file capabilities set (security.capability)",
-                    widening: Widening.capabilities)
+                    widening: Widening.capabilities, target: .noCapabilities)
             case .success(false): break
             case .failure(.system(_, let errno)) where errno == .noEntry: break
             case .failure(.system(let call, let errno)):
