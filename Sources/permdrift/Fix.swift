@@ -16,17 +16,7 @@ struct Fix: ParsableCommand {
             """
     )
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The run configuration (default /etc/permdrift/config.yaml when it exists and --root is not given).", valueName: "file"))
-    var config: String?
-
-    @Flag(name: .customLong("no-config"), help: "Read no configuration file, not even /etc/permdrift/config.yaml.")
-    var noConfig = false
-
-    @Option(name: .long, help: ArgumentHelp("The baseline to enforce.", valueName: "file"))
-    var baseline: String?
+    @OptionGroup var source: BaselineOptions
 
     @OptionGroup var host: RootOptions
 
@@ -51,8 +41,8 @@ struct Fix: ParsableCommand {
     /// The flags as the library's options (scan's, without reports, alerts or a sandbox).
     var options: ScanOptions {
         var options = ScanOptions()
-        options.configuration = ConfigurationChoice(file: config, none: noConfig, defaultApplies: host.root == nil)
-        options.baseline = baseline
+        options.configuration = source.configuration(host: host)
+        options.baseline = source.baseline
         options.host = host.hostRoot
         options.stateDirectory = stateDirectory
         options.threads = threads

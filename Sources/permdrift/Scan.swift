@@ -21,17 +21,7 @@ struct Scan: ParsableCommand {
             """
     )
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "The run configuration (default /etc/permdrift/config.yaml when it exists and --root is not given).", valueName: "file"))
-    var config: String?
-
-    @Flag(name: .customLong("no-config"), help: "Read no configuration file, not even /etc/permdrift/config.yaml.")
-    var noConfig = false
-
-    @Option(name: .long, help: ArgumentHelp("The baseline to enforce.", valueName: "file"))
-    var baseline: String?
+    @OptionGroup var source: BaselineOptions
 
     @OptionGroup var host: RootOptions
 
@@ -103,8 +93,8 @@ struct Scan: ParsableCommand {
     /// The flags as the library's options.
     var options: ScanOptions {
         var options = ScanOptions()
-        options.configuration = ConfigurationChoice(file: config, none: noConfig, defaultApplies: host.root == nil)
-        options.baseline = baseline
+        options.configuration = source.configuration(host: host)
+        options.baseline = source.baseline
         options.host = host.hostRoot
         options.format = format
         options.failOn = failOn
