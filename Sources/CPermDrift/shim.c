@@ -241,3 +241,15 @@ ssize_t pd_getxattr_following(const char *path, const char *attribute, void *val
     } while (r < 0 && errno == EINTR);
     return r;
 }
+
+int pd_chown_descriptor(int fd, uint32_t uid, uint32_t gid) {
+    return fchownat(fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH);
+}
+
+int pd_setxattr_following(const char *path, const char *attribute, const void *value, size_t size) {
+    return setxattr(path, attribute, value, size, 0);
+}
+
+int pd_removexattr_following(const char *path, const char *attribute) {
+    return removexattr(path, attribute);
+}

@@ -50,6 +50,15 @@ ssize_t pd_lgetxattr(const char *path, const char *attribute, void *value, size_
 /// holds. Returns the size, or -1 with errno set.
 ssize_t pd_getxattr_following(const char *path, const char *attribute, void *value, size_t size);
 
+/// fchownat(fd, "", uid, gid, AT_EMPTY_PATH): the owner and group of the inode an O_PATH descriptor
+/// holds, never a path; (uint32_t)-1 leaves that one unchanged. Returns 0, or -1 with errno set.
+int pd_chown_descriptor(int fd, uint32_t uid, uint32_t gid);
+
+/// setxattr(2) and removexattr(2) of a path, following a final symlink: for /proc/self/fd/N of an
+/// O_PATH descriptor, the inode the descriptor holds (permdrift fix). Return 0, or -1 with errno set.
+int pd_setxattr_following(const char *path, const char *attribute, const void *value, size_t size);
+int pd_removexattr_following(const char *path, const char *attribute);
+
 /// listxattrat(2) (Linux 6.13+) of `name` under `dirfd`, never following a final symlink: the names of
 /// its extended attributes, each NUL-terminated. Returns their total size, or -1 with errno set.
 ssize_t pd_listxattrat(int dirfd, const char *name, char *list, size_t size);

@@ -43,6 +43,22 @@ public enum StandardStreams {
         [UInt8](FileHandle.standardInput.readDataToEndOfFile())
     }
 
+    /// Whether standard input is a terminal (a person could answer a question).
+    public static var inputIsTerminal: Bool { FileDescriptor.standardInput.isTerminal }
+
+    /// Reads one line of standard input (without its newline), at most 1024 bytes; nil at its end.
+    public static func readInputLine() -> String? {
+        var line = [UInt8]()
+        var byte: UInt8 = 0
+        while line.count < 1024 {
+            let n = withUnsafeMutableBytes(of: &byte) { Syscalls.read(.standardInput, into: $0) }
+            guard case .success(1) = n else { return line.isEmpty ? nil : String(decoding: line, as: UTF8.self) }
+            if byte == UInt8(ascii: "\n") { break }
+            line.append(byte)
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
     /// Whether standard error is a terminal.
     public static var errorIsTerminal: Bool { FileDescriptor.standardError.isTerminal }
 }

@@ -1,13 +1,14 @@
 /// The plan as `permdrift fix` prints it: per path, the inode facts, the changes with the findings they
 /// repair, and what cannot be repaired. Every name and path is escaped (`TerminalText`).
 extension RepairPlan {
-    public func text(accounts: AccountDatabase) -> String {
-        text(userName: { accounts.userName($0) }, groupName: { accounts.groupName($0) })
+    /// The plan; `applying`: it is about to be applied (`--apply`), so it does not end "Nothing was changed".
+    public func text(accounts: AccountDatabase, applying: Bool = false) -> String {
+        text(userName: { accounts.userName($0) }, groupName: { accounts.groupName($0) }, applying: applying)
     }
 
-    public func text(userName: @escaping (UInt32) -> String?, groupName: @escaping (UInt32) -> String?) -> String {
+    public func text(userName: @escaping (UInt32) -> String?, groupName: @escaping (UInt32) -> String?, applying: Bool = false) -> String {
         let names = Names(user: userName, group: groupName)
-        var out = ["permdrift fix: the plan only; this version changes nothing."]
+        var out = [applying ? "permdrift fix --apply: the plan." : "permdrift fix: the plan; nothing is changed without --apply."]
         if !isComplete {
             out.append("The scan is incomplete: paths it could not read are not in this plan, which cannot be trusted to be whole.")
         }
@@ -29,7 +30,7 @@ extension RepairPlan {
         var summary =
             "\(count(changes, "change")) on \(count(Set(actions.filter { $0.refusal == nil }.map(\.path)).count, "path")), \(refused) refused, \(count(cannot, "finding")) it cannot repair; \(count(findingCount, "finding")) in all."
         if omitted > 0 { summary += " \(count(omitted, "finding")) beyond the report's limit are not in the plan." }
-        out.append(summary + " Nothing was changed.")
+        out.append(applying ? summary : summary + " Nothing was changed.")
         return out.joined(separator: "\n") + "\n"
     }
 
@@ -101,4 +102,9 @@ extension RepairPlan {
     }
 
     func count(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+}
+
+extension RepairPlan.Names {
+    /// Numbers for users and groups (the journal's form, which must not depend on a name service).
+    static var numeric: RepairPlan.Names { RepairPlan.Names(user: { _ in nil }, group: { _ in nil }) }
 }

@@ -1,75 +1,149 @@
-/// `permdrift fix`, its first, read-only step: as root only, a scan with scan's settings (configuration,
-/// baseline, `--root`, state directory and its lock), then the plan (`RepairPlan`) on standard output.
-/// It changes nothing: no report files, no state, no alerts, nothing in the tree.
+import Foundation
+
+/// `permdrift fix` (README, "Repair"; docs/design.md, "Repair"): as root only, a scan with scan's
+/// settings (configuration, baseline, `--root`, state directory and its lock), then the plan
+/// (`RepairPlan`) on standard output. With `--apply` it makes the plan's changes (`RepairApplier`),
+/// journals them in the state directory and scans again; `--undo RUN` reverts one fix run
+/// (`RepairUndo`). Without either it changes nothing.
 public struct FixRun {
+    public enum Mode: Sendable, Equatable {
+        /// Print the plan and change nothing.
+        case plan
+        /// Print the plan, ask (unless `confirmed`), make the changes, scan again.
+        case apply(confirmed: Bool)
+        /// Revert the fix run of this name.
+        case undo(String)
+    }
+
     public let options: ScanOptions
+    public let mode: Mode
     public let console: RunConsole
 
-    public init(options: ScanOptions, console: RunConsole = .standard) {
+    public init(options: ScanOptions, mode: Mode = .plan, console: RunConsole = .standard) {
         self.options = options
+        self.mode = mode
         self.console = console
     }
 
-    /// Prints the plan; returns 0 when there is nothing to repair, 1 when a plan was shown, 2 when the scan
-    /// cannot be trusted (incomplete: the plan is shown and says so; a rejected baseline: no plan), 64
-    /// when not run as root, 75 when another run holds the state directory's lock.
+    /// Returns 0 when nothing is left to repair (after `--apply`: the re-scan is clean; after `--undo`:
+    /// every change was reverted), 1 when drift is left (or a change was skipped), 2 when the scan
+    /// cannot be trusted, 64 when not run as root or when the flags cannot be carried out, 75 when
+    /// another run holds the state directory's lock.
     public func run(effectiveUserID: UInt32 = CurrentProcess.effectiveUserID) -> Int32 {
         guard effectiveUserID == 0 else {
             console.error(
-                "permdrift fix: must run as root (the effective uid is \(effectiveUserID)): only root can see every finding and, later, repair it"
+                "permdrift fix: must run as root (the effective uid is \(effectiveUserID)): only root can see every finding and repair it"
             )
             return ExitStatus.usage
         }
         do throws(RunExit) {
-            return try plan()
+            return try fix()
         } catch {
             return error.status
         }
     }
 
-    private func plan() throws(RunExit) -> Int32 {
+    private func fix() throws(RunExit) -> Int32 {
         let settings = ScanSettings(options: options, configuration: try options.configuration.load(console: console))
+        if mode != .plan, settings.statePath == nil {
+            console.error(
+                "permdrift fix: \(mode == .plan ? "" : modeFlag) needs a state directory for its journal (--state-dir, or state-dir in the configuration); nothing was changed"
+            )
+            throw RunExit(ExitStatus.usage)
+        }
         let state = try settings.statePath.map { path throws(RunExit) in
             try StateAccess.lock(path, fromConfiguration: settings.stateFromConfiguration, console: console)
         }
         return try withExtendedLifetime(state) { () throws(RunExit) -> Int32 in
+            if case .undo(let run) = mode, let state { return try FixUndo(options: options, console: console).undo(run, state: state) }
             let rootDirectory = try options.host.directory(console: console)
             let accounts = try options.host.accounts(console: console)
-            let baseline: Baseline
-            do {
-                baseline = try settings.baseline.load(accounts: accounts, console: console)
-                if settings.baseline.mustBeSigned, let state { try BaselineSource.checkSerial(baseline, state: state) }
-            } catch let rejected as BaselineSource.Rejected {
-                console.error(
-                    "permdrift fix: baseline rejected: \(TerminalText.escape(rejected.source)): \(rejected.reason); there is nothing to plan against"
-                )
-                throw RunExit(ExitStatus.untrusted)
-            } catch let exit as RunExit {
-                throw exit
-            } catch {
-                console.error("permdrift fix: \(error)")
-                throw RunExit(ExitStatus.untrusted)
-            }
-            let result: ScanResult
-            do {
-                let root = try RootDirectory(path: rootDirectory, threads: options.threads ?? Walker.Options.defaultThreads)
-                var scanner = Scanner(baseline: baseline, accounts: accounts, root: root)
-                if let threads = options.threads { scanner.options.threads = threads }
-                result = try scanner.run()
-            } catch {
-                console.error("permdrift fix: cannot scan: \(error)")
-                throw RunExit(ExitStatus.untrusted)
-            }
+            let baseline = try loadBaseline(settings, accounts: accounts, state: state)
+            let root = try openRoot(rootDirectory)
+            let result = try scan(baseline, accounts: accounts, root: root)
             let plan = RepairPlan(result)
-            console.report(plan.text(accounts: accounts))
+            let applying = mode != .plan
+            console.report(plan.text(accounts: accounts, applying: applying))
             guard result.isComplete else {
                 console.error(
-                    "permdrift fix: the scan is incomplete (\(result.errorCount) path\(result.errorCount == 1 ? "" : "s") could not be read); the plan cannot be trusted to be whole"
+                    "permdrift fix: the scan is incomplete (\(result.errorCount) path\(result.errorCount == 1 ? "" : "s") could not be read); the plan cannot be trusted to be whole\(applying ? ", so nothing was changed" : "")"
                 )
                 for e in result.errors.prefix(10) { console.error("permdrift fix: \(e)") }
                 return ExitStatus.untrusted
             }
-            return plan.isEmpty ? ExitStatus.clean : ExitStatus.drift
+            guard case .apply(let confirmed) = mode, let state else { return plan.isEmpty ? ExitStatus.clean : ExitStatus.drift }
+            let changes = plan.actions.filter { $0.refusal == nil }
+            if changes.isEmpty {
+                console.report("permdrift fix: there is nothing fix can change.\n")
+                return plan.isEmpty ? ExitStatus.clean : ExitStatus.drift
+            }
+            if !confirmed, !askToApply(changes.count, paths: Set(changes.map(\.path)).count) { return ExitStatus.drift }
+            #if DEBUG
+                // Debug builds only, for tests: the process stops itself (SIGSTOP) between the plan and its
+                // changes, so that a test can swap what the scan saw on that event, not after a guess.
+                if Environment.value("PERMDRIFT_TEST_FIX_STOP_BEFORE_APPLY") != nil { CurrentProcess.stop() }
+            #endif
+            return try apply(plan, baseline: baseline, accounts: accounts, root: root, state: state)
+        }
+    }
+
+    private var modeFlag: String {
+        switch mode {
+        case .plan: ""
+        case .apply: "--apply"
+        case .undo: "--undo"
+        }
+    }
+
+    /// Asks on the terminal; refuses (64) when no one can answer.
+    private func askToApply(_ changes: Int, paths: Int) -> Bool {
+        guard StandardStreams.inputIsTerminal else {
+            console.error(
+                "permdrift fix: --apply asks before it changes anything, and standard input is not a terminal; pass --yes to apply without asking. Nothing was changed."
+            )
+            return false
+        }
+        StandardStreams.writeError(
+            "Make \(changes) change\(changes == 1 ? "" : "s") on \(paths) path\(paths == 1 ? "" : "s")? Type yes to apply: ")
+        let answer = StandardStreams.readInputLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+        if answer == "yes" || answer == "y" { return true }
+        console.error("permdrift fix: nothing was changed.")
+        return false
+    }
+
+    private func loadBaseline(_ settings: ScanSettings, accounts: AccountDatabase, state: StateDirectory?) throws(RunExit) -> Baseline {
+        do {
+            let baseline = try settings.baseline.load(accounts: accounts, console: console)
+            if settings.baseline.mustBeSigned, let state { try BaselineSource.checkSerial(baseline, state: state) }
+            return baseline
+        } catch let rejected as BaselineSource.Rejected {
+            console.error(
+                "permdrift fix: baseline rejected: \(TerminalText.escape(rejected.source)): \(rejected.reason); there is nothing to plan against"
+            )
+            throw RunExit(ExitStatus.untrusted)
+        } catch let exit as RunExit {
+            throw exit
+        } catch {
+            console.error("permdrift fix: \(error)")
+            throw RunExit(ExitStatus.untrusted)
+        }
+    }
+
+    private func openRoot(_ path: String) throws(RunExit) -> RootDirectory {
+        do { return try RootDirectory(path: path, threads: options.threads ?? Walker.Options.defaultThreads) } catch {
+            console.error("permdrift fix: cannot scan: \(error)")
+            throw RunExit(ExitStatus.untrusted)
+        }
+    }
+
+    func scan(_ baseline: Baseline, accounts: AccountDatabase, root: RootDirectory) throws(RunExit) -> ScanResult {
+        do {
+            var scanner = Scanner(baseline: baseline, accounts: accounts, root: root)
+            if let threads = options.threads { scanner.options.threads = threads }
+            return try scanner.run()
+        } catch {
+            console.error("permdrift fix: cannot scan: \(error)")
+            throw RunExit(ExitStatus.untrusted)
         }
     }
 }
