@@ -218,13 +218,7 @@ struct PosixACLKernelTests {
     }
 }
 
-/// The raw `system.posix_acl_access` value of `path`, through lgetxattr(2), which Swift's Glibc module does
-/// not export (it lacks <sys/xattr.h>), so it is looked up in the C library at run time.
+/// The raw `system.posix_acl_access` value of `path`.
 private func rawAccessACL(_ path: String) -> [UInt8]? {
-    typealias LGetXattr = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
-    guard let symbol = dlsym(nil, "lgetxattr") else { return nil }
-    let lgetxattr = unsafeBitCast(symbol, to: LGetXattr.self)
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    let n = buffer.withUnsafeMutableBytes { lgetxattr(path, "system.posix_acl_access", $0.baseAddress, $0.count) }
-    return n > 0 ? Array(buffer[0..<n]) : nil
+    rawAttribute(path, "system.posix_acl_access").flatMap { $0.isEmpty ? nil : $0 }
 }

@@ -47,7 +47,7 @@ struct FixPlanTests {
         let run = try Harness.permdrift(["fix", "--root", dir])
         #expect(run.status == 1, "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first == "permdrift fix: the plan only; this version changes nothing.")
+        #expect(lines.first == "permdrift fix: the plan; nothing is changed without --apply.")
         let home = try #require(lines.firstIndex(of: "/home/agent-ada"), "\(run.stdout)")
         #expect(lines[home + 1].hasPrefix("  the scan saw: directory, device "))
         #expect(lines.filter { $0 == "  remove ACL entry user:agent-bo:r-x" }.count == 1, "\(run.stdout)")

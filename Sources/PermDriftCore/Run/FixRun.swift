@@ -77,7 +77,7 @@ public struct FixRun {
                 console.report("permdrift fix: there is nothing fix can change.\n")
                 return plan.isEmpty ? ExitStatus.clean : ExitStatus.drift
             }
-            if !confirmed, !askToApply(changes.count, paths: Set(changes.map(\.path)).count) { return ExitStatus.drift }
+            if !confirmed, let refused = askToApply(changes.count, paths: Set(changes.map(\.path)).count) { return refused }
             #if DEBUG
                 // Debug builds only, for tests: the process stops itself (SIGSTOP) between the plan and its
                 // changes, so that a test can swap what the scan saw on that event, not after a guess.
@@ -95,20 +95,21 @@ public struct FixRun {
         }
     }
 
-    /// Asks on the terminal; refuses (64) when no one can answer.
-    private func askToApply(_ changes: Int, paths: Int) -> Bool {
+    /// Asks on the terminal: nil when the answer is yes, else the exit status (1 for any other answer,
+    /// 64 when standard input is not a terminal and so no one can answer).
+    private func askToApply(_ changes: Int, paths: Int) -> Int32? {
         guard StandardStreams.inputIsTerminal else {
             console.error(
                 "permdrift fix: --apply asks before it changes anything, and standard input is not a terminal; pass --yes to apply without asking. Nothing was changed."
             )
-            return false
+            return ExitStatus.usage
         }
         StandardStreams.writeError(
             "Make \(changes) change\(changes == 1 ? "" : "s") on \(paths) path\(paths == 1 ? "" : "s")? Type yes to apply: ")
         let answer = StandardStreams.readInputLine()?.trimmingCharacters(in: .whitespaces).lowercased()
-        if answer == "yes" || answer == "y" { return true }
+        if answer == "yes" || answer == "y" { return nil }
         console.error("permdrift fix: nothing was changed.")
-        return false
+        return ExitStatus.drift
     }
 
     private func loadBaseline(_ settings: ScanSettings, accounts: AccountDatabase, state: StateDirectory?) throws(RunExit) -> Baseline {

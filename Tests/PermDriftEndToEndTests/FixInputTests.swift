@@ -1,0 +1,118 @@
+import Foundation
+import PermDriftTestSupport
+import Testing
+
+/// `permdrift fix --apply` and `--undo` given what they cannot carry out: each is refused with a message
+/// that names the problem, and nothing in the tree changes.
+@Suite(.enabled(if: Harness.isRoot, "needs root: builds trees owned by other uids"))
+struct FixInputTests {
+    /// A host with one repairable drift, its baseline and a state directory; removed by `remove()`.
+    struct Setup {
+        let host: ScratchHost
+        let baseline: String
+        let state: String
+
+        init() throws {
+            host = try ScratchHost()
+            host.setMode(ScratchHost.transcript, 0o664)
+            baseline = try host.baseline(FixPlanTests.homes)
+            state = try FixApplyTests.stateDirectory()
+        }
+
+        func remove() {
+            host.remove()
+            removeTree(state)
+        }
+
+        var arguments: [String] { ["fix", "--root", host.root, "--baseline", baseline, "--no-config"] }
+        var unchanged: Bool { FixRaceTests.mode(host.path(ScratchHost.transcript)) == 0o664 }
+    }
+
+    @Test func applyNeedsAStateDirectoryForItsJournal() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        let run = try Harness.permdrift(s.arguments + ["--apply", "--yes"])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("permdrift fix: --apply needs a state directory for its journal"), "\(run.stderr)")
+        #expect(s.unchanged)
+    }
+
+    @Test func applyAsksAndCannotAskWithoutATerminal() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        let run = try Harness.permdrift(s.arguments + ["--apply", "--state-dir", s.state])
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("standard input is not a terminal; pass --yes"), "\(run.stderr)")
+        #expect(s.unchanged)
+        let yes = try Harness.permdrift(s.arguments + ["--yes"])
+        #expect(yes.status == 64)
+        #expect(yes.stderr.contains("--yes only goes with --apply"), "\(yes.stderr)")
+    }
+
+    /// The question on a real terminal (util-linux's `script` gives fix a pseudo-terminal).
+    @Test func anyAnswerButYesChangesNothingAndYesApplies() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        let command = ([Harness.binary] + s.arguments + ["--apply", "--state-dir", s.state]).map { "'\($0)'" }.joined(separator: " ")
+        let no = try Harness.run("/bin/sh", ["-c", "printf 'no\\n' | script -qec \"\(command)\" /dev/null"])
+        #expect(no.stdout.contains("Make 1 change on 1 path? Type yes to apply: "), "\(no.stdout)")
+        #expect(no.stdout.contains("permdrift fix: nothing was changed."), "\(no.stdout)")
+        #expect(no.status == 1)
+        #expect(s.unchanged)
+        let yes = try Harness.run("/bin/sh", ["-c", "printf 'yes\\n' | script -qec \"\(command)\" /dev/null"])
+        #expect(yes.stdout.contains("changed \(ScratchHost.transcript): mode 0664 → 0640"), "\(yes.stdout)")
+        #expect(yes.status == 0, "\(yes.stdout)")
+        #expect(FixRaceTests.mode(s.host.path(ScratchHost.transcript)) == 0o640)
+    }
+
+    @Test func undoRefusesWhatIsNotARunOfThisStateDirectory() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        let bad = try Harness.permdrift(s.arguments + ["--undo", "../../etc/passwd", "--state-dir", s.state])
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("--undo ../../etc/passwd is not the name of a fix run"), "\(bad.stderr)")
+        let unknown = try Harness.permdrift(s.arguments + ["--undo", "20990101T000000Z", "--state-dir", s.state])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("\(s.state)/fix-20990101T000000Z.jsonl: no such journal"), "\(unknown.stderr)")
+        let noState = try Harness.permdrift(s.arguments + ["--undo", "20990101T000000Z"])
+        #expect(noState.status == 64)
+        #expect(noState.stderr.contains("--undo needs a state directory"), "\(noState.stderr)")
+    }
+
+    @Test func aDamagedOrSymlinkedJournalIsRefusedNamingTheFileAndLine() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        let fix = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--state-dir", s.state])
+        #expect(fix.status == 0, "\(fix.stdout) \(fix.stderr)")
+        let run = try #require(FixApplyTests.runName(fix.stdout))
+        let journal = s.state + "/fix-\(run).jsonl"
+        let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map(String.init)
+        try (lines[0] + "\n{\"event\": 3}\n" + lines[1...].joined(separator: "\n") + "\n").write(
+            toFile: s.state + "/fix-DAMAGED.jsonl", atomically: false, encoding: .utf8)
+        let damaged = try Harness.permdrift(s.arguments + ["--undo", "DAMAGED", "--state-dir", s.state])
+        #expect(damaged.status == 2)
+        #expect(damaged.stderr.contains("\(s.state)/fix-DAMAGED.jsonl:2: not a journal entry"), "\(damaged.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: s.state + "/fix-DAMAGED.undo.jsonl"))
+        #expect(symlink(journal, s.state + "/fix-LINKED.jsonl") == 0)
+        let linked = try Harness.permdrift(s.arguments + ["--undo", "LINKED", "--state-dir", s.state])
+        #expect(linked.status == 2)
+        #expect(linked.stderr.contains("not a regular file (symlinks are not followed)"), "\(linked.stderr)")
+        let elsewhere = try makeTemporaryDirectory(prefix: "pd-fix-root")
+        defer { removeTree(elsewhere) }
+        let otherRoot = try Harness.permdrift(["fix", "--root", elsewhere, "--no-config", "--undo", run, "--state-dir", s.state])
+        #expect(otherRoot.status == 64)
+        #expect(otherRoot.stderr.contains("changed the tree under \(s.host.root), not --root \(elsewhere)"), "\(otherRoot.stderr)")
+        #expect(FixRaceTests.mode(s.host.path(ScratchHost.transcript)) == 0o640, "nothing was undone")
+    }
+
+    @Test func applyAndUndoRefuseToRunAsAnyoneButRoot() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        for extra in [["--apply", "--yes"], ["--undo", "20990101T000000Z"]] {
+            let run = try Harness.permdrift(asUID: 65534, s.arguments + extra + ["--state-dir", s.state])
+            #expect(run.status == 64, "\(run.stdout) \(run.stderr)")
+            #expect(run.stderr.contains("permdrift fix: must run as root (the effective uid is 65534)"), "\(run.stderr)")
+        }
+        #expect(s.unchanged)
+    }
+}
