@@ -12,7 +12,7 @@ struct Fix: ParsableCommand {
             reason and what an admin would do. Without --apply nothing on disk is changed. With --apply \
             (asking first, unless --yes) it makes the changes through descriptors opened from the scan root \
             without following symlinks, on inodes whose device, inode and ctime are still those the scan \
-            saw (anything else is skipped), journals each change in the state directory, and scans again. \
+            saw (anything else is skipped), journals each change (--journal-dir), and scans again. \
             --undo RUN reverts one fix run with the same checks. Root only. Exit codes: 0 no drift (after \
             --apply: none left; after --undo: every change reverted), 1 drift (left, or a change skipped), \
             2 the scan cannot be trusted (incomplete: nothing is applied), 64 usage or not root, 75 \
@@ -35,6 +35,13 @@ struct Fix: ParsableCommand {
         help: ArgumentHelp("Walk with this many threads (default: one per CPU this process may use, at most 8).", valueName: "n"))
     var threads: Int?
 
+    @Option(
+        name: .customLong("journal-dir"),
+        help: ArgumentHelp(
+            "Where --apply journals its changes and --undo finds them: root's own 0700 directory, made on first use (default /var/lib/permdrift-fix).",
+            valueName: "dir"))
+    var journalDirectory: String = JournalDirectory.standardPath
+
     @Flag(name: .long, help: "Make the plan's changes (asks first unless --yes), journal them, and scan again.")
     var apply = false
 
@@ -52,7 +59,7 @@ struct Fix: ParsableCommand {
 
     func run() throws {
         let mode: FixRun.Mode = undo.map { .undo($0) } ?? (apply ? .apply(confirmed: yes) : .plan)
-        throw ExitCode(FixRun(options: options, mode: mode).run())
+        throw ExitCode(FixRun(options: options, mode: mode, journalDirectory: journalDirectory).run())
     }
 
     /// The flags as the library's options (scan's, without reports, alerts or a sandbox).

@@ -34,7 +34,7 @@ struct FixApplyTests {
         #expect(plan.status == 1)
         #expect(plan.stdout.split(separator: "\n").count <= 50, "the plan does not fit one screen: \(plan.stdout)")
 
-        let fix = try Harness.permdrift(["fix", "--root", dir, "--apply", "--yes", "--state-dir", state])
+        let fix = try Harness.permdrift(["fix", "--root", dir, "--apply", "--yes", "--journal-dir", state])
         #expect(fix.status == 1, "one finding (a second name of a transcript) is left: \(fix.stdout) \(fix.stderr)")
         #expect(fix.stdout.contains("permdrift fix: changed 5 of 5 paths;"), "\(fix.stdout)")
         #expect(fix.stdout.contains("the scan after the changes finds 1 finding."), "\(fix.stdout)")
@@ -47,14 +47,14 @@ struct FixApplyTests {
         let again = try Harness.permdrift(["fix", "--root", dir])
         #expect(again.stdout.contains("0 changes on 0 paths, 0 refused, 1 finding it cannot repair"), "\(again.stdout)")
 
-        let undo = try Harness.permdrift(["fix", "--root", dir, "--undo", run, "--state-dir", state])
+        let undo = try Harness.permdrift(["fix", "--root", dir, "--undo", run, "--journal-dir", state])
         #expect(undo.status == 0, "\(undo.stdout) \(undo.stderr)")
         #expect(undo.stdout.contains("restored 5 of 5 paths changed by run \(run)"), "\(undo.stdout)")
         #expect(try TreeState.read(dir) == drifted, "undo did not bring back exactly the drifted tree")
         let after = try Self.findings(try Harness.permdrift(["scan", "--root", dir, "--format", "json"]))
         #expect(after == before)
 
-        let twice = try Harness.permdrift(["fix", "--root", dir, "--undo", run, "--state-dir", state])
+        let twice = try Harness.permdrift(["fix", "--root", dir, "--undo", run, "--journal-dir", state])
         #expect(twice.status == 64)
         #expect(twice.stderr.contains("has been undone already"), "\(twice.stderr)")
         #expect(try TreeState.read(dir) == drifted)
@@ -74,7 +74,7 @@ struct FixApplyTests {
         let file = try host.baseline(FixPlanTests.homes)
         let drifted = try TreeState.read(host.root)
         let fix = try Harness.permdrift([
-            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--state-dir", state
+            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--journal-dir", state
         ])
         #expect(fix.status == 0, "\(fix.stdout) \(fix.stderr)")
         #expect(fix.stdout.contains("the scan after the changes finds 0 findings."), "\(fix.stdout)")
@@ -87,7 +87,7 @@ struct FixApplyTests {
         #expect(repaired["/home/ann"]?.defaultACL == nil)
 
         let run = try #require(Self.runName(fix.stdout))
-        let undo = try Harness.permdrift(["fix", "--root", host.root, "--undo", run, "--state-dir", state])
+        let undo = try Harness.permdrift(["fix", "--root", host.root, "--undo", run, "--journal-dir", state])
         #expect(undo.status == 0, "\(undo.stdout) \(undo.stderr)")
         #expect(try TreeState.read(host.root) == drifted, "undo did not restore every kind exactly")
     }
@@ -101,12 +101,12 @@ struct FixApplyTests {
         host.setMode(ScratchHost.transcript2, 0o644)
         let file = try host.baseline(FixPlanTests.homes)
         let fix = try Harness.permdrift([
-            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--state-dir", state
+            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--journal-dir", state
         ])
         #expect(fix.status == 0, "\(fix.stdout) \(fix.stderr)")
         host.setMode(ScratchHost.transcript, 0o600)  // an admin's own change after the fix
         let run = try #require(Self.runName(fix.stdout))
-        let undo = try Harness.permdrift(["fix", "--root", host.root, "--undo", run, "--state-dir", state])
+        let undo = try Harness.permdrift(["fix", "--root", host.root, "--undo", run, "--journal-dir", state])
         #expect(undo.status == 1, "\(undo.stdout) \(undo.stderr)")
         #expect(undo.stdout.contains("SKIPPED  \(ScratchHost.transcript): changed since the fix"), "\(undo.stdout)")
         #expect(undo.stdout.contains("restored \(ScratchHost.transcript2): mode 0640 → 0644"), "\(undo.stdout)")
@@ -123,7 +123,7 @@ struct FixApplyTests {
         try host.hardLink("/home/secret", at: "/home/ann/stolen")
         let file = try host.baseline(FixPlanTests.homes)
         let fix = try Harness.permdrift([
-            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--state-dir", state
+            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--journal-dir", state
         ])
         #expect(fix.status == 1, "\(fix.stdout) \(fix.stderr)")
         #expect(fix.stdout.contains("  REFUSED: owner root → ann"), "\(fix.stdout)")
@@ -139,7 +139,7 @@ struct FixApplyTests {
         try host.write(name, "", mode: 0o644, uid: 33001, gid: 33001)
         let file = try host.baseline(FixPlanTests.homes)
         let fix = try Harness.permdrift([
-            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--state-dir", state
+            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--journal-dir", state
         ])
         #expect(fix.status == 0, "\(fix.stdout) \(fix.stderr)")
         #expect(fix.stdout.contains("changed /home/ann/transcripts/a\\x1b[31mb\\x07.jsonl: mode 0644 → 0640"), "\(fix.stdout)")

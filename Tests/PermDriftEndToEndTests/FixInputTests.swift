@@ -28,19 +28,37 @@ struct FixInputTests {
         var unchanged: Bool { FixRaceTests.mode(host.path(ScratchHost.transcript)) == 0o664 }
     }
 
-    @Test func applyNeedsAStateDirectoryForItsJournal() throws {
+    @Test func theJournalDirectoryMustBeRootsOwn() throws {
         let s = try Setup()
         defer { s.remove() }
-        let run = try Harness.permdrift(s.arguments + ["--apply", "--yes"])
-        #expect(run.status == 64)
-        #expect(run.stderr.contains("permdrift fix: --apply needs a state directory for its journal"), "\(run.stderr)")
+        chmod(s.state, 0o755)
+        let open = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--journal-dir", s.state])
+        #expect(open.status == 2)
+        #expect(
+            open.stderr.contains("the journal directory cannot be used: \(s.state): has mode 0755; the state directory must be 0700"),
+            "\(open.stderr)")
+        chmod(s.state, 0o700)
+        chown(s.state, 33001, 33001)
+        let agents = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--journal-dir", s.state])
+        #expect(agents.status == 2)
+        #expect(agents.stderr.contains("is owned by uid 33001, not by the user running permdrift (uid 0)"), "\(agents.stderr)")
+        let link = s.host.base + "/journals"
+        #expect(symlink(s.state, link) == 0)
+        let linked = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--journal-dir", link])
+        #expect(linked.status == 2)
+        #expect(linked.stderr.contains("is a symlink or not a directory"), "\(linked.stderr)")
         #expect(s.unchanged)
+        let made = s.host.base + "/new-journals"
+        let fresh = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--journal-dir", made])
+        #expect(fresh.status == 0, "\(fresh.stdout) \(fresh.stderr)")
+        var st = stat()
+        #expect(lstat(made, &st) == 0 && st.st_mode & 0o7777 == 0o700 && st.st_uid == 0)
     }
 
     @Test func applyAsksAndCannotAskWithoutATerminal() throws {
         let s = try Setup()
         defer { s.remove() }
-        let run = try Harness.permdrift(s.arguments + ["--apply", "--state-dir", s.state])
+        let run = try Harness.permdrift(s.arguments + ["--apply", "--journal-dir", s.state])
         #expect(run.status == 64)
         #expect(run.stderr.contains("standard input is not a terminal; pass --yes"), "\(run.stderr)")
         #expect(s.unchanged)
@@ -53,7 +71,7 @@ struct FixInputTests {
     @Test func anyAnswerButYesChangesNothingAndYesApplies() throws {
         let s = try Setup()
         defer { s.remove() }
-        let command = ([Harness.binary] + s.arguments + ["--apply", "--state-dir", s.state]).map { "'\($0)'" }.joined(separator: " ")
+        let command = ([Harness.binary] + s.arguments + ["--apply", "--journal-dir", s.state]).map { "'\($0)'" }.joined(separator: " ")
         let no = try Harness.run("/bin/sh", ["-c", "printf 'no\\n' | script -qec \"\(command)\" /dev/null"])
         #expect(no.stdout.contains("Make 1 change on 1 path? Type yes to apply: "), "\(no.stdout)")
         #expect(no.stdout.contains("permdrift fix: nothing was changed."), "\(no.stdout)")
@@ -68,38 +86,35 @@ struct FixInputTests {
     @Test func undoRefusesWhatIsNotARunOfThisStateDirectory() throws {
         let s = try Setup()
         defer { s.remove() }
-        let bad = try Harness.permdrift(s.arguments + ["--undo", "../../etc/passwd", "--state-dir", s.state])
+        let bad = try Harness.permdrift(s.arguments + ["--undo", "../../etc/passwd", "--journal-dir", s.state])
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--undo ../../etc/passwd is not the name of a fix run"), "\(bad.stderr)")
-        let unknown = try Harness.permdrift(s.arguments + ["--undo", "20990101T000000Z", "--state-dir", s.state])
+        let unknown = try Harness.permdrift(s.arguments + ["--undo", "20990101T000000Z", "--journal-dir", s.state])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("\(s.state)/fix-20990101T000000Z.jsonl: no such journal"), "\(unknown.stderr)")
-        let noState = try Harness.permdrift(s.arguments + ["--undo", "20990101T000000Z"])
-        #expect(noState.status == 64)
-        #expect(noState.stderr.contains("--undo needs a state directory"), "\(noState.stderr)")
     }
 
     @Test func aDamagedOrSymlinkedJournalIsRefusedNamingTheFileAndLine() throws {
         let s = try Setup()
         defer { s.remove() }
-        let fix = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--state-dir", s.state])
+        let fix = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--journal-dir", s.state])
         #expect(fix.status == 0, "\(fix.stdout) \(fix.stderr)")
         let run = try #require(FixApplyTests.runName(fix.stdout))
         let journal = s.state + "/fix-\(run).jsonl"
         let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map(String.init)
         try (lines[0] + "\n{\"event\": 3}\n" + lines[1...].joined(separator: "\n") + "\n").write(
             toFile: s.state + "/fix-DAMAGED.jsonl", atomically: false, encoding: .utf8)
-        let damaged = try Harness.permdrift(s.arguments + ["--undo", "DAMAGED", "--state-dir", s.state])
+        let damaged = try Harness.permdrift(s.arguments + ["--undo", "DAMAGED", "--journal-dir", s.state])
         #expect(damaged.status == 2)
         #expect(damaged.stderr.contains("\(s.state)/fix-DAMAGED.jsonl:2: not a journal entry"), "\(damaged.stderr)")
         #expect(!FileManager.default.fileExists(atPath: s.state + "/fix-DAMAGED.undo.jsonl"))
         #expect(symlink(journal, s.state + "/fix-LINKED.jsonl") == 0)
-        let linked = try Harness.permdrift(s.arguments + ["--undo", "LINKED", "--state-dir", s.state])
+        let linked = try Harness.permdrift(s.arguments + ["--undo", "LINKED", "--journal-dir", s.state])
         #expect(linked.status == 2)
         #expect(linked.stderr.contains("not a regular file (symlinks are not followed)"), "\(linked.stderr)")
         let elsewhere = try makeTemporaryDirectory(prefix: "pd-fix-root")
         defer { removeTree(elsewhere) }
-        let otherRoot = try Harness.permdrift(["fix", "--root", elsewhere, "--no-config", "--undo", run, "--state-dir", s.state])
+        let otherRoot = try Harness.permdrift(["fix", "--root", elsewhere, "--no-config", "--undo", run, "--journal-dir", s.state])
         #expect(otherRoot.status == 64)
         #expect(otherRoot.stderr.contains("changed the tree under \(s.host.root), not --root \(elsewhere)"), "\(otherRoot.stderr)")
         #expect(FixRaceTests.mode(s.host.path(ScratchHost.transcript)) == 0o640, "nothing was undone")
@@ -109,7 +124,7 @@ struct FixInputTests {
         let s = try Setup()
         defer { s.remove() }
         for extra in [["--apply", "--yes"], ["--undo", "20990101T000000Z"]] {
-            let run = try Harness.permdrift(asUID: 65534, s.arguments + extra + ["--state-dir", s.state])
+            let run = try Harness.permdrift(asUID: 65534, s.arguments + extra + ["--journal-dir", s.state])
             #expect(run.status == 64, "\(run.stdout) \(run.stderr)")
             #expect(run.stderr.contains("permdrift fix: must run as root (the effective uid is 65534)"), "\(run.stderr)")
         }

@@ -18,7 +18,7 @@ struct FixRaceTests {
         process.executableURL = URL(fileURLWithPath: Harness.binary)
         process.arguments = [
             "fix", "--root", host.root, "--baseline", try host.baseline(FixPlanTests.homes), "--no-config", "--apply", "--yes",
-            "--state-dir", state
+            "--journal-dir", state
         ]
         process.environment = ProcessInfo.processInfo.environment.merging(["PERMDRIFT_TEST_FIX_STOP_BEFORE_APPLY": "1"]) { $1 }
         let out = try makeTemporaryDirectory(prefix: "pd-fix-out")

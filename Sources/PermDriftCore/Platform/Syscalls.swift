@@ -104,6 +104,11 @@ enum Syscalls {
         }
     }
 
+    /// Creates a directory (its mode is `mode` less the umask, so callers chmod it after checking).
+    static func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, Errno> {
+        Glibc.mkdir(path, mode_t(mode)) == 0 ? .success(()) : .failure(.current)
+    }
+
     static func fchmod(_ fd: FileDescriptor, _ mode: mode_t) -> Result<Void, Errno> {
         Glibc.fchmod(fd.rawValue, mode) == 0 ? .success(()) : .failure(.current)
     }

@@ -2,10 +2,10 @@ import Foundation
 
 extension FixRun {
     /// Makes the plan's changes with a journal, says what happened to each path, then scans again.
-    func apply(_ plan: RepairPlan, baseline: Baseline, accounts: AccountDatabase, root: RootDirectory, state: StateDirectory)
+    func apply(_ plan: RepairPlan, baseline: Baseline, accounts: AccountDatabase, root: RootDirectory, journals: StateDirectory)
         throws(RunExit) -> Int32
     {
-        let (run, journal) = try FixJournal.create(in: state, console: console)
+        let (run, journal) = try FixJournal.create(in: journals, console: console)
         var start = JournalEntry(event: .start)
         start.run = run
         start.root = root.path
@@ -98,7 +98,7 @@ struct FixUndo {
     let options: ScanOptions
     let console: RunConsole
 
-    func undo(_ run: String, state: StateDirectory) throws(RunExit) -> Int32 {
+    func undo(_ run: String, journals state: StateDirectory) throws(RunExit) -> Int32 {
         guard FixRunName.isValid(run) else {
             console.error("permdrift fix: --undo \(TerminalText.escape(run)) is not the name of a fix run (such as 20261207T012345Z)")
             throw RunExit(ExitStatus.usage)

@@ -3,7 +3,7 @@ import Foundation
 /// `permdrift fix` (README, "Repair"; docs/design.md, "Repair"): as root only, a scan with scan's
 /// settings (configuration, baseline, `--root`, state directory and its lock), then the plan
 /// (`RepairPlan`) on standard output. With `--apply` it makes the plan's changes (`RepairApplier`),
-/// journals them in the state directory and scans again; `--undo RUN` reverts one fix run
+/// journals them in the journal directory (`JournalDirectory`) and scans again; `--undo RUN` reverts one fix run
 /// (`RepairUndo`). Without either it changes nothing.
 public struct FixRun {
     public enum Mode: Sendable, Equatable {
@@ -17,11 +17,17 @@ public struct FixRun {
 
     public let options: ScanOptions
     public let mode: Mode
+    /// Where `--apply` writes its journal and `--undo` reads it (`JournalDirectory`).
+    public let journalDirectory: String
     public let console: RunConsole
 
-    public init(options: ScanOptions, mode: Mode = .plan, console: RunConsole = .standard) {
+    public init(
+        options: ScanOptions, mode: Mode = .plan, journalDirectory: String = JournalDirectory.standardPath,
+        console: RunConsole = .standard
+    ) {
         self.options = options
         self.mode = mode
+        self.journalDirectory = journalDirectory
         self.console = console
     }
 
@@ -45,17 +51,14 @@ public struct FixRun {
 
     private func fix() throws(RunExit) -> Int32 {
         let settings = ScanSettings(options: options, configuration: try options.configuration.load(console: console))
-        if mode != .plan, settings.statePath == nil {
-            console.error(
-                "permdrift fix: \(mode == .plan ? "" : modeFlag) needs a state directory for its journal (--state-dir, or state-dir in the configuration); nothing was changed"
-            )
-            throw RunExit(ExitStatus.usage)
-        }
         let state = try settings.statePath.map { path throws(RunExit) in
             try StateAccess.lock(path, fromConfiguration: settings.stateFromConfiguration, console: console)
         }
-        return try withExtendedLifetime(state) { () throws(RunExit) -> Int32 in
-            if case .undo(let run) = mode, let state { return try FixUndo(options: options, console: console).undo(run, state: state) }
+        let journals = try mode == .plan ? nil : JournalDirectory.open(journalDirectory, console: console)
+        return try withExtendedLifetime((state, journals)) { () throws(RunExit) -> Int32 in
+            if case .undo(let run) = mode, let journals {
+                return try FixUndo(options: options, console: console).undo(run, journals: journals)
+            }
             let rootDirectory = try options.host.directory(console: console)
             let accounts = try options.host.accounts(console: console)
             let baseline = try loadBaseline(settings, accounts: accounts, state: state)
@@ -71,7 +74,7 @@ public struct FixRun {
                 for e in result.errors.prefix(10) { console.error("permdrift fix: \(e)") }
                 return ExitStatus.untrusted
             }
-            guard case .apply(let confirmed) = mode, let state else { return plan.isEmpty ? ExitStatus.clean : ExitStatus.drift }
+            guard case .apply(let confirmed) = mode, let journals else { return plan.isEmpty ? ExitStatus.clean : ExitStatus.drift }
             let changes = plan.actions.filter { $0.refusal == nil }
             if changes.isEmpty {
                 console.report("permdrift fix: there is nothing fix can change.\n")
@@ -83,15 +86,7 @@ public struct FixRun {
                 // changes, so that a test can swap what the scan saw on that event, not after a guess.
                 if Environment.value("PERMDRIFT_TEST_FIX_STOP_BEFORE_APPLY") != nil { CurrentProcess.stop() }
             #endif
-            return try apply(plan, baseline: baseline, accounts: accounts, root: root, state: state)
-        }
-    }
-
-    private var modeFlag: String {
-        switch mode {
-        case .plan: ""
-        case .apply: "--apply"
-        case .undo: "--undo"
+            return try apply(plan, baseline: baseline, accounts: accounts, root: root, journals: journals)
         }
     }
 
