@@ -120,6 +120,30 @@ struct FixInputTests {
         #expect(FixRaceTests.mode(s.host.path(ScratchHost.transcript)) == 0o640, "nothing was undone")
     }
 
+    /// On an installed host the configuration names the service's state directory, which the service
+    /// account owns: fix (root) takes its lock there, so no scan runs while it changes the tree, and
+    /// leaves the lock the service's.
+    @Test func theServicesStateDirectoryLendsFixItsLockAndStaysTheServices() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        let service = try makeTemporaryDirectory(prefix: "pd-fix-service")
+        defer { removeTree(service) }
+        chmod(service, 0o700)
+        chown(service, 33100, 33100)
+        let plan = try Harness.permdrift(s.arguments + ["--state-dir", service])
+        #expect(plan.status == 1, "\(plan.stderr)")
+        var st = stat()
+        #expect(lstat(service + "/lock", &st) == 0 && st.st_uid == 33100 && st.st_mode & 0o777 == 0o600, "the lock is not the service's")
+        let held = open(service + "/lock", O_RDWR | O_CLOEXEC)
+        try #require(held >= 0)
+        defer { close(held) }
+        try #require(flock(held, LOCK_EX | LOCK_NB) == 0)
+        let busy = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--state-dir", service, "--journal-dir", s.state])
+        #expect(busy.status == 75, "\(busy.stderr)")
+        #expect(busy.stderr.contains("another permdrift run holds"), "\(busy.stderr)")
+        #expect(s.unchanged)
+    }
+
     @Test func applyAndUndoRefuseToRunAsAnyoneButRoot() throws {
         let s = try Setup()
         defer { s.remove() }

@@ -104,6 +104,11 @@ enum Syscalls {
         }
     }
 
+    /// The owner and group of an open file (`fchownat(fd, "", AT_EMPTY_PATH)`).
+    static func changeOwner(_ fd: FileDescriptor, uid: UInt32, gid: UInt32) -> Result<Void, Errno> {
+        pd_chown_descriptor(fd.rawValue, uid, gid) == 0 ? .success(()) : .failure(.current)
+    }
+
     /// Creates a directory (its mode is `mode` less the umask, so callers chmod it after checking).
     static func makeDirectory(_ path: String, mode: UInt32) -> Result<Void, Errno> {
         Glibc.mkdir(path, mode_t(mode)) == 0 ? .success(()) : .failure(.current)

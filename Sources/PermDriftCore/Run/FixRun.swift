@@ -52,7 +52,9 @@ public struct FixRun {
     private func fix() throws(RunExit) -> Int32 {
         let settings = ScanSettings(options: options, configuration: try options.configuration.load(console: console))
         let state = try settings.statePath.map { path throws(RunExit) in
-            try StateAccess.lock(path, fromConfiguration: settings.stateFromConfiguration, console: console)
+            // The service's own directory, owned by its account: fix takes its lock (so that no scan runs
+            // while it changes the tree) and reads its baseline serial, and writes nothing else there.
+            try StateAccess.lock(path, fromConfiguration: settings.stateFromConfiguration, serviceOwned: true, console: console)
         }
         let journals = try mode == .plan ? nil : JournalDirectory.open(journalDirectory, console: console)
         return try withExtendedLifetime((state, journals)) { () throws(RunExit) -> Int32 in

@@ -7,10 +7,12 @@ public enum StateAccess {
     /// Opens and locks the state directory at `path`. Another run's lock ends this run with exit 75,
     /// having touched nothing; a directory that cannot be used ends it with exit 2. `fromConfiguration`:
     /// the path came from the configuration, and the message says how to run without it.
-    public static func open(_ path: String, fromConfiguration: Bool, console: RunConsole) throws(RunExit) -> StateAccess {
+    public static func open(
+        _ path: String, fromConfiguration: Bool, serviceOwned: Bool = false, console: RunConsole
+    ) throws(RunExit) -> StateAccess {
         var opened: StateDirectory?
         do {
-            let directory = try StateDirectory(path: path)
+            let directory = try StateDirectory(path: path, serviceOwned: serviceOwned)
             opened = directory
             try directory.lock()
             return .locked(directory)
@@ -28,8 +30,11 @@ public enum StateAccess {
 
     /// Opens and locks the state directory; a stuck scan's lock ends this run (exit 2), as does another
     /// run's (exit 75).
-    public static func lock(_ path: String, fromConfiguration: Bool, console: RunConsole) throws(RunExit) -> StateDirectory {
-        switch try Self.open(path, fromConfiguration: fromConfiguration, console: console) {
+    /// `serviceOwned`: as `StateDirectory.init`'s.
+    public static func lock(
+        _ path: String, fromConfiguration: Bool, serviceOwned: Bool = false, console: RunConsole
+    ) throws(RunExit) -> StateDirectory {
+        switch try Self.open(path, fromConfiguration: fromConfiguration, serviceOwned: serviceOwned, console: console) {
         case .locked(let directory): return directory
         case .stuck(_, let lock, let note):
             console.error(

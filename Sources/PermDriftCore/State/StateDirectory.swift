@@ -25,9 +25,14 @@ public final class StateDirectory {
     public let descriptor: FileDescriptor
     private var lockDescriptor: FileDescriptor?
 
+    /// The directory's owner and group: the user running permdrift, or (`serviceOwned`) the service's.
+    private var owner: UInt32 = 0
+    private var ownerGroup: UInt32 = 0
+
     /// Opens and checks the directory: not a symlink, a directory, owned by the user running permdrift,
-    /// mode 0700.
-    public init(path: String) throws(StateError) {
+    /// mode 0700. `serviceOwned`: root may also use one that another account owns (the service's state
+    /// directory, for `permdrift fix`, which only takes its lock and reads its baseline serial).
+    public init(path: String, serviceOwned: Bool = false) throws(StateError) {
         let fd: FileDescriptor
         switch Syscalls.open(path, [.readOnly, .directory, .noFollow, .closeOnExec]) {
         case .success(let opened): fd = opened
@@ -43,7 +48,7 @@ public final class StateDirectory {
             throw .system(SystemCallError("statx", path: path, errno: e))
         }
         let me = SystemAccounts.effectiveUserID
-        if st.uid != me {
+        if st.uid != me && !(serviceOwned && me == 0) {
             fd.close()
             throw .untrusted(path: path, why: "is owned by uid \(st.uid), not by the user running permdrift (uid \(me))")
         }
@@ -53,6 +58,8 @@ public final class StateDirectory {
         }
         self.path = path
         descriptor = fd
+        owner = st.uid
+        ownerGroup = st.gid
     }
 
     deinit {
@@ -111,9 +118,25 @@ public final class StateDirectory {
     public func lock() throws(StateError) {
         let display = (path.hasSuffix("/") ? path : path + "/") + "lock"
         let opened: FileDescriptor
-        switch "lock".withCString({
-            Syscalls.openAt(descriptor, $0, [.readWrite, .noFollow, .nonBlocking, .closeOnExec], creatingWith: 0o600)
-        }) {
+        let flags: OpenFlags = [.readWrite, .noFollow, .nonBlocking, .closeOnExec]
+        let mine = owner == SystemAccounts.effectiveUserID
+        // In another account's directory (root, for `fix`), a lock that is missing is made and given to
+        // that account, so that its own runs can still open it.
+        let open = "lock".withCString { name in
+            mine
+                ? Syscalls.openAt(descriptor, name, flags, creatingWith: 0o600)
+                : Syscalls.openAt(descriptor, name, flags).flatMapError { e in
+                    guard e == .noEntry else { return .failure(e) }
+                    return Syscalls.createExclusive(descriptor, name, mode: 0o600).flatMap { fd in
+                        if case .failure(let e) = Syscalls.changeOwner(fd, uid: owner, gid: ownerGroup) {
+                            fd.close()
+                            return .failure(e)
+                        }
+                        return .success(fd)
+                    }
+                }
+        }
+        switch open {
         case .success(let fd): opened = fd
         case .failure(let e) where e == .tooManyLinks: throw .untrusted(path: display, why: "is a symlink; refusing to use it as the lock")
         case .failure(let e): throw .system(SystemCallError("openat", path: display, errno: e))
@@ -122,11 +145,11 @@ public final class StateDirectory {
             opened.close()
             throw .untrusted(path: display, why: "is not a regular file")
         }
-        if st.uid != SystemAccounts.effectiveUserID || st.mode & 0o077 != 0 {
+        if st.uid != owner || st.mode & 0o077 != 0 {
             opened.close()
             throw .untrusted(
                 path: display,
-                why: "is owned by uid \(st.uid) with mode \(ModeSpec.octal(st.mode)); the lock must be the running user's own, 0600")
+                why: "is owned by uid \(st.uid) with mode \(ModeSpec.octal(st.mode)); the lock must be the directory owner's own, 0600")
         }
         if case .failure(let e) = Syscalls.lockExclusive(opened) {
             opened.close()
