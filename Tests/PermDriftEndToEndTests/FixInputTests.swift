@@ -144,6 +144,24 @@ struct FixInputTests {
         #expect(s.unchanged)
     }
 
+    /// Root without CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE cannot list the agents' 0700 homes: the
+    /// scan is incomplete, and fix applies nothing (exit 2), not even the drift it could see.
+    @Test func anIncompleteScanIsNeverApplied() throws {
+        let s = try Setup()
+        defer { s.remove() }
+        s.host.setMode("/home/ann", 0o750)  // seen through /home, which root can read without those
+        let run = try Harness.run(
+            "/usr/bin/setpriv",
+            [
+                "--inh-caps=-dac_read_search,-dac_override", "--bounding-set=-dac_read_search,-dac_override", "--",
+                Harness.binary
+            ] + s.arguments + ["--apply", "--yes", "--journal-dir", s.state])
+        #expect(run.status == 2, "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("  mode 0750 → 0700"), "the plan is shown: \(run.stdout)")
+        #expect(run.stderr.contains("the plan cannot be trusted to be whole, so nothing was changed"), "\(run.stderr)")
+        #expect(FixRaceTests.mode(s.host.path("/home/ann")) == 0o750)
+    }
+
     @Test func applyAndUndoRefuseToRunAsAnyoneButRoot() throws {
         let s = try Setup()
         defer { s.remove() }

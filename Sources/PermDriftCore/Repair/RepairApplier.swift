@@ -48,7 +48,7 @@ public struct RepairApplier {
         return outcomes
     }
 
-    private func apply(_ changes: [RepairAction.Change], to path: HostPath, facts: InodeFacts) throws(SystemCallError) -> Outcome {
+    func apply(_ changes: [RepairAction.Change], to path: HostPath, facts: InodeFacts) throws(SystemCallError) -> Outcome {
         guard path.shortenedFrom == nil, scanRoots.contains(where: { path.isWithin($0) }) else {
             return .skipped("outside the baseline's scan roots; fix never changes anything there")
         }

@@ -149,7 +149,9 @@ public final class StateDirectory {
             opened.close()
             throw .untrusted(
                 path: display,
-                why: "is owned by uid \(st.uid) with mode \(ModeSpec.octal(st.mode)); the lock must be the directory owner's own, 0600")
+                why:
+                    "is owned by uid \(st.uid) with mode \(ModeSpec.octal(st.mode)); the lock must be \(mine ? "the running user's" : "the directory owner's") own, 0600"
+            )
         }
         if case .failure(let e) = Syscalls.lockExclusive(opened) {
             opened.close()
