@@ -82,4 +82,17 @@ struct RepairApplierTests {
                 == .skipped("changed since the scan: /d is no longer a directory (a symlink is never followed)"))
         #expect(t.mode("/a/file") == 0o644)
     }
+
+    @Test func onAnInodeAnotherNameReachesNarrowingIsMadeAndWideningIsNot() throws {
+        let t = try Tree()
+        defer { t.remove() }
+        link(t.root + "/a/file", t.base + "/elsewhere")
+        let applier = try t.applier(roots: ["/a"])
+        #expect(
+            try applier.apply([.mode(from: 0o644, to: 0o666)], to: HostPath("/a/file"), facts: try t.facts("/a/file"))
+                == .skipped("it now has 2 links; fix grants nothing more on an inode another name reaches"))
+        #expect(t.mode("/a/file") == 0o644)
+        #expect(try applier.apply([.mode(from: 0o644, to: 0o600)], to: HostPath("/a/file"), facts: try t.facts("/a/file")) == .applied)
+        #expect(t.mode("/a/file") == 0o600)
+    }
 }

@@ -96,4 +96,25 @@ struct RepairJournalTests {
         #expect(Hex.decode("00017f80ff2f") == bytes)
         #expect(Hex.decode("0") == nil && Hex.decode("zz") == nil && Hex.decode("AB") == nil)
     }
+
+    @Test func whatGrantsMore() {
+        let plain = InodeState(uid: 1, gid: 1, mode: 0o640, acl: nil, defaultACL: nil, capability: nil)
+        #expect(plain.with(.mode(from: 0o640, to: 0o644), type: .file).grantsMore(than: plain))
+        #expect(plain.with(.mode(from: 0o640, to: 0o4640), type: .file).grantsMore(than: plain))
+        #expect(!plain.with(.mode(from: 0o640, to: 0o600), type: .file).grantsMore(than: plain))
+        let named = InodeState(uid: 1, gid: 1, mode: 0o750, acl: Self.named, defaultACL: nil, capability: nil)
+        #expect(named.grantsMore(than: plain))
+        #expect(!plain.grantsMore(than: plain))
+        let minimal = PosixACL(entries: Self.named.entries.filter { [.userObject, .groupObject, .other].contains($0.tag) })
+        #expect(!named.with(.removeACLEntries([.init(.user, id: 33002, 5)], leaves: minimal), type: .file).grantsMore(than: named))
+        // A wider mask widens the named entries it limits.
+        let masked = PosixACL(entries: [
+            .init(.userObject, 7), .init(.user, id: 9, 7), .init(.groupObject, 0), .init(.mask, 4), .init(.other, 0)
+        ])
+        let narrow = InodeState(uid: 1, gid: 1, mode: 0o740, acl: masked, defaultACL: nil, capability: nil)
+        #expect(narrow.with(.mode(from: 0o740, to: 0o770), type: .file).grantsMore(than: narrow))
+        var capable = plain
+        capable.capability = [1]
+        #expect(capable.grantsMore(than: plain) && !plain.grantsMore(than: capable))
+    }
 }

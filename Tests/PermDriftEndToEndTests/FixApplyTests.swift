@@ -130,6 +130,33 @@ struct FixApplyTests {
         #expect(try TreeState.read(host.root)["/home/secret"]?.owner == "0:0", "the root file was handed to the agent")
     }
 
+    /// An exact mode would widen a file that another name reaches (a file hard-linked from elsewhere):
+    /// the plan refuses the change and apply does not make it.
+    @Test func aChangeThatGrantsMoreOnAHardLinkedFileIsRefused() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let state = try Self.stateDirectory()
+        defer { removeTree(state) }
+        host.setMode(ScratchHost.facts, 0o600)
+        try host.hardLink(ScratchHost.facts, at: "/srv/facts-link")
+        let file = try host.baseline(
+            ScratchHost.head + """
+                rules:
+                  - id: shared
+                    match: /srv/shared/**
+                    types: [file]
+                    expect: { mode: "0640" }
+
+                """)
+        let fix = try Harness.permdrift([
+            "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--journal-dir", state
+        ])
+        #expect(fix.status == 1, "\(fix.stdout) \(fix.stderr)")
+        #expect(fix.stdout.contains("  REFUSED: mode 0600 → 0640"), "\(fix.stdout)")
+        #expect(fix.stdout.contains("    why: the inode has 2 links: another name reaches the same file"), "\(fix.stdout)")
+        #expect(try TreeState.read(host.root)[ScratchHost.facts]?.mode == 0o100600)
+    }
+
     @Test func namesFromTheTreeAreEscapedInWhatApplySays() throws {
         let host = try ScratchHost()
         defer { host.remove() }

@@ -68,6 +68,34 @@ public struct InodeState: Hashable, Sendable {
         self.acl = acl.isMinimal ? nil : acl
     }
 
+    /// The state a scan's record gives (its capability bytes are not kept: nil).
+    init(_ record: FileRecord) {
+        self.init(
+            uid: record.uid, gid: record.gid, mode: record.mode, acl: record.acl, defaultACL: record.defaultACL, capability: nil)
+    }
+
+    /// Whether this state grants anything `other` does not: a mode bit (setuid, setgid and sticky
+    /// included), an ACL entry or a right of one, or file capabilities.
+    func grantsMore(than other: InodeState) -> Bool {
+        if mode & ~other.mode & 0o7777 != 0 { return true }
+        let mine = acl ?? PosixACL(mode: mode)
+        let theirs = other.acl ?? PosixACL(mode: other.mode)
+        // What each entry grants in effect: a named entry and the owning group's are limited by the mask.
+        func effective(_ acl: PosixACL, _ e: PosixACL.Entry) -> UInt8 {
+            [.user, .group, .groupObject].contains(e.tag) ? e.permissions & (acl.mask ?? 7) : e.permissions
+        }
+        for e in mine.entries where e.tag != .mask {
+            let granted = effective(mine, e)
+            guard let was = theirs.entries.first(where: { $0.tag == e.tag && $0.id == e.id }) else {
+                if granted != 0 { return true }
+                continue
+            }
+            if granted & ~effective(theirs, was) != 0 { return true }
+        }
+        if let capability, capability != other.capability { return true }
+        return false
+    }
+
     /// The fields that differ, for messages: `mode 0600 (expected 0640), owner 33001 (expected 33002)`.
     func differences(from expected: InodeState) -> String {
         var out = [String]()

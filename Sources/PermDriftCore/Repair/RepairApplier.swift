@@ -72,6 +72,9 @@ public struct RepairApplier {
         }
         if status.type == .symlink { return .skipped("it is a symlink; fix never changes one") }
         let target = changes.reduce(before) { $0.with($1, type: status.type) }
+        if status.type != .directory, status.links > 1, target.grantsMore(than: before) {
+            return .skipped("it now has \(status.links) links; fix grants nothing more on an inode another name reaches")
+        }
         var entry = JournalEntry(event: .begin)
         entry.path = path.description
         entry.pathHex = Hex.encode(path.bytes)

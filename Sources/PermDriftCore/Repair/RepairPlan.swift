@@ -216,11 +216,19 @@ extension RepairPlan {
         /// Why an owner or group change is refused: it would hand over what another name reaches, or the
         /// inode is of a type the rule does not name (a rule without `type:` names files and directories).
         static func refusal(_ change: RepairAction.Change, _ basis: RepairBasis) -> String? {
+            let record = basis.record
             switch change {
             case .owner, .group: break
+            case .mode, .setACL, .removeACLEntries:
+                // A change that grants more on an inode another name reaches widens that name too.
+                let before = InodeState(record)
+                if record.type != .directory, record.links > 1, before.with(change, type: record.type).grantsMore(than: before) {
+                    return
+                        "the inode has \(record.links) links: another name reaches the same file, perhaps one outside the agents' reach, and this change would grant more there too"
+                }
+                return nil
             default: return nil
             }
-            let record = basis.record
             if record.type != .directory, record.links > 1 {
                 return
                     "the inode has \(record.links) links: another name reaches the same file, perhaps one outside the agents' reach (a root file hard-linked here), and changing its \(change.kind) would hand that over too"
