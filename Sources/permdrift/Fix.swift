@@ -27,7 +27,7 @@ struct Fix: ParsableCommand {
     @Option(
         name: .customLong("state-dir"),
         help: ArgumentHelp(
-            "The state directory: its lock keeps a scan from running at the same time; --apply journals there.", valueName: "dir"))
+            "The service's state directory: fix takes its lock, so that no scan runs while it changes the tree.", valueName: "dir"))
     var stateDirectory: String?
 
     @Option(

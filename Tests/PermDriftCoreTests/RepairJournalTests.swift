@@ -97,24 +97,41 @@ struct RepairJournalTests {
         #expect(Hex.decode("0") == nil && Hex.decode("zz") == nil && Hex.decode("AB") == nil)
     }
 
-    @Test func whatGrantsMore() {
-        let plain = InodeState(uid: 1, gid: 1, mode: 0o640, acl: nil, defaultACL: nil, capability: nil)
-        #expect(plain.with(.mode(from: 0o640, to: 0o644), type: .file).grantsMore(than: plain))
-        #expect(plain.with(.mode(from: 0o640, to: 0o4640), type: .file).grantsMore(than: plain))
-        #expect(!plain.with(.mode(from: 0o640, to: 0o600), type: .file).grantsMore(than: plain))
-        let named = InodeState(uid: 1, gid: 1, mode: 0o750, acl: Self.named, defaultACL: nil, capability: nil)
-        #expect(named.grantsMore(than: plain))
-        #expect(!plain.grantsMore(than: plain))
-        let minimal = PosixACL(entries: Self.named.entries.filter { [.userObject, .groupObject, .other].contains($0.tag) })
-        #expect(!named.with(.removeACLEntries([.init(.user, id: 33002, 5)], leaves: minimal), type: .file).grantsMore(than: named))
-        // A wider mask widens the named entries it limits.
-        let masked = PosixACL(entries: [
-            .init(.userObject, 7), .init(.user, id: 9, 7), .init(.groupObject, 0), .init(.mask, 4), .init(.other, 0)
-        ])
-        let narrow = InodeState(uid: 1, gid: 1, mode: 0o740, acl: masked, defaultACL: nil, capability: nil)
-        #expect(narrow.with(.mode(from: 0o740, to: 0o770), type: .file).grantsMore(than: narrow))
-        var capable = plain
+    @Test func privilegeIsNeverGivenToContentSomeoneElseCouldWrite() {
+        let agents = InodeState(uid: 33001, gid: 33001, mode: 0o755, acl: nil, defaultACL: nil, capability: nil)
+        let toRoot = agents.with(.owner(from: 33001, to: 0), type: .file)
+        #expect(
+            agents.privilegeRefusal(to: toRoot, type: .file)?.hasPrefix(
+                "uid 33001 could write its content, and this would give that content root's ownership") == true)
+        #expect(
+            agents.privilegeRefusal(to: agents.with(.mode(from: 0o755, to: 0o4755), type: .file), type: .file)?.contains(
+                "a setuid or setgid bit") == true)
+        var capable = agents
         capable.capability = [1]
-        #expect(capable.grantsMore(than: plain) && !plain.grantsMore(than: capable))
+        #expect(agents.privilegeRefusal(to: capable, type: .file)?.contains("file capabilities") == true)
+        // Taking privilege away, a directory, or root's own unwritable file: allowed.
+        #expect(capable.privilegeRefusal(to: agents, type: .file) == nil)
+        #expect(agents.privilegeRefusal(to: toRoot, type: .directory) == nil)
+        let roots = InodeState(uid: 0, gid: 0, mode: 0o755, acl: nil, defaultACL: nil, capability: nil)
+        #expect(roots.privilegeRefusal(to: roots.with(.mode(from: 0o755, to: 0o4755), type: .file), type: .file) == nil)
+        // Root's file that others may write is someone else's content too.
+        let groupWritable = InodeState(uid: 0, gid: 33000, mode: 0o775, acl: nil, defaultACL: nil, capability: nil)
+        #expect(groupWritable.privilegeRefusal(to: groupWritable.with(.mode(from: 0o775, to: 0o2755), type: .file), type: .file) != nil)
+        let aclWritable = InodeState(
+            uid: 0, gid: 0, mode: 0o750,
+            acl: PosixACL(entries: [
+                .init(.userObject, 7), .init(.user, id: 33001, 6), .init(.groupObject, 5), .init(.mask, 7), .init(.other, 0)
+            ]),
+            defaultACL: nil, capability: nil)
+        #expect(aclWritable.writableByOthersThanRoot)
+    }
+
+    @Test func removingAnACLNeverGivesTheOwningGroupMoreThanTheMaskAllowed() {
+        let acl = PosixACL(entries: [
+            .init(.userObject, 6), .init(.user, id: 33002, 4), .init(.groupObject, 7), .init(.mask, 4), .init(.other, 0)
+        ])
+        #expect(acl.baseEntries == PosixACL(mode: 0o640))
+        let s = InodeState(uid: 1, gid: 1, mode: 0o640, acl: acl, defaultACL: nil, capability: nil)
+        #expect(s.with(.setACL(from: acl, to: nil), type: .file).mode == 0o640)
     }
 }

@@ -46,6 +46,19 @@ struct RunTrustTests {
         #expect(try state.highestSerial() == 9)
     }
 
+    /// `permdrift fix` (root) checks the serial of the service's state directory but never writes it
+    /// there: a root-owned serial file would lock the service out of its own directory.
+    @Test func aSerialCheckedWithoutRecordingLeavesTheDirectoryAsItWas() throws {
+        let dir = try makeTemporaryDirectory(prefix: "permdrift-serial")
+        defer { removeTree(dir) }
+        let state = try StateDirectory(path: dir)
+        try BaselineSource.checkSerial(try Self.baseline(serial: 5), state: state, record: false)
+        #expect(try state.highestSerial() == nil)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/baseline-serial"))
+        try BaselineSource.checkSerial(try Self.baseline(serial: 5), state: state)
+        #expect(throws: StateError.self) { try BaselineSource.checkSerial(try Self.baseline(serial: 4), state: state, record: false) }
+    }
+
     @Test func aBaselineWithoutASerialCountsAsZero() throws {
         let dir = try makeTemporaryDirectory(prefix: "permdrift-serial")
         defer { removeTree(dir) }

@@ -13,6 +13,20 @@ public enum CurrentProcess {
     /// Its effective user id.
     public static var effectiveUserID: UInt32 { geteuid() }
 
+    /// `path` made absolute against the working directory, without trailing slashes; no symlink is
+    /// resolved.
+    public static func absolutePath(_ path: String) -> String {
+        var p = path
+        if !p.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            if getcwd(&buffer, buffer.count) != nil {
+                p = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + p
+            }
+        }
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        return p
+    }
+
     /// Ends the process at once with `status`: no exit handlers, no buffers flushed (what a process
     /// that must not go on does).
     public static func exitImmediately(_ status: Int32) -> Never {

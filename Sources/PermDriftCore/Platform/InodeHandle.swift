@@ -52,6 +52,14 @@ struct InodeHandle {
 
     func close() { descriptor.close() }
 
+    /// Whether `/proc/self/fd` is procfs: the changes made through it name this process's descriptors
+    /// only there (a chroot or container may lack it, or have something else there).
+    static var procIsMounted: Bool {
+        guard case .success(let fd) = Syscalls.open("/proc/self/fd", [.pathOnly, .directory, .noFollow]) else { return false }
+        defer { fd.close() }
+        return Syscalls.filesystemType(fd) == 0x9fa0  // PROC_SUPER_MAGIC
+    }
+
     func status() -> Result<FileStatus, Errno> { Syscalls.stat(fd: descriptor) }
 
     /// `/proc/self/fd/N`: this inode, for the calls that take a path.

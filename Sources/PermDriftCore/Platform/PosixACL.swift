@@ -55,6 +55,20 @@ public struct PosixACL: Hashable, Sendable {
         entries.allSatisfy { $0.tag == .userObject || $0.tag == .groupObject || $0.tag == .other }
     }
 
+    /// The base entries this ACL leaves when its named entries and mask go, the owning group's limited by
+    /// the mask: what the owning group had in effect, and no more.
+    public var baseEntries: PosixACL {
+        let mask = self.mask ?? 7
+        return PosixACL(
+            entries: entries.compactMap { e in
+                switch e.tag {
+                case .userObject, .other: e
+                case .groupObject: Entry(.groupObject, e.permissions & mask)
+                case .user, .group, .mask: nil
+                }
+            })
+    }
+
     public func permissions(of tag: Tag) -> UInt8? {
         entries.first { $0.tag == tag }?.permissions
     }

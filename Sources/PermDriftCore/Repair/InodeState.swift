@@ -36,8 +36,7 @@ public struct InodeState: Hashable, Sendable {
                 s.capability = nil
             }
         case .removeACLEntries(_, let leaves): s.setAccessACL(leaves)
-        case .setACL(let from, let to):
-            s.setAccessACL(to ?? PosixACL(entries: from.entries.filter { $0.tag != .user && $0.tag != .group && $0.tag != .mask }))
+        case .setACL(let from, let to): s.setAccessACL(to ?? from.baseEntries)
         case .removeDefaultACLEntries(_, let leaves): s.defaultACL = leaves
         case .setDefaultACL(_, let to): s.defaultACL = to
         case .mode(_, let to):
@@ -74,26 +73,30 @@ public struct InodeState: Hashable, Sendable {
             uid: record.uid, gid: record.gid, mode: record.mode, acl: record.acl, defaultACL: record.defaultACL, capability: nil)
     }
 
-    /// Whether this state grants anything `other` does not: a mode bit (setuid, setgid and sticky
-    /// included), an ACL entry or a right of one, or file capabilities.
-    func grantsMore(than other: InodeState) -> Bool {
-        if mode & ~other.mode & 0o7777 != 0 { return true }
-        let mine = acl ?? PosixACL(mode: mode)
-        let theirs = other.acl ?? PosixACL(mode: other.mode)
-        // What each entry grants in effect: a named entry and the owning group's are limited by the mask.
-        func effective(_ acl: PosixACL, _ e: PosixACL.Entry) -> UInt8 {
-            [.user, .group, .groupObject].contains(e.tag) ? e.permissions & (acl.mask ?? 7) : e.permissions
-        }
-        for e in mine.entries where e.tag != .mask {
-            let granted = effective(mine, e)
-            guard let was = theirs.entries.first(where: { $0.tag == e.tag && $0.id == e.id }) else {
-                if granted != 0 { return true }
-                continue
-            }
-            if granted & ~effective(theirs, was) != 0 { return true }
-        }
-        if let capability, capability != other.capability { return true }
-        return false
+    /// Whether someone other than root could write the inode's content: an owner other than root, a
+    /// write bit for group or others, or an ACL entry with write (the mask aside: this errs on the safe side).
+    var writableByOthersThanRoot: Bool {
+        if uid != 0 { return true }
+        if let acl { return acl.entries.contains { $0.tag != .userObject && $0.tag != .mask && $0.permissions & 2 != 0 } }
+        return mode & 0o022 != 0
+    }
+
+    /// The privilege `target` gives that this state does not: root's ownership, a setuid or setgid bit,
+    /// or file capabilities; nil when it gives none.
+    func privilegeAdded(by target: InodeState) -> String? {
+        if target.uid == 0 && uid != 0 { return "root's ownership" }
+        if target.mode & ~mode & 0o6000 != 0 { return "a setuid or setgid bit" }
+        if let capability = target.capability, capability != self.capability { return "file capabilities" }
+        return nil
+    }
+
+    /// Why going from this state to `target` is refused on a non-directory whose content someone other
+    /// than root could have written: it would give that content privilege; nil when it is not.
+    func privilegeRefusal(to target: InodeState, type: FileType) -> String? {
+        guard type != .directory, writableByOthersThanRoot, let added = privilegeAdded(by: target) else { return nil }
+        let who = uid != 0 ? "uid \(uid)" : "others than root"
+        return
+            "\(who) could write its content, and this would give that content \(added); fix never gives privilege to what someone else could have written (restore it from a trusted source)"
     }
 
     /// The fields that differ, for messages: `mode 0600 (expected 0640), owner 33001 (expected 33002)`.
@@ -142,6 +145,12 @@ extension InodeState {
         case .failure(let e) where e == .notSupported: capability = nil
         case .failure(let e): return .failure(.system("getxattr \(ACLAttribute.capability)", e))
         }
+        // The attributes were read after the status: a change in between would mix two states.
+        switch handle.status() {
+        case .success(let again) where again.hasSameChangeTime(as: st) && again.isSameInode(as: st): break
+        case .success: return .failure(.unreadable("it: it changed while it was read"))
+        case .failure(let e): return .failure(.system("statx", e))
+        }
         let state = InodeState(uid: st.uid, gid: st.gid, mode: st.mode, acl: acls[0], defaultACL: acls[1], capability: capability)
         return .success((state, st))
     }
@@ -149,9 +158,14 @@ extension InodeState {
     /// Makes the inode's state `target`, from `self` (its state as just read): owner and group first (a
     /// chown clears setuid, setgid and capabilities, which the later steps set again where the target
     /// has them), then the access ACL (which sets the mode's permission bits), the default ACL, the mode
-    /// bits, and the capabilities last. Each step runs only when its part differs.
+    /// bits, and the capabilities last. Each step runs only when its part differs. Before an owner or
+    /// group change the mode is narrowed to what both states allow.
     func change(_ handle: InodeHandle, to target: InodeState, type: FileType) -> Result<Void, RepairError> {
         if uid != target.uid || gid != target.gid {
+            // First only the bits both states have, so that the new owner or group never holds, even
+            // for a moment, what the old one had and the target does not (with an ACL, this narrows the mask).
+            let narrow = mode & target.mode
+            if narrow != mode, case .failure(let e) = handle.changeMode(narrow) { return .failure(.system("chmod", e)) }
             if case .failure(let e) = handle.changeOwner(
                 uid: uid == target.uid ? nil : target.uid, gid: gid == target.gid ? nil : target.gid)
             {

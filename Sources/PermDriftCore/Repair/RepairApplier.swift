@@ -1,8 +1,9 @@
 /// Makes a plan's changes, race-safely (docs/design.md, "Repair"): each path is opened from the host
 /// root one component at a time without following a symlink (`InodeHandle`); the inode must be the
-/// one the scan saw (type, device, inode number and ctime), checked once before its first change, since
-/// every change moves the ctime; owner and group changes are refused again on an inode that now has more
-/// than one link; nothing outside the baseline's scan roots is touched. Each inode's state is written
+/// one the scan saw (type, device, inode number, ctime, and mode and owners for filesystems with coarse
+/// timestamps), checked once before its first change, since every change moves the ctime; a
+/// non-directory that now has more than one link is not changed, nor one whose content someone other
+/// than root could write given privilege; nothing outside the baseline's scan roots is touched. Each inode's state is written
 /// to the journal before its first change and again, as read back, after its last.
 public struct RepairApplier {
     public enum Outcome: Sendable, Equatable {
@@ -66,15 +67,12 @@ public struct RepairApplier {
         case .failure(let e): return .failed(e.description)
         }
         if let differs = Self.differences(status, facts) { return .skipped("changed since the scan: \(differs)") }
-        let chowns = changes.contains { $0.kind == "owner" || $0.kind == "group" }
-        if chowns, status.type != .directory, status.links > 1 {
-            return .skipped("it now has \(status.links) links; its owner and group are not changed")
+        if status.type != .directory, status.links > 1 {
+            return .skipped("it now has \(status.links) links; fix changes nothing that another name reaches")
         }
         if status.type == .symlink { return .skipped("it is a symlink; fix never changes one") }
         let target = changes.reduce(before) { $0.with($1, type: status.type) }
-        if status.type != .directory, status.links > 1, target.grantsMore(than: before) {
-            return .skipped("it now has \(status.links) links; fix grants nothing more on an inode another name reaches")
-        }
+        if let refused = before.privilegeRefusal(to: target, type: status.type) { return .skipped(refused) }
         var entry = JournalEntry(event: .begin)
         entry.path = path.description
         entry.pathHex = Hex.encode(path.bytes)
@@ -116,7 +114,9 @@ public struct RepairApplier {
         if st.device != facts.device || st.inode != facts.inode {
             return "another inode (device \(st.device), inode \(st.inode); the scan saw device \(facts.device), inode \(facts.inode))"
         }
-        if st.ctimeSeconds != facts.ctimeSeconds || st.ctimeNanoseconds != facts.ctimeNanoseconds {
+        if st.ctimeSeconds != facts.ctimeSeconds || st.ctimeNanoseconds != facts.ctimeNanoseconds || st.mode & 0o7777 != facts.mode
+            || st.uid != facts.uid || st.gid != facts.gid
+        {
             return
                 "its ctime is \(ctimeText(seconds: st.ctimeSeconds, nanoseconds: st.ctimeNanoseconds)), the scan saw \(ctimeText(seconds: facts.ctimeSeconds, nanoseconds: facts.ctimeNanoseconds)): its mode, owner, ACL or links changed"
         }

@@ -34,6 +34,11 @@ public struct InodeFacts: Sendable, Hashable, CustomStringConvertible {
     public var ctimeSeconds: Int64
     public var ctimeNanoseconds: UInt32
     public var links: UInt64
+    /// The 12 mode bits and the owners: compared too, for filesystems whose ctime is
+    /// coarse (not printed).
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
 
     public init(_ record: FileRecord) {
         type = record.type
@@ -42,6 +47,9 @@ public struct InodeFacts: Sendable, Hashable, CustomStringConvertible {
         ctimeSeconds = record.ctimeSeconds
         ctimeNanoseconds = record.ctimeNanoseconds
         links = record.links
+        mode = record.mode
+        uid = record.uid
+        gid = record.gid
     }
 
     /// `directory, device 2049, inode 131, ctime 1719830000.123456789, 1 link`.

@@ -181,7 +181,7 @@ extension RepairPlan {
                 let actual = record.effectiveACL
                 guard let expected = spec.exactACL else {
                     guard let extended = record.acl else { return nil }
-                    let minimal = PosixACL(entries: extended.entries.filter { [.userObject, .groupObject, .other].contains($0.tag) })
+                    let minimal = extended.baseEntries
                     let named = extended.entries.filter { $0.tag == .user || $0.tag == .group }
                     return named.isEmpty ? .setACL(from: extended, to: nil) : .removeACLEntries(named, leaves: minimal)
                 }
@@ -217,21 +217,15 @@ extension RepairPlan {
         /// inode is of a type the rule does not name (a rule without `type:` names files and directories).
         static func refusal(_ change: RepairAction.Change, _ basis: RepairBasis) -> String? {
             let record = basis.record
-            switch change {
-            case .owner, .group: break
-            case .mode, .setACL, .removeACLEntries:
-                // A change that grants more on an inode another name reaches widens that name too.
-                let before = InodeState(record)
-                if record.type != .directory, record.links > 1, before.with(change, type: record.type).grantsMore(than: before) {
-                    return
-                        "the inode has \(record.links) links: another name reaches the same file, perhaps one outside the agents' reach, and this change would grant more there too"
-                }
-                return nil
-            default: return nil
-            }
             if record.type != .directory, record.links > 1 {
                 return
-                    "the inode has \(record.links) links: another name reaches the same file, perhaps one outside the agents' reach (a root file hard-linked here), and changing its \(change.kind) would hand that over too"
+                    "the inode has \(record.links) links: another name reaches the same file, perhaps one outside the scan roots (a root file hard-linked here), and changing its \(change.kind) would change it there too"
+            }
+            let before = InodeState(record)
+            if let refused = before.privilegeRefusal(to: before.with(change, type: record.type), type: record.type) { return refused }
+            switch change {
+            case .owner, .group: break
+            default: return nil
             }
             let named = basis.ruleTypes ?? [.file, .directory]
             if !named.contains(record.type) {

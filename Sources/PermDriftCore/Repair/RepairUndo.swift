@@ -102,6 +102,10 @@ struct RepairUndo {
         }
         if current != after { return .skipped("changed since the fix: it holds \(current.differences(from: after))") }
         if current == step.before { return .applied }
+        if status.type != .directory, status.links > 1 {
+            return .skipped("it now has \(status.links) links; undo changes nothing that another name reaches")
+        }
+        if let refused = current.privilegeRefusal(to: step.before, type: status.type) { return .skipped(refused) }
         var entry = JournalEntry(event: .begin)
         entry.path = step.path.description
         entry.pathHex = Hex.encode(step.path.bytes)

@@ -99,7 +99,8 @@ public struct BaselineSource: Sendable {
 
     /// A signed baseline's serial never goes down on a host: an older signed baseline is not replayed.
     /// Records the serial as accepted when it is not lower than the highest the state holds.
-    public static func checkSerial(_ baseline: Baseline, state: StateDirectory) throws(StateError) {
+    /// `record`: write the serial as the highest accepted (not where the directory is another account's).
+    public static func checkSerial(_ baseline: Baseline, state: StateDirectory, record: Bool = true) throws(StateError) {
         let serial = baseline.serial ?? 0
         if let highest = try state.highestSerial(), serial < highest {
             throw .untrusted(
@@ -108,6 +109,6 @@ public struct BaselineSource: Sendable {
                     "has serial \(serial), lower than \(highest), the highest this host has accepted: an older baseline is being replayed; rejected"
             )
         }
-        try state.recordSerial(serial)
+        if record { try state.recordSerial(serial) }
     }
 }

@@ -8,7 +8,7 @@ extension FixRun {
         let (run, journal) = try FixJournal.create(in: journals, console: console)
         var start = JournalEntry(event: .start)
         start.run = run
-        start.root = root.path
+        start.root = CurrentProcess.absolutePath(root.path)
         start.started = ISO8601DateFormatter().string(from: Date())
         start.version = ScanResult.toolVersion
         let outcomes: [RepairApplier.PathOutcome]
@@ -125,7 +125,7 @@ struct FixUndo {
             throw RunExit(ExitStatus.untrusted)
         }
         let rootPath = start.root ?? "/"
-        if let given = options.host.root, given != rootPath {
+        if let given = options.host.root, CurrentProcess.absolutePath(given) != CurrentProcess.absolutePath(rootPath) {
             console.error(
                 "permdrift fix: run \(run) changed the tree under \(TerminalText.escape(rootPath)), not --root \(TerminalText.escape(given)); nothing was changed"
             )

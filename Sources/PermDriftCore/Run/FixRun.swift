@@ -56,6 +56,12 @@ public struct FixRun {
             // while it changes the tree) and reads its baseline serial, and writes nothing else there.
             try StateAccess.lock(path, fromConfiguration: settings.stateFromConfiguration, serviceOwned: true, console: console)
         }
+        if mode != .plan, !InodeHandle.procIsMounted {
+            console.error(
+                "permdrift fix: /proc is not mounted here (procfs): fix makes its changes through /proc/self/fd, never through a path, so it changes nothing without it"
+            )
+            throw RunExit(ExitStatus.untrusted)
+        }
         let journals = try mode == .plan ? nil : JournalDirectory.open(journalDirectory, console: console)
         return try withExtendedLifetime((state, journals)) { () throws(RunExit) -> Int32 in
             if case .undo(let run) = mode, let journals {
@@ -63,7 +69,7 @@ public struct FixRun {
             }
             let rootDirectory = try options.host.directory(console: console)
             let accounts = try options.host.accounts(console: console)
-            let baseline = try loadBaseline(settings, accounts: accounts, state: state)
+            let baseline = try loadBaseline(settings, accounts: accounts, state: state, journals: journals)
             let root = try openRoot(rootDirectory)
             let result = try scan(baseline, accounts: accounts, root: root)
             let plan = RepairPlan(result)
@@ -109,10 +115,18 @@ public struct FixRun {
         return ExitStatus.drift
     }
 
-    private func loadBaseline(_ settings: ScanSettings, accounts: AccountDatabase, state: StateDirectory?) throws(RunExit) -> Baseline {
+    /// The baseline, and for a signed one the serial check: against the service's state directory (read
+    /// only: it is the service account's), and against and into root's journal directory, whose serial
+    /// the service account cannot lower.
+    private func loadBaseline(_ settings: ScanSettings, accounts: AccountDatabase, state: StateDirectory?, journals: StateDirectory?)
+        throws(RunExit) -> Baseline
+    {
         do {
             let baseline = try settings.baseline.load(accounts: accounts, console: console)
-            if settings.baseline.mustBeSigned, let state { try BaselineSource.checkSerial(baseline, state: state) }
+            if settings.baseline.mustBeSigned {
+                if let state { try BaselineSource.checkSerial(baseline, state: state, record: state.isOwnedByRunningUser) }
+                if let journals { try BaselineSource.checkSerial(baseline, state: journals) }
+            }
             return baseline
         } catch let rejected as BaselineSource.Rejected {
             console.error(

@@ -29,6 +29,9 @@ public final class StateDirectory {
     private var owner: UInt32 = 0
     private var ownerGroup: UInt32 = 0
 
+    /// Whether the running user owns it (else root uses the service's directory for its lock only).
+    public var isOwnedByRunningUser: Bool { owner == SystemAccounts.effectiveUserID }
+
     /// Opens and checks the directory: not a symlink, a directory, owned by the user running permdrift,
     /// mode 0700. `serviceOwned`: root may also use one that another account owns (the service's state
     /// directory, for `permdrift fix`, which only takes its lock and reads its baseline serial).
