@@ -97,33 +97,30 @@ struct RepairJournalTests {
         #expect(Hex.decode("0") == nil && Hex.decode("zz") == nil && Hex.decode("AB") == nil)
     }
 
-    @Test func privilegeIsNeverGivenToContentSomeoneElseCouldWrite() {
+    @Test func privilegeIsNeverGivenToAFile() {
         let agents = InodeState(uid: 33001, gid: 33001, mode: 0o755, acl: nil, defaultACL: nil, capability: nil)
-        let toRoot = agents.with(.owner(from: 33001, to: 0), type: .file)
+        func refusal(_ from: InodeState, _ changes: [RepairAction.Change], _ type: FileType = .file) -> String? {
+            from.privilegeRefusal(to: changes.reduce(from) { $0.with($1, type: type) }, type: type)
+        }
+        #expect(refusal(agents, [.owner(from: 33001, to: 0)])?.hasPrefix("this would give the file root's ownership; ") == true)
+        #expect(refusal(agents, [.mode(from: 0o755, to: 0o4755)])?.contains("a setuid or setgid bit") == true)
+        // A setgid or setuid bit kept while the group or owner it runs as changes (the review's disk helper).
+        let setgid = InodeState(uid: 33001, gid: 33001, mode: 0o2644, acl: nil, defaultACL: nil, capability: nil)
+        #expect(refusal(setgid, [.group(from: 33001, to: 6), .mode(from: 0o2644, to: 0o2755)])?.contains("setgid to another group") == true)
+        let setuid = InodeState(uid: 33001, gid: 33001, mode: 0o4754, acl: nil, defaultACL: nil, capability: nil)
         #expect(
-            agents.privilegeRefusal(to: toRoot, type: .file)?.hasPrefix(
-                "uid 33001 could write its content, and this would give that content root's ownership") == true)
-        #expect(
-            agents.privilegeRefusal(to: agents.with(.mode(from: 0o755, to: 0o4755), type: .file), type: .file)?.contains(
-                "a setuid or setgid bit") == true)
+            refusal(setuid, [.owner(from: 33001, to: 33100), .mode(from: 0o4754, to: 0o4755)])?.contains("setuid to another owner") == true)
+        // Root's own unwritable file gets no setuid bit from fix either (the review's two-run attack).
+        let roots = InodeState(uid: 0, gid: 0, mode: 0o755, acl: nil, defaultACL: nil, capability: nil)
+        #expect(refusal(roots, [.mode(from: 0o755, to: 0o4755)]) != nil)
         var capable = agents
         capable.capability = [1]
-        #expect(agents.privilegeRefusal(to: capable, type: .file)?.contains("file capabilities") == true)
-        // Taking privilege away, a directory, or root's own unwritable file: allowed.
+        #expect(agents.privilegeRefusal(to: capable, type: .file)?.contains("capabilities (security.capability)") == true)
+        // Taking privilege away, handing a file from one agent to another, and directories: allowed.
         #expect(capable.privilegeRefusal(to: agents, type: .file) == nil)
-        #expect(agents.privilegeRefusal(to: toRoot, type: .directory) == nil)
-        let roots = InodeState(uid: 0, gid: 0, mode: 0o755, acl: nil, defaultACL: nil, capability: nil)
-        #expect(roots.privilegeRefusal(to: roots.with(.mode(from: 0o755, to: 0o4755), type: .file), type: .file) == nil)
-        // Root's file that others may write is someone else's content too.
-        let groupWritable = InodeState(uid: 0, gid: 33000, mode: 0o775, acl: nil, defaultACL: nil, capability: nil)
-        #expect(groupWritable.privilegeRefusal(to: groupWritable.with(.mode(from: 0o775, to: 0o2755), type: .file), type: .file) != nil)
-        let aclWritable = InodeState(
-            uid: 0, gid: 0, mode: 0o750,
-            acl: PosixACL(entries: [
-                .init(.userObject, 7), .init(.user, id: 33001, 6), .init(.groupObject, 5), .init(.mask, 7), .init(.other, 0)
-            ]),
-            defaultACL: nil, capability: nil)
-        #expect(aclWritable.writableByOthersThanRoot)
+        #expect(refusal(agents, [.owner(from: 33001, to: 33002)]) == nil)
+        #expect(refusal(setuid, [.mode(from: 0o4754, to: 0o754)]) == nil)
+        #expect(refusal(agents, [.owner(from: 33001, to: 0), .mode(from: 0o755, to: 0o2755)], .directory) == nil)
     }
 
     @Test func removingAnACLNeverGivesTheOwningGroupMoreThanTheMaskAllowed() {

@@ -105,9 +105,9 @@ struct RepairPlanTests {
         #expect(plan.actions.count == 5)
         func refusal(_ key: String) -> String? { plan.actions.first { "\($0.path) \($0.change.kind)" == key }?.refusal }
         #expect(refusal("/a owner")?.hasPrefix("the inode has 2 links") == true)
-        #expect(refusal("/b group") == "the entry is a symlink, which the rule does not name (directory, file)")
+        #expect(refusal("/b group")?.hasPrefix("the entry is a symlink, which the rule does not name (directory, file); ") == true)
         #expect(refusal("/c owner") == nil, "a directory's link count is its subdirectories")
-        #expect(refusal("/e owner") == "the entry is a file, which the rule does not name (directory)")
+        #expect(refusal("/e owner")?.hasPrefix("the entry is a file, which the rule does not name (directory); ") == true)
         #expect(refusal("/a mode")?.hasPrefix("the inode has 2 links") == true, "any change reaches the other name too")
     }
 

@@ -93,7 +93,7 @@ struct FixApplyTests {
         #expect(undo.status == 1, "\(undo.stdout) \(undo.stderr)")
         #expect(
             undo.stdout.contains(
-                "SKIPPED  \(ScratchHost.transcript2): uid 33001 could write its content, and this would give that content file capabilities"
+                "SKIPPED  \(ScratchHost.transcript2): this would give the file capabilities (security.capability); fix never gives a file privilege"
             ),
             "\(undo.stdout)")
         var expected = drifted
@@ -101,15 +101,18 @@ struct FixApplyTests {
         #expect(try TreeState.read(host.root) == expected, "undo did not restore every other kind exactly")
     }
 
-    /// The reviewer's attacks: an agent's own program made root's and setuid by a rule, and undo giving
-    /// root's ownership and setuid back to a file the fix had given an agent. Neither is done.
-    @Test func privilegeIsNeverGivenToWhatAnAgentCouldWrite() throws {
+    /// The reviewers' attacks: an agent's own program made root's and setuid by a rule, a setgid bit
+    /// kept across a change to another group, and undo giving root's ownership and setuid back to a file
+    /// the fix had given an agent. None is done.
+    @Test func privilegeIsNeverGivenToAFile() throws {
         let host = try ScratchHost()
         defer { host.remove() }
         let state = try Self.stateDirectory()
         defer { removeTree(state) }
         try host.directory("/srv/shared/tools", mode: 0o750, uid: 33001, gid: 33001)
         try host.write("/srv/shared/tools/helper", "#!/bin/sh\n", mode: 0o755, uid: 33001, gid: 33001)
+        try host.write("/srv/shared/tools/diskhelper", "#!/bin/sh\n", mode: 0o644, uid: 33001, gid: 33001)
+        chmod(host.path("/srv/shared/tools/diskhelper"), 0o2644)
         try host.write("/home/ann/tool", "", mode: 0o755)
         chmod(host.path("/home/ann/tool"), 0o4755)
         let file = try host.baseline(
@@ -118,32 +121,33 @@ struct FixApplyTests {
                     match: /srv/shared/tools/helper
                     types: [file]
                     expect: { owner: root, group: root, mode: "4755" }
+                  - id: diskhelper
+                    match: /srv/shared/tools/diskhelper
+                    types: [file]
+                    expect: { group: eve, mode: "2755" }
 
                 """)
         let fix = try Harness.permdrift([
             "fix", "--root", host.root, "--baseline", file, "--no-config", "--apply", "--yes", "--journal-dir", state
         ])
         #expect(fix.status == 1, "\(fix.stdout) \(fix.stderr)")
+        #expect(fix.stdout.contains("  REFUSED: owner ann → root\n    why: this would give the file root's ownership; "), "\(fix.stdout)")
         #expect(
-            fix.stdout.contains(
-                "  REFUSED: owner ann → root\n    why: uid 33001 could write its content, and this would give that content root's ownership"
-            ), "\(fix.stdout)")
+            fix.stdout.contains("  REFUSED: mode 0755 → 4755\n    why: this would give the file a setuid or setgid bit; "), "\(fix.stdout)")
         #expect(
-            fix.stdout.contains(
-                "  REFUSED: mode 0755 → 4755\n    why: uid 33001 could write its content, and this would give that content a setuid or setgid bit"
-            ), "\(fix.stdout)")
-        let helper = try TreeState.read(host.root)["/srv/shared/tools/helper"]
-        #expect(helper?.owner.hasPrefix("33001:") == true && helper?.mode == 0o100755, "\(String(describing: helper))")
+            fix.stdout.contains("  REFUSED: group ann → eve\n    why: this would give the file setgid to another group; "), "\(fix.stdout)")
+        let tree = try TreeState.read(host.root)
+        #expect(tree["/srv/shared/tools/helper"]?.owner.hasPrefix("33001:") == true && tree["/srv/shared/tools/helper"]?.mode == 0o100755)
+        #expect(
+            tree["/srv/shared/tools/diskhelper"]?.owner == "33001:33001" && tree["/srv/shared/tools/diskhelper"]?.mode == 0o102755,
+            "setgid to ann's own group only")
         // The root-owned setuid file in ann's home was given to ann (which clears setuid); undo does not
         // make what ann could since have written root's and setuid again.
-        #expect(try TreeState.read(host.root)["/home/ann/tool"]?.owner == "33001:33001")
+        #expect(tree["/home/ann/tool"]?.owner == "33001:33001")
         let run = try #require(Self.runName(fix.stdout))
         let undo = try Harness.permdrift(["fix", "--root", host.root, "--undo", run, "--journal-dir", state])
         #expect(undo.status == 1)
-        #expect(
-            undo.stdout.contains(
-                "SKIPPED  /home/ann/tool: uid 33001 could write its content, and this would give that content root's ownership"),
-            "\(undo.stdout)")
+        #expect(undo.stdout.contains("SKIPPED  /home/ann/tool: this would give the file root's ownership"), "\(undo.stdout)")
         let tool = try TreeState.read(host.root)["/home/ann/tool"]
         #expect(tool?.owner == "33001:33001" && tool?.mode == 0o100755)
     }

@@ -48,6 +48,16 @@ struct FixInputTests {
         #expect(linked.status == 2)
         #expect(linked.stderr.contains("is a symlink or not a directory"), "\(linked.stderr)")
         #expect(s.unchanged)
+        // Under a directory others may write (not sticky), the journal directory could be swapped.
+        let openParent = s.host.base + "/open"
+        mkdir(openParent, 0o777)
+        chmod(openParent, 0o777)
+        let swappable = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--journal-dir", openParent + "/journals"])
+        #expect(swappable.status == 2)
+        #expect(
+            swappable.stderr.contains("cannot be trusted: \(openParent) is writable by group or others and not sticky"),
+            "\(swappable.stderr)")
+        #expect(s.unchanged)
         let made = s.host.base + "/new-journals"
         let fresh = try Harness.permdrift(s.arguments + ["--apply", "--yes", "--journal-dir", made])
         #expect(fresh.status == 0, "\(fresh.stdout) \(fresh.stderr)")
@@ -130,8 +140,13 @@ struct FixInputTests {
         defer { removeTree(service) }
         chmod(service, 0o700)
         chown(service, 33100, 33100)
+        // A note a stuck scan left is the service's to record: fix leaves it.
+        try "process 1, started 2026-12-07T00:00:00Z\n".write(toFile: service + "/stuck", atomically: false, encoding: .utf8)
+        chown(service + "/stuck", 33100, 33100)
         let plan = try Harness.permdrift(s.arguments + ["--state-dir", service])
         #expect(plan.status == 1, "\(plan.stderr)")
+        #expect(FileManager.default.fileExists(atPath: service + "/stuck"), "fix removed the service's stuck note")
+        unlink(service + "/stuck")  // (with it, a held lock is a stuck scan's, exit 2)
         var st = stat()
         #expect(lstat(service + "/lock", &st) == 0 && st.st_uid == 33100 && st.st_mode & 0o777 == 0o600, "the lock is not the service's")
         let held = open(service + "/lock", O_RDWR | O_CLOEXEC)

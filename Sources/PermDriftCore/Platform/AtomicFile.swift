@@ -18,6 +18,15 @@ public enum AtomicFile {
         case .failure(let e): throw SystemCallError("open", path: directory, errno: e)
         }
         defer { dirfd.close() }
+        try write(bytes, in: dirfd, name: name, display: directory, mode: mode)
+    }
+
+    /// Writes `name` in the open directory `dirfd` (never re-resolving a path to it); `display` names
+    /// the directory in errors.
+    public static func write(_ bytes: [UInt8], in dirfd: FileDescriptor, name: String, display directory: String, mode: UInt32 = 0o640)
+        throws(SystemCallError)
+    {
+        let path = (directory.hasSuffix("/") ? directory : directory + "/") + name
         var temporary = ""
         var opened: FileDescriptor?
         for attempt in 0..<100 {

@@ -26,11 +26,24 @@ public enum TrustedFile {
     /// Reads `relative` (e.g. `etc/passwd`) below the directory `root`, following no symlink below `root`
     /// and opening nothing but a regular file (a FIFO or device planted there is refused unopened).
     public static func read(relative: String, under root: String, limit: Int = 64 << 20) -> Result<[UInt8], ReadError> {
+        switch Syscalls.open(root, [.readOnly, .directory, .closeOnExec]) {
+        case .success(let opened):
+            defer { opened.close() }
+            return read(relative: relative, in: opened, display: root, limit: limit)
+        case .failure(let e): return .failure(.system(SystemCallError("open", path: root, errno: e)))
+        }
+    }
+
+    /// As `read(relative:under:)`, from an open directory (never re-resolving a path to it); `display`
+    /// names the directory in errors.
+    public static func read(relative: String, in directory: FileDescriptor, display root: String, limit: Int = 64 << 20)
+        -> Result<[UInt8], ReadError>
+    {
         let display = root.hasSuffix("/") ? root + relative : root + "/" + relative
         var fd: FileDescriptor
-        switch Syscalls.open(root, [.readOnly, .directory, .closeOnExec]) {
+        switch Syscalls.duplicate(directory) {
         case .success(let opened): fd = opened
-        case .failure(let e): return .failure(.system(SystemCallError("open", path: root, errno: e)))
+        case .failure(let e): return .failure(.system(SystemCallError("dup", path: root, errno: e)))
         }
         let parts = relative.split(separator: "/").map(String.init)
         for (i, part) in parts.enumerated() {
@@ -106,6 +119,33 @@ public enum TrustedFile {
             if let why = aclGrantsWrite(pathFD) { return .untrusted(path: path, why: "\(why); refusing to enforce it") }
             return nil
         }
+    }
+
+    /// Why a directory at `path` could be swapped by someone other than root or the caller: the first
+    /// directory above it (from `/` down) that another user owns or may write without the sticky bit,
+    /// or a symlink on the way; nil when none. With every directory above it trusted, nobody else can
+    /// change what `path` names.
+    public static func untrustedAncestor(of path: String) -> String? {
+        let parts = CurrentProcess.absolutePath(path).split(separator: "/").map(String.init).dropLast()
+        var fd: FileDescriptor
+        switch Syscalls.open("/", [.pathOnly, .directory]) {
+        case .success(let opened): fd = opened
+        case .failure(let e): return "/ cannot be opened (\(e))"
+        }
+        defer { fd.close() }
+        var walked = "/"
+        for part in parts {
+            if let why = untrustedDirectory(fd) { return "\(walked) \(why)" }
+            walked += (walked == "/" ? "" : "/") + part
+            switch part.withCString({ Syscalls.openAt(fd, $0, [.pathOnly, .noFollow, .directory]) }) {
+            case .success(let next):
+                fd.close()
+                fd = next
+            case .failure(let e): return "\(walked) cannot be opened as a directory without following a symlink (\(e))"
+            }
+        }
+        if let why = untrustedDirectory(fd) { return "\(walked) \(why)" }
+        return nil
     }
 
     /// Why a directory could be changed by someone other than root or the caller, or nil. A sticky

@@ -73,30 +73,25 @@ public struct InodeState: Hashable, Sendable {
             uid: record.uid, gid: record.gid, mode: record.mode, acl: record.acl, defaultACL: record.defaultACL, capability: nil)
     }
 
-    /// Whether someone other than root could write the inode's content: an owner other than root, a
-    /// write bit for group or others, or an ACL entry with write (the mask aside: this errs on the safe side).
-    var writableByOthersThanRoot: Bool {
-        if uid != 0 { return true }
-        if let acl { return acl.entries.contains { $0.tag != .userObject && $0.tag != .mask && $0.permissions & 2 != 0 } }
-        return mode & 0o022 != 0
-    }
-
-    /// The privilege `target` gives that this state does not: root's ownership, a setuid or setgid bit,
-    /// or file capabilities; nil when it gives none.
+    /// The privilege `target` gives that this state does not: root's ownership, a setuid or setgid bit
+    /// (new, or kept across a change of the owner or group it runs as), or file capabilities; nil when
+    /// it gives none.
     func privilegeAdded(by target: InodeState) -> String? {
         if target.uid == 0 && uid != 0 { return "root's ownership" }
         if target.mode & ~mode & 0o6000 != 0 { return "a setuid or setgid bit" }
-        if let capability = target.capability, capability != self.capability { return "file capabilities" }
+        if target.mode & 0o4000 != 0 && target.uid != uid { return "setuid to another owner" }
+        if target.mode & 0o2000 != 0 && target.gid != gid { return "setgid to another group" }
+        if let capability = target.capability, capability != self.capability { return "capabilities (security.capability)" }
         return nil
     }
 
-    /// Why going from this state to `target` is refused on a non-directory whose content someone other
-    /// than root could have written: it would give that content privilege; nil when it is not.
+    /// Why going from this state to `target` is refused: fix and undo never give a non-directory
+    /// privilege, since neither can know that its content is what should have it (an agent may have
+    /// written it, now or at any time it could); nil when the change gives none.
     func privilegeRefusal(to target: InodeState, type: FileType) -> String? {
-        guard type != .directory, writableByOthersThanRoot, let added = privilegeAdded(by: target) else { return nil }
-        let who = uid != 0 ? "uid \(uid)" : "others than root"
+        guard type != .directory, let added = privilegeAdded(by: target) else { return nil }
         return
-            "\(who) could write its content, and this would give that content \(added); fix never gives privilege to what someone else could have written (restore it from a trusted source)"
+            "this would give the file \(added); fix never gives a file privilege, since it cannot know that the content is what should have it: check the content, then make the change by hand"
     }
 
     /// The fields that differ, for messages: `mode 0600 (expected 0640), owner 33001 (expected 33002)`.

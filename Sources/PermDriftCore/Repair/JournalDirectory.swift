@@ -7,6 +7,14 @@ public enum JournalDirectory {
 
     /// Opens (making it, 0700, when it does not exist) and locks the directory.
     public static func open(_ path: String, console: RunConsole) throws(RunExit) -> StateDirectory {
+        // Every directory above it must be root's and closed to others (or sticky): else someone could
+        // swap the journal directory for one of their own between the checks below and its use.
+        if let why = TrustedFile.untrustedAncestor(of: path) {
+            console.error(
+                "permdrift fix: the journal directory \(TerminalText.escape(path)) cannot be trusted: \(TerminalText.escape(why)); nothing was changed"
+            )
+            throw RunExit(ExitStatus.untrusted)
+        }
         if case .failure(let e) = Syscalls.makeDirectory(path, mode: 0o700), e.rawValue != 17 {  // EEXIST: there already
             console.error("permdrift fix: cannot make the journal directory \(TerminalText.escape(path)): \(e); nothing was changed")
             throw RunExit(ExitStatus.untrusted)

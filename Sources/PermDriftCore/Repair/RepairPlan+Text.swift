@@ -46,7 +46,7 @@ extension RepairPlan {
 
     func lines(_ a: RepairAction, _ n: Names) -> [String] {
         var out = ["  " + (a.refusal == nil ? "" : "REFUSED: ") + Self.describe(a.change, n)]
-        if let refusal = a.refusal { out.append("    why: \(refusal); an admin would check every name of the inode before changing it") }
+        if let refusal = a.refusal { out.append("    why: \(refusal)") }
         if let detail = Self.detail(a.change, n) { out.append("    \(detail)") }
         if !a.findings.isEmpty { out.append("    \(Self.findingsLine(a.findings))") }
         if !a.access.isEmpty {

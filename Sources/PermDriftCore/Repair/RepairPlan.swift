@@ -219,7 +219,7 @@ extension RepairPlan {
             let record = basis.record
             if record.type != .directory, record.links > 1 {
                 return
-                    "the inode has \(record.links) links: another name reaches the same file, perhaps one outside the scan roots (a root file hard-linked here), and changing its \(change.kind) would change it there too"
+                    "the inode has \(record.links) links: another name reaches the same file, perhaps one outside the scan roots (a root file hard-linked here), and changing its \(change.kind) would change it there too; an admin would find every name of the inode (find -samefile) and remove the one that should not be there first"
             }
             let before = InodeState(record)
             if let refused = before.privilegeRefusal(to: before.with(change, type: record.type), type: record.type) { return refused }
@@ -230,7 +230,8 @@ extension RepairPlan {
             let named = basis.ruleTypes ?? [.file, .directory]
             if !named.contains(record.type) {
                 let list = named.map(\.rawValue).sorted().joined(separator: ", ")
-                return "the entry is a \(record.type.rawValue), which the rule does not name (\(list))"
+                return
+                    "the entry is a \(record.type.rawValue), which the rule does not name (\(list)); an admin would find out what it is before changing it"
             }
             return nil
         }

@@ -106,7 +106,7 @@ struct FixUndo {
         let file = FixRunName.journalFile(run)
         let display = (state.path.hasSuffix("/") ? state.path : state.path + "/") + file
         let bytes: [UInt8]
-        switch TrustedFile.read(relative: file, under: state.path) {
+        switch TrustedFile.read(relative: file, in: state.descriptor, display: state.path) {
         case .success(let b): bytes = b
         case .failure(.missing):
             console.error(

@@ -116,15 +116,15 @@ public struct FixRun {
     }
 
     /// The baseline, and for a signed one the serial check: against the service's state directory (read
-    /// only: it is the service account's), and against and into root's journal directory, whose serial
-    /// the service account cannot lower.
+    /// only: it is the service's record, and a plan changes nothing), and with `--apply` against and into
+    /// root's journal directory, whose serial the service account cannot lower.
     private func loadBaseline(_ settings: ScanSettings, accounts: AccountDatabase, state: StateDirectory?, journals: StateDirectory?)
         throws(RunExit) -> Baseline
     {
         do {
             let baseline = try settings.baseline.load(accounts: accounts, console: console)
             if settings.baseline.mustBeSigned {
-                if let state { try BaselineSource.checkSerial(baseline, state: state, record: state.isOwnedByRunningUser) }
+                if let state { try BaselineSource.checkSerial(baseline, state: state, record: false) }
                 if let journals { try BaselineSource.checkSerial(baseline, state: journals) }
             }
             return baseline

@@ -14,7 +14,7 @@ public enum StateAccess {
         do {
             let directory = try StateDirectory(path: path, serviceOwned: serviceOwned)
             opened = directory
-            try directory.lock()
+            try directory.lock(keepStuckNote: serviceOwned)
             return .locked(directory)
         } catch .busy(let lock) {
             if let opened, let note = opened.stuckScan() { return .stuck(opened, lock: lock, note: note) }
@@ -30,7 +30,7 @@ public enum StateAccess {
 
     /// Opens and locks the state directory; a stuck scan's lock ends this run (exit 2), as does another
     /// run's (exit 75).
-    /// `serviceOwned`: as `StateDirectory.init`'s.
+    /// `serviceOwned`: as `StateDirectory.init`'s; such a run (`fix`) also leaves a stuck scan's note.
     public static func lock(
         _ path: String, fromConfiguration: Bool, serviceOwned: Bool = false, console: RunConsole
     ) throws(RunExit) -> StateDirectory {

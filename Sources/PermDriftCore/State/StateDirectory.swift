@@ -29,9 +29,6 @@ public final class StateDirectory {
     private var owner: UInt32 = 0
     private var ownerGroup: UInt32 = 0
 
-    /// Whether the running user owns it (else root uses the service's directory for its lock only).
-    public var isOwnedByRunningUser: Bool { owner == SystemAccounts.effectiveUserID }
-
     /// Opens and checks the directory: not a symlink, a directory, owned by the user running permdrift,
     /// mode 0700. `serviceOwned`: root may also use one that another account owns (the service's state
     /// directory, for `permdrift fix`, which only takes its lock and reads its baseline serial).
@@ -78,7 +75,9 @@ public final class StateDirectory {
     /// escaped for a terminal; nil when there is none. Meaningful while the lock is busy: whoever takes
     /// the lock removes it.
     public func stuckScan() -> String? {
-        guard case .success(let bytes) = TrustedFile.read(relative: Self.stuckFile, under: path, limit: 4096) else { return nil }
+        guard case .success(let bytes) = TrustedFile.read(relative: Self.stuckFile, in: descriptor, display: path, limit: 4096) else {
+            return nil
+        }
         let text = TerminalText.escape(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         return text.isEmpty ? "a scan stuck in the kernel" : text
     }
@@ -94,7 +93,7 @@ public final class StateDirectory {
 
     /// The highest baseline serial this host has accepted, if any.
     public func highestSerial() throws(StateError) -> Int? {
-        switch TrustedFile.read(relative: Self.serialFile, under: path, limit: 64) {
+        switch TrustedFile.read(relative: Self.serialFile, in: descriptor, display: path, limit: 64) {
         case .success(let bytes):
             guard let n = Int(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw .untrusted(path: path + "/" + Self.serialFile, why: "does not hold a serial number; it is corrupt, not trusted")
@@ -107,7 +106,9 @@ public final class StateDirectory {
 
     /// Records a newly accepted baseline serial (atomically).
     public func recordSerial(_ serial: Int) throws(StateError) {
-        do { try AtomicFile.write("\(serial)\n", to: path + "/" + Self.serialFile, mode: 0o600) } catch { throw .system(error) }
+        do { try AtomicFile.write(Array("\(serial)\n".utf8), in: descriptor, name: Self.serialFile, display: path, mode: 0o600) } catch {
+            throw .system(error)
+        }
     }
 
     /// Releases the run lock early (before handing the state to a delivery process).
@@ -118,7 +119,8 @@ public final class StateDirectory {
 
     /// Takes the run lock (`flock` on `lock` in the directory) for as long as this object lives. A lock
     /// file that is a symlink, not a regular file, not the user's own or readable by others is refused.
-    public func lock() throws(StateError) {
+    /// `keepStuckNote`: leave a stuck scan's note for the service to record (`permdrift fix`).
+    public func lock(keepStuckNote: Bool = false) throws(StateError) {
         let display = (path.hasSuffix("/") ? path : path + "/") + "lock"
         let opened: FileDescriptor
         let flags: OpenFlags = [.readWrite, .noFollow, .nonBlocking, .closeOnExec]
@@ -163,7 +165,9 @@ public final class StateDirectory {
         }
         lockDescriptor = opened
         // The lock is free, so a stuck worker that left a note is gone.
-        if case .success = Self.stuckFile.withCString({ Syscalls.unlinkAt(descriptor, $0) }) { clearedStuckNote = true }
+        if !keepStuckNote, case .success = Self.stuckFile.withCString({ Syscalls.unlinkAt(descriptor, $0) }) {
+            clearedStuckNote = true
+        }
     }
 
     /// Whether taking the lock removed a stuck scan's note (`stuckFile`): the alerts sent while it was
