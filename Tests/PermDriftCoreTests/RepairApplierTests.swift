@@ -96,4 +96,19 @@ struct RepairApplierTests {
                 == .skipped("it now has 2 links; fix changes nothing that another name reaches"))
         #expect(t.mode("/a/file") == 0o644)
     }
+
+    /// Where the ctime is coarse, a same-tick ACL change would pass the ctime check: the ACLs the scan
+    /// read are compared too.
+    @Test func anACLOtherThanTheScansIsNotChanged() throws {
+        let t = try Tree()
+        defer { t.remove() }
+        var facts = try t.facts("/a/file")
+        facts.acl = PosixACL(entries: [
+            .init(.userObject, 6), .init(.user, id: 9, 4), .init(.groupObject, 4), .init(.mask, 4), .init(.other, 4)
+        ])
+        #expect(
+            try t.applier(roots: ["/a"]).apply([.mode(from: 0o644, to: 0o600)], to: HostPath("/a/file"), facts: facts)
+                == .skipped("changed since the scan: its ACLs are not those the scan read"))
+        #expect(t.mode("/a/file") == 0o644)
+    }
 }

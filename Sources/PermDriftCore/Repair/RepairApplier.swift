@@ -67,6 +67,9 @@ public struct RepairApplier {
         case .failure(let e): return .failed(e.description)
         }
         if let differs = Self.differences(status, facts) { return .skipped("changed since the scan: \(differs)") }
+        if before.acl != facts.acl || before.defaultACL != facts.defaultACL {
+            return .skipped("changed since the scan: its ACLs are not those the scan read")
+        }
         if status.type != .directory, status.links > 1 {
             return .skipped("it now has \(status.links) links; fix changes nothing that another name reaches")
         }

@@ -39,6 +39,9 @@ public struct InodeFacts: Sendable, Hashable, CustomStringConvertible {
     public var mode: UInt32
     public var uid: UInt32
     public var gid: UInt32
+    /// The ACLs the scan read (nil: none), compared for the same reason.
+    public var acl: PosixACL?
+    public var defaultACL: PosixACL?
 
     public init(_ record: FileRecord) {
         type = record.type
@@ -50,6 +53,8 @@ public struct InodeFacts: Sendable, Hashable, CustomStringConvertible {
         mode = record.mode
         uid = record.uid
         gid = record.gid
+        acl = record.acl.flatMap { $0.isMinimal ? nil : $0 }
+        defaultACL = record.defaultACL
     }
 
     /// `directory, device 2049, inode 131, ctime 1719830000.123456789, 1 link`.
