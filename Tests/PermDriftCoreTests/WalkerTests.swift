@@ -149,15 +149,16 @@ struct WalkerTests {
     func otherMountsAreSkippedNotEntered() throws {
         let root = try makeTemporaryDirectory(prefix: "pd-walk")
         try Self.make(root, dirs: ["/top/tmpfs", "/top/bind", "/outside"], files: ["/outside/secret", "/top/f"])
+        // Both mounts go before the tree is removed (defers run last first: one defer keeps the order).
+        defer {
+            _ = Self.sh(["/bin/umount", root + "/top/bind"])
+            _ = Self.sh(["/bin/umount", root + "/top/tmpfs"])
+            removeTree(root)
+        }
         try #require(Self.sh(["/bin/mount", "-t", "tmpfs", "permdrift-test", root + "/top/tmpfs"]) == 0)
-        defer { _ = Self.sh(["/bin/umount", root + "/top/tmpfs"]) }
         #expect(FileManager.default.createFile(atPath: root + "/top/tmpfs/inside", contents: nil))
         // A bind mount of the same filesystem: same device number, but the root of another mount.
         try #require(Self.sh(["/bin/mount", "--bind", root + "/outside", root + "/top/bind"]) == 0)
-        defer {
-            _ = Self.sh(["/bin/umount", root + "/top/bind"])
-            try? FileManager.default.removeItem(atPath: root)
-        }
         var visitor = RecordingVisitor()
         var walker = Walker(rootDirectory: root)
         try walker.walk(roots: [HostPath("/top")], visitor: &visitor)
