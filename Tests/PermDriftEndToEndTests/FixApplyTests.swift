@@ -65,12 +65,7 @@ struct FixApplyTests {
         defer { host.remove() }
         let state = try Self.stateDirectory()
         defer { removeTree(state) }
-        host.setMode("/home/ann", 0o750)
-        try host.setfacl("/home/ann", "u:33002:rx")
-        try host.setfacl("/home/ann", "u:33002:rx", isDefault: true)
-        try host.changeOwner("/home/ann/notes.md", uid: 33002, gid: 33101)
-        host.setMode(ScratchHost.transcript, 0o664)
-        try host.setcap(ScratchHost.transcript2, "cap_net_raw+ep")
+        try FixPlanTests.driftEveryRepairableKind(host)
         let file = try host.baseline(FixPlanTests.homes)
         let drifted = try TreeState.read(host.root)
         let fix = try Harness.permdrift([

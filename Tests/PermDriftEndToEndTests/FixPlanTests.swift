@@ -58,15 +58,21 @@ struct FixPlanTests {
         #expect(Self.ctimes(dir) == before, "fix changed something")
     }
 
-    @Test func everyRepairableKindHasItsExactChange() throws {
-        let host = try ScratchHost()
-        defer { host.remove() }
+    /// One drift of each kind fix repairs: a home's mode, a named ACL entry and a default ACL on it, a
+    /// file's owner and group, a transcript's mode, file capabilities.
+    static func driftEveryRepairableKind(_ host: ScratchHost) throws {
         host.setMode("/home/ann", 0o750)
         try host.setfacl("/home/ann", "u:33002:rx")
         try host.setfacl("/home/ann", "u:33002:rx", isDefault: true)
         try host.changeOwner("/home/ann/notes.md", uid: 33002, gid: 33101)
         host.setMode(ScratchHost.transcript, 0o664)
         try host.setcap(ScratchHost.transcript2, "cap_net_raw+ep")
+    }
+
+    @Test func everyRepairableKindHasItsExactChange() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        try Self.driftEveryRepairableKind(host)
         let file = try host.baseline(Self.homes)
         let before = Self.ctimes(host.root)
         let run = try Harness.permdrift(["fix", "--root", host.root, "--baseline", file, "--no-config"])

@@ -83,6 +83,21 @@ struct FixRaceTests {
         #expect(run.stdout.contains("SKIPPED \(ScratchHost.transcript): changed since the scan: it is a fifo"), "\(run.stdout)")
     }
 
+    @Test func aFileThatVanishedIsSkippedAndSaysSo() throws {
+        let host = try ScratchHost()
+        defer { host.remove() }
+        let state = try FixApplyTests.stateDirectory()
+        defer { removeTree(state) }
+        host.setMode(ScratchHost.transcript, 0o644)
+        let run = try Self.applyWithSwap(host, state: state) {
+            try FileManager.default.removeItem(atPath: host.path(ScratchHost.transcript))
+        }
+        #expect(
+            run.stdout.contains("SKIPPED \(ScratchHost.transcript): changed since the scan: \(ScratchHost.transcript) no longer exists"),
+            "\(run.stdout)")
+        #expect(run.status == 1)
+    }
+
     @Test func anotherInodeSwappedInIsNotChanged() throws {
         let host = try ScratchHost()
         defer { host.remove() }

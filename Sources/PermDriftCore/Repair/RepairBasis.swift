@@ -59,8 +59,6 @@ public struct InodeFacts: Sendable, Hashable, CustomStringConvertible {
 
     /// `directory, device 2049, inode 131, ctime 1719830000.123456789, 1 link`.
     public var description: String {
-        let nanos = String(ctimeNanoseconds)
-        let padded = String(repeating: "0", count: 9 - nanos.count) + nanos
-        return "\(type.rawValue), device \(device), inode \(inode), ctime \(ctimeSeconds).\(padded), \(links) link\(links == 1 ? "" : "s")"
+        "\(type.rawValue), device \(device), inode \(inode), ctime \(ctimeText(seconds: ctimeSeconds, nanoseconds: ctimeNanoseconds)), \(links) link\(links == 1 ? "" : "s")"
     }
 }
